@@ -1,0 +1,188 @@
+"""One writer function per kind of pruning record; each returns a `Summary.Value` proto.
+
+These functions fix the encoding of every record (format version 1). They need
+only TensorBoard's protos and NumPy, so the Keras callbacks and the tests build
+records with them and hand the serialized `Summary` to any event writer.
+
+Tags (run = the monitor's `log_dir`; `<w>` = weight path such as `dense/kernel`):
+
+| tag                              | kind             | value                                    |
+|----------------------------------|------------------|------------------------------------------|
+| `pruning/<w>/weight_stats`       | weight_stats     | float64 `[len(WEIGHT_STATS_FIELDS)]`     |
+| `pruning/<w>/weight_histogram`   | weight_histogram | float64 `[2 + B]`: lo, hi, B counts      |
+| `pruning/<w>/mask`               | mask             | string `[2]`: header JSON, payload       |
+| `pruning/model_stats`            | model_stats      | float64 `[len(MODEL_STATS_FIELDS)]`      |
+| `pruning/run_config`             | run_config       | string scalar: JSON                      |
+| `pruning/metrics/<scope>/<name>` | metric           | float64 scalar                           |
+| `pruning/<w>/sparsity`, `pruning/<w>/target_sparsity`, `pruning/<w>/threshold`, `pruning/global_sparsity` | TensorBoard scalars (plugin `scalars`) for the Time Series dashboard |
+
+Edge cases:
+- weight_stats: entries that do not apply are NaN (see `metadata.WEIGHT_STATS_FIELDS`).
+  An empty weight (size 0) has sparsity NaN. All pruned: nonzeros 0, sparsity 1,
+  kept_mean_abs NaN. Nothing pruned: sparsity 0.
+- weight_histogram: |w| of the kept weights in B equal bins over [lo, hi] =
+  [0, max kept |w|]; the last bin includes hi. With no kept weight, lo = hi = 0
+  and all counts are 0. Counts are exact integers stored as float64.
+- mask: written only when the mask differs from the previous recorded one (and
+  at a monitor's first record); the mask at any step is the latest record at or
+  before it. The encoding is `mask_codec`'s.
+- Metadata (plugin name, kind, fields) is attached to the first value of each
+  tag in an event file only, as TensorBoard's own writers do; pass
+  `with_metadata=False` after that.
+"""
+
+import json
+
+import numpy as np
+from tensorboard.compat.proto import summary_pb2, tensor_pb2, tensor_shape_pb2, types_pb2
+
+from tb_prune_plugin import mask_codec, metadata
+
+TAG_PREFIX = "pruning/"
+SCALAR_PLUGIN_NAME = "scalars"  # TensorBoard's scalars plugin; fixed by TensorBoard
+
+
+def weight_tag(weight, kind):
+    """The tag of a per-weight record, for example `pruning/dense/kernel/mask`."""
+    return "%s%s/%s" % (TAG_PREFIX, weight, kind)
+
+
+def metric_tag(scope, name):
+    """The tag of a metric record, for example `pruning/metrics/epoch/val_accuracy`."""
+    return "%smetrics/%s/%s" % (TAG_PREFIX, scope, name)
+
+
+MODEL_STATS_TAG = TAG_PREFIX + "model_stats"
+RUN_CONFIG_TAG = TAG_PREFIX + "run_config"
+GLOBAL_SPARSITY_TAG = TAG_PREFIX + "global_sparsity"
+
+
+def _shape(dims):
+    return tensor_shape_pb2.TensorShapeProto(
+        dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=int(d)) for d in dims]
+    )
+
+
+def _float64_tensor(values):
+    array = np.asarray(values, dtype="<f8")
+    return tensor_pb2.TensorProto(
+        dtype=types_pb2.DT_DOUBLE, tensor_shape=_shape(array.shape), tensor_content=array.tobytes()
+    )
+
+
+def _string_tensor(strings, shape):
+    return tensor_pb2.TensorProto(
+        dtype=types_pb2.DT_STRING, tensor_shape=_shape(shape), string_val=list(strings)
+    )
+
+
+def _value(tag, tensor, meta):
+    value = summary_pb2.Summary.Value(tag=tag, tensor=tensor)
+    if meta is not None:
+        value.metadata.CopyFrom(meta)
+    return value
+
+
+def weight_stats(weight, values, *, with_metadata=True):
+    """A weight_stats record: `values` maps every name in `WEIGHT_STATS_FIELDS` to a float."""
+    fields = metadata.WEIGHT_STATS_FIELDS
+    missing = [f for f in fields if f not in values]
+    if missing:
+        raise ValueError("weight_stats for %r lacks %s" % (weight, missing))
+    meta = (
+        metadata.create_summary_metadata(metadata.KIND_WEIGHT_STATS, weight=weight, fields=fields)
+        if with_metadata
+        else None
+    )
+    vector = [float(values[f]) for f in fields]
+    return _value(weight_tag(weight, metadata.KIND_WEIGHT_STATS), _float64_tensor(vector), meta)
+
+
+def weight_stats_from_vector(weight, vector, *, with_metadata=True):
+    """Like `weight_stats`, from a vector already in `WEIGHT_STATS_FIELDS` order."""
+    vector = np.asarray(vector, dtype=np.float64)
+    if vector.shape != (len(metadata.WEIGHT_STATS_FIELDS),):
+        raise ValueError(
+            "weight_stats vector for %r has shape %s, expected (%d,)"
+            % (weight, vector.shape, len(metadata.WEIGHT_STATS_FIELDS))
+        )
+    meta = (
+        metadata.create_summary_metadata(
+            metadata.KIND_WEIGHT_STATS, weight=weight, fields=metadata.WEIGHT_STATS_FIELDS
+        )
+        if with_metadata
+        else None
+    )
+    return _value(weight_tag(weight, metadata.KIND_WEIGHT_STATS), _float64_tensor(vector), meta)
+
+
+def weight_histogram(weight, lo, hi, counts, *, with_metadata=True):
+    """A weight_histogram record: |w| of kept weights, `counts` in equal bins over [lo, hi]."""
+    counts = np.asarray(counts, dtype=np.float64).reshape(-1)
+    if not counts.size:
+        raise ValueError("weight_histogram for %r needs at least one bin" % weight)
+    meta = (
+        metadata.create_summary_metadata(metadata.KIND_WEIGHT_HISTOGRAM, weight=weight)
+        if with_metadata
+        else None
+    )
+    vector = np.concatenate([[float(lo), float(hi)], counts])
+    return _value(
+        weight_tag(weight, metadata.KIND_WEIGHT_HISTOGRAM), _float64_tensor(vector), meta
+    )
+
+
+def mask(weight, mask_array, *, with_metadata=True):
+    """A mask record: the boolean mask of `weight`, encoded by `mask_codec`."""
+    header, payload = mask_codec.encode_mask(np.asarray(mask_array))
+    meta = (
+        metadata.create_summary_metadata(metadata.KIND_MASK, weight=weight)
+        if with_metadata
+        else None
+    )
+    return _value(
+        weight_tag(weight, metadata.KIND_MASK), _string_tensor([header, payload], [2]), meta
+    )
+
+
+def model_stats(values, *, with_metadata=True):
+    """A model_stats record: `values` maps every name in `MODEL_STATS_FIELDS` to a float."""
+    fields = metadata.MODEL_STATS_FIELDS
+    missing = [f for f in fields if f not in values]
+    if missing:
+        raise ValueError("model_stats lacks %s" % missing)
+    meta = (
+        metadata.create_summary_metadata(metadata.KIND_MODEL_STATS, fields=fields)
+        if with_metadata
+        else None
+    )
+    return _value(MODEL_STATS_TAG, _float64_tensor([float(values[f]) for f in fields]), meta)
+
+
+def run_config(config):
+    """A run_config record: a JSON-serializable dict describing the run, written once."""
+    text = json.dumps(config, sort_keys=True, default=str)
+    meta = metadata.create_summary_metadata(metadata.KIND_RUN_CONFIG)
+    return _value(RUN_CONFIG_TAG, _string_tensor([text.encode("utf-8")], []), meta)
+
+
+def metric(scope, name, value, *, with_metadata=True):
+    """A metric record: a training metric Keras reported (scope "epoch" or "batch")."""
+    meta = (
+        metadata.create_summary_metadata(metadata.KIND_METRIC, metric=name, scope=scope)
+        if with_metadata
+        else None
+    )
+    return _value(metric_tag(scope, name), _float64_tensor(float(value)), meta)
+
+
+def scalar(tag, value, *, with_metadata=True):
+    """An ordinary TensorBoard scalar (plugin `scalars`), shown by the Time Series dashboard."""
+    meta = None
+    if with_metadata:
+        meta = summary_pb2.SummaryMetadata(
+            plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name=SCALAR_PLUGIN_NAME),
+            data_class=summary_pb2.DATA_CLASS_SCALAR,
+        )
+    return _value(tag, tensor_pb2.TensorProto(dtype=types_pb2.DT_FLOAT, tensor_shape=_shape([]),
+                                              float_val=[float(value)]), meta)
