@@ -35,14 +35,15 @@ class BuildPyWithFrontend(build_py):
     """Builds the frontend bundle before collecting package data."""
 
     def run(self):
-        if os.path.isdir(os.path.join(FRONTEND, "src")):
-            stale = (
-                not os.path.exists(BUNDLE) or os.path.getmtime(BUNDLE) < _newest_source_mtime()
-            )
+        skip = os.environ.get("TB_PRUNE_PLUGIN_SKIP_FRONTEND") == "1"  # Python-only development
+        if os.path.isdir(os.path.join(FRONTEND, "src")) and not skip:
+            stale = not os.path.exists(BUNDLE) or os.path.getmtime(BUNDLE) < _newest_source_mtime()
             if stale:
                 try:
                     if not os.path.isdir(os.path.join(FRONTEND, "node_modules")):
-                        subprocess.check_call(["npm", "ci", "--no-audit", "--no-fund"], cwd=FRONTEND)
+                        subprocess.check_call(
+                            ["npm", "ci", "--no-audit", "--no-fund"], cwd=FRONTEND
+                        )
                     subprocess.check_call(["npm", "run", "build"], cwd=FRONTEND)
                 except (OSError, subprocess.CalledProcessError) as e:
                     raise SystemExit(

@@ -60,7 +60,9 @@ def parse_header(header_bytes):
         raise MaskDecodeError("mask header has an invalid shape: %r" % (shape,))
     size = int(np.prod(shape, dtype=np.int64)) if shape else 1
     if size > MAX_MASK_ENTRIES:
-        raise MaskDecodeError("mask of shape %s is larger than %d entries" % (shape, MAX_MASK_ENTRIES))
+        raise MaskDecodeError(
+            "mask of shape %s is larger than %d entries" % (shape, MAX_MASK_ENTRIES)
+        )
     encoding = header.get("encoding")
     if encoding not in ENCODINGS:
         raise MaskDecodeError("unknown mask encoding %r; known: %s" % (encoding, ENCODINGS))

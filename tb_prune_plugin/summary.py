@@ -127,9 +127,7 @@ def weight_histogram(weight, lo, hi, counts, *, with_metadata=True):
         else None
     )
     vector = np.concatenate([[float(lo), float(hi)], counts])
-    return _value(
-        weight_tag(weight, metadata.KIND_WEIGHT_HISTOGRAM), _float64_tensor(vector), meta
-    )
+    return _value(weight_tag(weight, metadata.KIND_WEIGHT_HISTOGRAM), _float64_tensor(vector), meta)
 
 
 def mask(weight, mask_array, *, with_metadata=True):
@@ -184,5 +182,10 @@ def scalar(tag, value, *, with_metadata=True):
             plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name=SCALAR_PLUGIN_NAME),
             data_class=summary_pb2.DATA_CLASS_SCALAR,
         )
-    return _value(tag, tensor_pb2.TensorProto(dtype=types_pb2.DT_FLOAT, tensor_shape=_shape([]),
-                                              float_val=[float(value)]), meta)
+    return _value(
+        tag,
+        tensor_pb2.TensorProto(
+            dtype=types_pb2.DT_FLOAT, tensor_shape=_shape([]), float_val=[float(value)]
+        ),
+        meta,
+    )
