@@ -25,7 +25,7 @@ def read_version():
 
 def _newest_source_mtime():
     newest = 0.0
-    for root, dirs, files in os.walk(os.path.join(FRONTEND, "src")):
+    for root, _dirs, files in os.walk(os.path.join(FRONTEND, "src")):
         for name in files:
             newest = max(newest, os.path.getmtime(os.path.join(root, name)))
     return newest

@@ -14,7 +14,10 @@ Tags (run = the monitor's `log_dir`; `<w>` = weight path such as `dense/kernel`)
 | `pruning/model_stats`            | model_stats      | float64 `[len(MODEL_STATS_FIELDS)]`      |
 | `pruning/run_config`             | run_config       | string scalar: JSON                      |
 | `pruning/metrics/<scope>/<name>` | metric           | float64 scalar                           |
-| `pruning/<w>/sparsity`, `pruning/<w>/target_sparsity`, `pruning/<w>/threshold`, `pruning/global_sparsity` | TensorBoard scalars (plugin `scalars`) for the Time Series dashboard |
+
+Ordinary TensorBoard scalars (plugin `scalars`, shown by the Time Series dashboard) are written
+beside them: `pruning/<w>/sparsity`, `pruning/<w>/target_sparsity`, `pruning/<w>/threshold`
+and `pruning/global_sparsity`.
 
 Edge cases:
 - weight_stats: entries that do not apply are NaN (see `metadata.WEIGHT_STATS_FIELDS`).
