@@ -1,0 +1,785 @@
+"""Reads pruning records back through a TensorBoard data provider.
+
+`PruningReader` wraps any `tensorboard.data.provider.DataProvider` (the Python
+`MultiplexerDataProvider` or the gRPC client of the Rust data server) and returns
+plain Python and NumPy objects: the plugin's routes and notebooks build on it.
+What a time series holds is decided by its parsed plugin metadata
+(`metadata.parse_plugin_metadata`), never by its tag.
+
+Data that cannot be read is skipped, never fatal: a series of a newer format
+version is skipped with one warning naming run, tag and version; a corrupt series
+or record (metadata that does not parse, a vector of the wrong length, a mask that
+does not decode, ...) is skipped with one warning naming it.
+
+`load(logdir)` reads a whole log directory into dataclasses for notebooks.
+
+This module never imports TensorFlow (TensorBoard's event loading may).
+"""
+
+import dataclasses
+import json
+import logging
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+from tensorboard import errors
+from tensorboard.compat.proto import summary_pb2
+from tensorboard.data import provider
+
+from tb_prune_plugin import mask_codec, metadata
+
+logger = logging.getLogger(__name__)
+
+PLUGIN_NAME = metadata.PLUGIN_NAME
+
+# Number of points asked from the data provider per series: enough for every step.
+# Both providers accept any non-negative int and keep at most what was ingested.
+DOWNSAMPLE_ALL = 10**9
+
+# Kinds stored as tensors, and as blob sequences (see `metadata.KINDS`).
+_TENSOR_KINDS = frozenset(
+    k for k, dc in metadata.KINDS.items() if dc == summary_pb2.DATA_CLASS_TENSOR
+)
+_BLOB_KINDS = frozenset(
+    k for k, dc in metadata.KINDS.items() if dc == summary_pb2.DATA_CLASS_BLOB_SEQUENCE
+)
+
+
+@dataclasses.dataclass
+class RunContents:
+    """The pruning time series of one run, found from their plugin metadata.
+
+    Attributes:
+      name: the run name.
+      weights: weight path -> {kind: tag} for the per-weight kinds.
+      model_stats_tag: the tag of the model_stats series, or None.
+      run_config_tag: the tag of the run_config record, or None.
+      metrics: scope ("epoch"/"batch") -> metric name -> tag.
+      records: tag -> parsed `metadata.RecordMetadata`.
+      last_step: the largest step of any pruning series of the run (None if unknown).
+    """
+
+    name: str
+    weights: Dict[str, Dict[str, str]] = dataclasses.field(default_factory=dict)
+    model_stats_tag: Optional[str] = None
+    run_config_tag: Optional[str] = None
+    metrics: Dict[str, Dict[str, str]] = dataclasses.field(default_factory=dict)
+    records: Dict[str, metadata.RecordMetadata] = dataclasses.field(default_factory=dict)
+    last_step: Optional[int] = None
+
+
+@dataclasses.dataclass
+class Series:
+    """Vector records by step: `fields[name][i]` is the value at `steps[i]` (NaN: n/a)."""
+
+    steps: np.ndarray  # int64 [n]
+    fields: Dict[str, np.ndarray]  # name -> float64 [n]
+
+
+@dataclasses.dataclass
+class HistogramSeries:
+    """|w| histograms of the kept weights by step.
+
+    `counts[i]` holds equal bins over `[lo[i], hi[i]]`; `threshold[i]` is the
+    weight's threshold from its weight_stats record at the same step (NaN if none).
+    """
+
+    steps: np.ndarray  # int64 [n]
+    lo: np.ndarray  # float64 [n]
+    hi: np.ndarray  # float64 [n]
+    counts: List[np.ndarray]  # n arrays of int64 counts
+    threshold: np.ndarray  # float64 [n]
+
+
+@dataclasses.dataclass
+class MetricSeries:
+    """A training metric by step."""
+
+    steps: np.ndarray  # int64 [n]
+    values: np.ndarray  # float64 [n]
+
+
+@dataclasses.dataclass
+class MaskRecord:
+    """One recorded mask, not yet decoded: its step, header and blob keys."""
+
+    step: int
+    shape: Tuple[int, ...]
+    kept: int
+    encoding: str
+    header_key: str
+    payload_key: str
+
+
+@dataclasses.dataclass
+class MaskAtStep:
+    """The mask in force at `requested_step` and the mask recorded before it.
+
+    `step` is the step of the latest mask record at or before `requested_step`;
+    `previous_step`/`previous_mask` are the record before that (None for the first).
+    """
+
+    requested_step: int
+    step: int
+    mask: np.ndarray  # bool, in the recorded shape
+    previous_step: Optional[int]
+    previous_mask: Optional[np.ndarray]
+
+
+@dataclasses.dataclass
+class WeightSummary:
+    """The last recorded state of one weight (for the overview)."""
+
+    run: str
+    weight: str
+    shape: Optional[Tuple[int, ...]]  # from the latest mask record (None: no mask)
+    step: Optional[int]  # of the last weight_stats record (None: none)
+    stats: Dict[str, float]  # that record's fields (empty: none)
+
+
+@dataclasses.dataclass
+class RunSummary:
+    """The last model_stats record of one run (for the overview)."""
+
+    run: str
+    step: Optional[int]
+    stats: Dict[str, float]
+
+
+class PruningReader:
+    """Reads pruning data of the `pruning` plugin through a TensorBoard data provider.
+
+    Every method takes a `tensorboard.context.RequestContext` and an experiment id, as
+    TensorBoard's data providers do, and returns plain Python and NumPy objects.
+    Unknown runs and weights raise `tensorboard.errors.NotFoundError` whose message
+    quotes the name that was asked for.
+
+    Example:
+
+        reader = PruningReader(context.data_provider)
+        series = reader.weight_series(ctx, experiment_id, "run_a", "dense/kernel")
+        series.fields["sparsity"][series.steps == 100]
+    """
+
+    def __init__(self, data_provider, *, downsample=DOWNSAMPLE_ALL):
+        self._provider = data_provider
+        self._downsample = downsample
+        self._warned = set()
+
+    # Warnings ---------------------------------------------------------------------------------
+
+    def _warn_once(self, key, message, *args):
+        if key in self._warned:
+            return
+        self._warned.add(key)
+        logger.warning(message, *args)
+
+    # Index ------------------------------------------------------------------------------------
+
+    def runs(self, ctx, experiment_id, runs=None):
+        """Returns {run name: `RunContents`} for the runs holding pruning data, sorted by name.
+
+        Args:
+          runs: restrict to these run names (None: all runs).
+        """
+        rtf = provider.RunTagFilter(runs=runs) if runs is not None else None
+        tensors = self._provider.list_tensors(
+            ctx, experiment_id=experiment_id, plugin_name=PLUGIN_NAME, run_tag_filter=rtf
+        )
+        blobs = self._provider.list_blob_sequences(
+            ctx, experiment_id=experiment_id, plugin_name=PLUGIN_NAME, run_tag_filter=rtf
+        )
+        result = {}
+        for listing, allowed_kinds in ((tensors, _TENSOR_KINDS), (blobs, _BLOB_KINDS)):
+            for run, tags in listing.items():
+                for tag in sorted(tags):
+                    time_series = tags[tag]
+                    record = self._parse(run, tag, time_series.plugin_content)
+                    if record is None:
+                        continue
+                    if record.kind not in allowed_kinds:
+                        self._warn_once(
+                            ("data_class", run, tag),
+                            "skipping pruning series run %r, tag %r: a %s record stored with "
+                            "the wrong data class",
+                            run,
+                            tag,
+                            record.kind,
+                        )
+                        continue
+                    contents = result.setdefault(run, RunContents(name=run))
+                    if not self._add(contents, tag, record):
+                        continue
+                    if time_series.max_step is not None:
+                        step = int(time_series.max_step)
+                        if contents.last_step is None or step > contents.last_step:
+                            contents.last_step = step
+        return {name: result[name] for name in sorted(result)}
+
+    def run(self, ctx, experiment_id, run):
+        """Returns the `RunContents` of `run`; NotFoundError if it holds no pruning data."""
+        found = self.runs(ctx, experiment_id, runs=[run]).get(run)
+        if found is None:
+            raise errors.NotFoundError("no pruning data for run %r" % (run,))
+        return found
+
+    def _parse(self, run, tag, content):
+        try:
+            return metadata.parse_plugin_metadata(content)
+        except metadata.NewerFormatError as e:
+            self._warn_once(
+                ("version", run, tag, e.version),
+                "skipping pruning series run %r, tag %r: format version %r is newer than this "
+                "tb_prune_plugin reads (%d); upgrade tb_prune_plugin to see it",
+                run,
+                tag,
+                e.version,
+                metadata.FORMAT_VERSION,
+            )
+        except metadata.FormatError as e:
+            self._warn_once(
+                ("metadata", run, tag),
+                "skipping pruning series run %r, tag %r: invalid plugin metadata: %s",
+                run,
+                tag,
+                e,
+            )
+        return None
+
+    def _add(self, contents, tag, record):
+        """Files `tag` under its role in `contents`; False (with a warning) on a duplicate."""
+        kind = record.kind
+        if kind in metadata.PER_WEIGHT_KINDS:
+            existing = contents.weights.get(record.weight, {}).get(kind)
+        elif kind == metadata.KIND_METRIC:
+            existing = contents.metrics.get(record.scope, {}).get(record.metric)
+        elif kind == metadata.KIND_MODEL_STATS:
+            existing = contents.model_stats_tag
+        else:
+            existing = contents.run_config_tag
+        if existing is not None:
+            self._warn_once(
+                ("duplicate", contents.name, tag),
+                "skipping pruning series run %r, tag %r: its %s record duplicates tag %r",
+                contents.name,
+                tag,
+                kind,
+                existing,
+            )
+            return False
+        if kind in metadata.PER_WEIGHT_KINDS:
+            contents.weights.setdefault(record.weight, {})[kind] = tag
+        elif kind == metadata.KIND_METRIC:
+            contents.metrics.setdefault(record.scope, {})[record.metric] = tag
+        elif kind == metadata.KIND_MODEL_STATS:
+            contents.model_stats_tag = tag
+        else:
+            contents.run_config_tag = tag
+        contents.records[tag] = record
+        return True
+
+    def weight_tags(self, ctx, experiment_id, run, weight):
+        """Returns {kind: tag} of `weight` in `run`; NotFoundError if there is no such weight."""
+        contents = self.run(ctx, experiment_id, run)
+        tags = contents.weights.get(weight)
+        if tags is None:
+            raise errors.NotFoundError(
+                "run %r has no pruning data for weight %r (weights: %s)"
+                % (run, weight, ", ".join(sorted(contents.weights)) or "none")
+            )
+        return contents, tags
+
+    # Tensor series ----------------------------------------------------------------------------
+
+    def _read_tensors(self, ctx, experiment_id, runs, tags, downsample=None):
+        """read_tensors over `runs` x `tags`; a series the provider fails on is skipped."""
+        downsample = self._downsample if downsample is None else downsample
+        try:
+            return self._provider.read_tensors(
+                ctx,
+                experiment_id=experiment_id,
+                plugin_name=PLUGIN_NAME,
+                downsample=downsample,
+                run_tag_filter=provider.RunTagFilter(runs=runs, tags=tags),
+            )
+        except (ValueError, TypeError) as e:
+            # A corrupt tensor makes the provider fail the whole call: retry one by one.
+            if len(runs) == 1 and len(tags) == 1:
+                self._warn_once(
+                    ("tensor", runs[0], tags[0]),
+                    "skipping pruning series run %r, tag %r: its tensors do not decode: %s",
+                    runs[0],
+                    tags[0],
+                    e,
+                )
+                return {}
+            result = {}
+            for run in runs:
+                for tag in tags:
+                    part = self._read_tensors(ctx, experiment_id, [run], [tag], downsample)
+                    for r, by_tag in part.items():
+                        result.setdefault(r, {}).update(by_tag)
+            return result
+
+    def _series_data(self, ctx, experiment_id, run, tag, downsample=None):
+        """The data of one tensor series, sorted by step, the last datum per step kept."""
+        data = self._read_tensors(ctx, experiment_id, [run], [tag], downsample)
+        return _by_step(data.get(run, {}).get(tag, []))
+
+    def _vector_series(self, ctx, experiment_id, run, tag, record, default_fields):
+        fields = record.fields if record.fields is not None else default_fields
+        steps, rows = [], []
+        for datum in self._series_data(ctx, experiment_id, run, tag):
+            vector = self._vector(run, tag, datum, len(fields))
+            if vector is not None:
+                steps.append(datum.step)
+                rows.append(vector)
+        matrix = np.array(rows, dtype=np.float64).reshape(len(rows), len(fields))
+        return Series(
+            steps=np.array(steps, dtype=np.int64),
+            fields={name: matrix[:, i].copy() for i, name in enumerate(fields)},
+        )
+
+    def _vector(self, run, tag, datum, length):
+        """The datum as a float64 vector of `length` entries, or None (warned) if it is not."""
+        array = np.asarray(datum.numpy)
+        if array.dtype.kind not in "fiu" or array.shape != (length,):
+            self._warn_once(
+                ("datum", run, tag, datum.step),
+                "skipping pruning record run %r, tag %r, step %d: expected %d numbers, "
+                "got dtype %s shape %s",
+                run,
+                tag,
+                datum.step,
+                length,
+                array.dtype,
+                array.shape,
+            )
+            return None
+        return array.astype(np.float64)
+
+    def weight_series(self, ctx, experiment_id, run, weight):
+        """The weight_stats records of `weight` as a `Series` (fields of `WEIGHT_STATS_FIELDS`).
+
+        A weight without weight_stats records gives a series with no steps.
+        """
+        contents, tags = self.weight_tags(ctx, experiment_id, run, weight)
+        tag = tags.get(metadata.KIND_WEIGHT_STATS)
+        if tag is None:
+            return _empty_series(metadata.WEIGHT_STATS_FIELDS)
+        return self._vector_series(
+            ctx, experiment_id, run, tag, contents.records[tag], metadata.WEIGHT_STATS_FIELDS
+        )
+
+    def model_series(self, ctx, experiment_id, run):
+        """The model_stats records of `run` as a `Series` (fields of `MODEL_STATS_FIELDS`)."""
+        contents = self.run(ctx, experiment_id, run)
+        tag = contents.model_stats_tag
+        if tag is None:
+            return _empty_series(metadata.MODEL_STATS_FIELDS)
+        return self._vector_series(
+            ctx, experiment_id, run, tag, contents.records[tag], metadata.MODEL_STATS_FIELDS
+        )
+
+    def histograms(self, ctx, experiment_id, run, weight):
+        """The weight_histogram records of `weight` as a `HistogramSeries`."""
+        contents, tags = self.weight_tags(ctx, experiment_id, run, weight)
+        steps, lo, hi, counts = [], [], [], []
+        tag = tags.get(metadata.KIND_WEIGHT_HISTOGRAM)
+        for datum in self._series_data(ctx, experiment_id, run, tag) if tag else ():
+            array = np.asarray(datum.numpy)
+            if array.dtype.kind not in "fiu" or array.ndim != 1 or array.shape[0] < 3:
+                self._warn_once(
+                    ("datum", run, tag, datum.step),
+                    "skipping pruning record run %r, tag %r, step %d: a histogram needs lo, hi "
+                    "and at least one count, got dtype %s shape %s",
+                    run,
+                    tag,
+                    datum.step,
+                    array.dtype,
+                    array.shape,
+                )
+                continue
+            array = array.astype(np.float64)
+            steps.append(datum.step)
+            lo.append(array[0])
+            hi.append(array[1])
+            counts.append(np.nan_to_num(array[2:]).round().astype(np.int64))
+        steps = np.array(steps, dtype=np.int64)
+        threshold = np.full(len(steps), np.nan)
+        if len(steps) and metadata.KIND_WEIGHT_STATS in tags:
+            stats = self.weight_series(ctx, experiment_id, run, weight)
+            if "threshold" in stats.fields:
+                by_step = dict(zip(stats.steps.tolist(), stats.fields["threshold"].tolist()))
+                threshold = np.array([by_step.get(s, np.nan) for s in steps.tolist()])
+        return HistogramSeries(
+            steps=steps,
+            lo=np.array(lo, dtype=np.float64),
+            hi=np.array(hi, dtype=np.float64),
+            counts=counts,
+            threshold=threshold,
+        )
+
+    def metrics(self, ctx, experiment_id, run):
+        """The metric records of `run`: {scope: {metric name: `MetricSeries`}}.
+
+        Every scope of `metadata.METRIC_SCOPES` is present (possibly empty).
+        """
+        contents = self.run(ctx, experiment_id, run)
+        result = {scope: {} for scope in metadata.METRIC_SCOPES}
+        tag_to_name = {
+            tag: (scope, name)
+            for scope, names in contents.metrics.items()
+            for name, tag in names.items()
+        }
+        if not tag_to_name:
+            return result
+        data = self._read_tensors(ctx, experiment_id, [run], sorted(tag_to_name)).get(run, {})
+        for tag, (scope, name) in sorted(tag_to_name.items()):
+            steps, values = [], []
+            for datum in _by_step(data.get(tag, [])):
+                array = np.asarray(datum.numpy)
+                if array.dtype.kind not in "fiu" or array.size != 1:
+                    self._warn_once(
+                        ("datum", run, tag, datum.step),
+                        "skipping pruning record run %r, tag %r, step %d: a metric must be one "
+                        "number, got dtype %s shape %s",
+                        run,
+                        tag,
+                        datum.step,
+                        array.dtype,
+                        array.shape,
+                    )
+                    continue
+                steps.append(datum.step)
+                values.append(float(array.reshape(-1)[0]))
+            result[scope][name] = MetricSeries(
+                steps=np.array(steps, dtype=np.int64), values=np.array(values, dtype=np.float64)
+            )
+        return result
+
+    def run_config(self, ctx, experiment_id, run):
+        """The run's run_config record as a dict (the latest one), or None if it has none."""
+        contents = self.run(ctx, experiment_id, run)
+        return self._configs(ctx, experiment_id, {run: contents}).get(run)
+
+    def run_configs(self, ctx, experiment_id, runs):
+        """{run: run_config dict or None} for the `RunContents` values of `runs`."""
+        return self._configs(ctx, experiment_id, {c.name: c for c in runs})
+
+    def _configs(self, ctx, experiment_id, contents_by_run):
+        result = {run: None for run in contents_by_run}
+        tags = sorted({c.run_config_tag for c in contents_by_run.values() if c.run_config_tag})
+        with_config = sorted(r for r, c in contents_by_run.items() if c.run_config_tag)
+        if not with_config:
+            return result
+        data = self._read_tensors(ctx, experiment_id, with_config, tags)
+        for run in with_config:
+            tag = contents_by_run[run].run_config_tag
+            for datum in reversed(_by_step(data.get(run, {}).get(tag, []))):
+                config = self._config(run, tag, datum)
+                if config is not None:
+                    result[run] = config
+                    break
+        return result
+
+    def _config(self, run, tag, datum):
+        array = np.asarray(datum.numpy)
+        try:
+            if array.size != 1:
+                raise ValueError("expected one string, got shape %s" % (array.shape,))
+            text = array.reshape(-1)[0]
+            if isinstance(text, bytes):
+                text = text.decode("utf-8")
+            config = json.loads(text)
+            if not isinstance(config, dict):
+                raise ValueError("expected a JSON object, got %r" % (config,))
+            return config
+        except (ValueError, TypeError, UnicodeDecodeError) as e:
+            self._warn_once(
+                ("datum", run, tag, datum.step),
+                "skipping pruning record run %r, tag %r, step %d: invalid run config: %s",
+                run,
+                tag,
+                datum.step,
+                e,
+            )
+            return None
+
+    # Masks ------------------------------------------------------------------------------------
+
+    def _mask_data(self, ctx, experiment_id, run, tag, downsample=None):
+        data = self._provider.read_blob_sequences(
+            ctx,
+            experiment_id=experiment_id,
+            plugin_name=PLUGIN_NAME,
+            downsample=self._downsample if downsample is None else downsample,
+            run_tag_filter=provider.RunTagFilter(runs=[run], tags=[tag]),
+        )
+        by_step = {}
+        for datum in data.get(run, {}).get(tag, []):
+            by_step[datum.step] = datum
+        return [by_step[s] for s in sorted(by_step)]
+
+    def _mask_record(self, ctx, run, tag, datum):
+        """The `MaskRecord` of a blob sequence datum, or None (warned) if it is corrupt."""
+        try:
+            if len(datum.values) != 2:
+                raise mask_codec.MaskDecodeError(
+                    "expected 2 blobs (header, payload), got %d" % len(datum.values)
+                )
+            header_key, payload_key = (v.blob_key for v in datum.values)
+            header = self._provider.read_blob(ctx, blob_key=header_key)
+            shape, encoding, kept = mask_codec.parse_header(header)
+        except (mask_codec.MaskDecodeError, errors.NotFoundError) as e:
+            self._warn_once(
+                ("datum", run, tag, datum.step),
+                "skipping pruning mask run %r, tag %r, step %d: %s",
+                run,
+                tag,
+                datum.step,
+                e,
+            )
+            return None
+        return MaskRecord(datum.step, shape, kept, encoding, header_key, payload_key)
+
+    def _decode(self, ctx, run, tag, record):
+        """The decoded mask of `record`, or None (warned) if its payload is corrupt."""
+        try:
+            header = self._provider.read_blob(ctx, blob_key=record.header_key)
+            payload = self._provider.read_blob(ctx, blob_key=record.payload_key)
+            return mask_codec.decode_mask(header, payload)
+        except (mask_codec.MaskDecodeError, errors.NotFoundError) as e:
+            self._warn_once(
+                ("datum", run, tag, record.step),
+                "skipping pruning mask run %r, tag %r, step %d: %s",
+                run,
+                tag,
+                record.step,
+                e,
+            )
+            return None
+
+    def mask_records(self, ctx, experiment_id, run, weight, downsample=None):
+        """The `MaskRecord`s of `weight` by step (headers checked, payloads not decoded)."""
+        _, tags = self.weight_tags(ctx, experiment_id, run, weight)
+        tag = tags.get(metadata.KIND_MASK)
+        if tag is None:
+            return []
+        records = []
+        for datum in self._mask_data(ctx, experiment_id, run, tag, downsample):
+            record = self._mask_record(ctx, run, tag, datum)
+            if record is not None:
+                records.append(record)
+        return records
+
+    def mask_steps(self, ctx, experiment_id, run, weight):
+        """[(step, shape)] of the masks recorded for `weight`, by step."""
+        return [(r.step, r.shape) for r in self.mask_records(ctx, experiment_id, run, weight)]
+
+    def mask_at(self, ctx, experiment_id, run, weight, step):
+        """The mask in force at `step` as a `MaskAtStep`.
+
+        That is the latest mask record at or before `step`, plus the record before it.
+        Records whose payload does not decode are skipped (with a warning).
+
+        Raises:
+          NotFoundError: unknown run or weight, or no mask recorded at or before `step`.
+        """
+        _, tags = self.weight_tags(ctx, experiment_id, run, weight)
+        tag = tags.get(metadata.KIND_MASK)
+        data = self._mask_data(ctx, experiment_id, run, tag) if tag else []
+        found = []  # (step, mask) of the latest two decodable records at or before `step`
+        for datum in reversed([d for d in data if d.step <= step]):
+            record = self._mask_record(ctx, run, tag, datum)
+            mask = self._decode(ctx, run, tag, record) if record is not None else None
+            if mask is not None:
+                found.append((record.step, mask))
+                if len(found) == 2:
+                    break
+        if not found:
+            first = ", first at step %d" % data[0].step if data else ""
+            raise errors.NotFoundError(
+                "no mask of weight %r in run %r at or before step %r%s" % (weight, run, step, first)
+            )
+        previous = found[1] if len(found) > 1 else (None, None)
+        return MaskAtStep(
+            requested_step=step,
+            step=found[0][0],
+            mask=found[0][1],
+            previous_step=previous[0],
+            previous_mask=previous[1],
+        )
+
+    def masks(self, ctx, experiment_id, run, weight):
+        """{step: decoded bool mask} of every decodable mask record of `weight`."""
+        _, tags = self.weight_tags(ctx, experiment_id, run, weight)
+        tag = tags.get(metadata.KIND_MASK)
+        result = {}
+        for record in self.mask_records(ctx, experiment_id, run, weight):
+            mask = self._decode(ctx, run, tag, record)
+            if mask is not None:
+                result[record.step] = mask
+        return result
+
+    # Overview ---------------------------------------------------------------------------------
+
+    def overview(self, ctx, experiment_id, runs=None):
+        """The last recorded state of every weight and of every run's model figures.
+
+        Args:
+          runs: run names to include (None: all runs with pruning data). An unknown run
+            raises NotFoundError.
+
+        Returns:
+          `([WeightSummary] sorted by run and weight, [RunSummary] sorted by run)`.
+        """
+        index = self.runs(ctx, experiment_id, runs=runs)
+        for run in runs or ():
+            if run not in index:
+                raise errors.NotFoundError("no pruning data for run %r" % (run,))
+        weights, models = [], []
+        for run, contents in index.items():
+            for weight in sorted(contents.weights):
+                tags = contents.weights[weight]
+                step, stats = self._last_vector(
+                    ctx,
+                    experiment_id,
+                    contents,
+                    tags.get(metadata.KIND_WEIGHT_STATS),
+                    metadata.WEIGHT_STATS_FIELDS,
+                )
+                shape = None
+                if metadata.KIND_MASK in tags:
+                    records = self.mask_records(ctx, experiment_id, run, weight, downsample=1)
+                    if not records:  # the last record is corrupt: look at all of them
+                        records = self.mask_records(ctx, experiment_id, run, weight)
+                    if records:
+                        shape = records[-1].shape
+                weights.append(WeightSummary(run, weight, shape, step, stats))
+            step, stats = self._last_vector(
+                ctx, experiment_id, contents, contents.model_stats_tag, metadata.MODEL_STATS_FIELDS
+            )
+            models.append(RunSummary(run, step, stats))
+        return weights, models
+
+    def _last_vector(self, ctx, experiment_id, contents, tag, default_fields):
+        """(step, {field: value}) of the last valid record of a vector series, or (None, {})."""
+        if tag is None:
+            return None, {}
+        record = contents.records[tag]
+        fields = record.fields if record.fields is not None else default_fields
+        # The providers always keep the latest datum when downsampling: read 1 point first.
+        for downsample in (1, None):
+            data = self._series_data(ctx, experiment_id, contents.name, tag, downsample)
+            for datum in reversed(data):
+                vector = self._vector(contents.name, tag, datum, len(fields))
+                if vector is not None:
+                    return datum.step, dict(zip(fields, vector.tolist()))
+        return None, {}
+
+
+def _by_step(data):
+    """Data sorted by step, keeping the last datum written at each step."""
+    by_step = {}
+    for datum in data:
+        by_step[datum.step] = datum
+    return [by_step[s] for s in sorted(by_step)]
+
+
+def _empty_series(fields):
+    return Series(
+        steps=np.zeros(0, dtype=np.int64),
+        fields={name: np.zeros(0, dtype=np.float64) for name in fields},
+    )
+
+
+# Notebook convenience ------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Weight:
+    """Everything recorded for one pruned weight.
+
+    Attributes:
+      name: the weight path, e.g. "dense/kernel".
+      steps: steps of the weight_stats records (int64).
+      fields: weight_stats field name -> values aligned with `steps` (float64, NaN: n/a).
+      masks: step -> decoded bool mask, for every recorded mask.
+      histograms: the |w| histograms of the kept weights.
+    """
+
+    name: str
+    steps: np.ndarray
+    fields: Dict[str, np.ndarray]
+    masks: Dict[int, np.ndarray]
+    histograms: HistogramSeries
+
+
+@dataclasses.dataclass
+class Run:
+    """Everything recorded for one run.
+
+    Attributes:
+      name: the run name (directory relative to the log directory; "." for the root).
+      config: the run_config record (None if none was written).
+      weights: weight path -> `Weight`.
+      model: the model_stats records as a `Series`.
+      metrics: scope ("epoch"/"batch") -> metric name -> `MetricSeries`.
+    """
+
+    name: str
+    config: Optional[dict]
+    weights: Dict[str, Weight]
+    model: Series
+    metrics: Dict[str, Dict[str, MetricSeries]]
+
+
+@dataclasses.dataclass
+class Experiment:
+    """The pruning data of a log directory: run name -> `Run`."""
+
+    logdir: str
+    runs: Dict[str, Run]
+
+
+def load(logdir):
+    """Reads every pruning record under `logdir` into an `Experiment` (for notebooks).
+
+    Every sample is kept (no downsampling). Example:
+
+        exp = load("logs/")
+        w = exp.runs["tfmot_poly"].weights["dense/kernel"]
+        plt.plot(w.steps, w.fields["sparsity"])
+    """
+    from tensorboard import context
+    from tensorboard.backend.event_processing import data_provider as mux_data_provider
+    from tensorboard.backend.event_processing import plugin_event_multiplexer
+
+    multiplexer = plugin_event_multiplexer.EventMultiplexer(tensor_size_guidance={PLUGIN_NAME: 0})
+    multiplexer.AddRunsFromDirectory(str(logdir))
+    multiplexer.Reload()
+    reader = PruningReader(mux_data_provider.MultiplexerDataProvider(multiplexer, str(logdir)))
+    ctx, eid = context.RequestContext(), ""
+    index = reader.runs(ctx, eid)
+    configs = reader.run_configs(ctx, eid, index.values())
+    runs = {}
+    for name, contents in index.items():
+        weights = {}
+        for weight in sorted(contents.weights):
+            series = reader.weight_series(ctx, eid, name, weight)
+            weights[weight] = Weight(
+                name=weight,
+                steps=series.steps,
+                fields=series.fields,
+                masks=reader.masks(ctx, eid, name, weight),
+                histograms=reader.histograms(ctx, eid, name, weight),
+            )
+        runs[name] = Run(
+            name=name,
+            config=configs[name],
+            weights=weights,
+            model=reader.model_series(ctx, eid, name),
+            metrics=reader.metrics(ctx, eid, name),
+        )
+    return Experiment(logdir=str(logdir), runs=runs)
