@@ -1,0 +1,196 @@
+// The wire types of the pruning plugin's routes, declared once.
+// They mirror tb_prune_plugin/http_api.md; when that contract changes, this
+// file changes with it and the compiler points at every use.
+// NaN and infinite numbers arrive as null, hence `number | null` throughout.
+
+/** Training metric names per scope, as `/runs` lists them. */
+export interface MetricNames {
+  epoch: string[];
+  batch: string[];
+}
+
+/** One entry of `GET /runs`. */
+export interface RunInfo {
+  run: string;
+  weights: string[];
+  metrics: MetricNames;
+  last_step: number | null;
+  method: "tfmot" | "manual" | null;
+}
+
+/** `GET /runs`. */
+export interface RunsResponse {
+  runs: RunInfo[];
+}
+
+/** One row of `GET /overview`: the last recorded state of one pruned weight. */
+export interface OverviewRow {
+  run: string;
+  weight: string;
+  shape: number[];
+  size: number;
+  nonzeros: number;
+  sparsity: number | null;
+  target_sparsity: number | null;
+  threshold: number | null;
+  step: number;
+}
+
+/** The model-wide figures of one run in `GET /overview`. */
+export interface OverviewRun {
+  run: string;
+  step: number;
+  global_sparsity: number | null;
+  prunable_size: number;
+  prunable_nonzeros: number;
+  model_size: number;
+  model_nonzeros: number;
+  dense_bytes: number;
+  sparse_bytes: number;
+}
+
+/** `GET /overview`. */
+export interface OverviewResponse {
+  rows: OverviewRow[];
+  runs: OverviewRun[];
+}
+
+/** The entries of a weight_stats record (tb_prune_plugin/metadata.py, format version 1). */
+export const WEIGHT_STATS_FIELDS = [
+  "size",
+  "nonzeros",
+  "sparsity",
+  "target_sparsity",
+  "should_prune",
+  "threshold",
+  "mean",
+  "std",
+  "min",
+  "max",
+  "l1",
+  "l2",
+  "kept_mean_abs",
+  "pruned_units_fraction",
+  "pruned_inputs_fraction",
+  "nm_compliance",
+  "block_sparsity",
+  "newly_pruned",
+  "regrown",
+  "mask_changed",
+  "nonfinite",
+] as const;
+export type WeightStatsField = (typeof WEIGHT_STATS_FIELDS)[number];
+
+/** The entries of a model_stats record (tb_prune_plugin/metadata.py, format version 1). */
+export const MODEL_STATS_FIELDS = [
+  "global_sparsity",
+  "prunable_size",
+  "prunable_nonzeros",
+  "model_size",
+  "model_nonzeros",
+  "dense_bytes",
+  "sparse_bytes",
+] as const;
+export type ModelStatsField = (typeof MODEL_STATS_FIELDS)[number];
+
+/** One array per field, aligned with `steps`. A field missing on the wire reads as absent. */
+export type FieldArrays<F extends string> = Partial<Record<F, (number | null)[]>>;
+
+/** `GET /weight_series?run=R&weight=W`. */
+export interface WeightSeriesResponse {
+  run: string;
+  weight: string;
+  steps: number[];
+  fields: FieldArrays<WeightStatsField>;
+}
+
+/** `GET /model_series?run=R`. */
+export interface ModelSeriesResponse {
+  run: string;
+  steps: number[];
+  fields: FieldArrays<ModelStatsField>;
+}
+
+/** One metric's recorded values. */
+export interface MetricSeries {
+  steps: number[];
+  values: (number | null)[];
+}
+
+/** `GET /metrics?run=R`. */
+export interface MetricsResponse {
+  run: string;
+  epoch: Record<string, MetricSeries>;
+  batch: Record<string, MetricSeries>;
+}
+
+/** `GET /histograms?run=R&weight=W`. */
+export interface HistogramsResponse {
+  run: string;
+  weight: string;
+  steps: number[];
+  lo: (number | null)[];
+  hi: (number | null)[];
+  counts: number[][];
+  threshold: (number | null)[];
+}
+
+/** `GET /mask_steps?run=R&weight=W`. */
+export interface MaskStepsResponse {
+  run: string;
+  weight: string;
+  steps: number[];
+  shapes: number[][];
+}
+
+/** The 2-D layout of a mask: rows are output units. */
+export interface MaskLayout {
+  rows: number;
+  cols: number;
+  row_axis: string;
+  col_axes: string[];
+}
+
+/** A rectangle in layout coordinates. */
+export interface Region {
+  row0: number;
+  col0: number;
+  rows: number;
+  cols: number;
+}
+
+/** The reduced grid a region is sent as: each cell covers cell_rows x cell_cols entries. */
+export interface GridShape {
+  rows: number;
+  cols: number;
+  cell_rows: number;
+  cell_cols: number;
+}
+
+/** `GET /mask?run=R&weight=W&step=S[&diff=1][&row0=..][&max_cells=N]`. */
+export interface MaskResponse {
+  run: string;
+  weight: string;
+  requested_step: number;
+  step: number;
+  shape: number[];
+  size: number;
+  kept_total: number;
+  layout: MaskLayout;
+  region: Region;
+  grid: GridShape;
+  exact: boolean;
+  /** Base64 bytes 0..255, row-major: the fraction of kept weights per cell. */
+  kept: string;
+  unit_sparsity: (number | null)[];
+  /** Present with diff=1. */
+  previous_step?: number | null;
+  shape_changed?: boolean;
+  newly_pruned?: string;
+  regrown?: string;
+}
+
+/** The body of a 400 or 404 answer. */
+export interface ErrorResponse {
+  error: string;
+}
