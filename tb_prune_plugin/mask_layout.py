@@ -1,0 +1,268 @@
+"""The 2-D layout of a pruning mask, and its reduction to small grids for drawing.
+
+Layout: rows are output units (the last axis); columns are the remaining axes with
+the input axis (second to last) outermost, then the leading (spatial) axes in order:
+
+    Dense   [in, out]          -> [out, in]
+    Conv1D  [k, in, out]       -> [out, in * k]
+    Conv2D  [kh, kw, in, out]  -> [out, in * kh * kw]  (each filter's kernel per input
+                                                        channel side by side)
+    rank 1  [n]                -> [1, n]
+    rank 0  []                 -> [1, 1]
+
+A region of the layout (`Region`) is reduced to a grid of at most `max_cells` cells;
+each cell covers `cell_rows x cell_cols` entries (fewer at the bottom and right
+edges) and holds the fraction of its entries that are set, as a byte
+`round(255 * fraction)`. When the region fits in `max_cells`, cells are 1x1 and
+bytes are 0 or 255 (`Grid.exact`).
+
+All functions are pure and work with NumPy reductions (no Python loop over
+cells); the layout of a 2-D weight is a transposed view, never a copy, so a
+4096x4096 mask reduces in a few milliseconds.
+"""
+
+import dataclasses
+import math
+from typing import Tuple
+
+import numpy as np
+
+ROW_AXIS = "output unit"
+INPUT_AXIS = "input"
+# Names of the leading (spatial) axes of rank-3, -4 and -5 kernels.
+_SPATIAL_AXES = {
+    1: ("kernel",),
+    2: ("kernel_h", "kernel_w"),
+    3: ("kernel_d", "kernel_h", "kernel_w"),
+}
+
+
+class RegionError(ValueError):
+    """A region that does not fit the layout, or an invalid cell budget."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Layout:
+    """The 2-D layout of a mask of `shape`.
+
+    Attributes:
+      shape: the mask's shape.
+      rows, cols: the layout's size.
+      row_axis: what a row is (`ROW_AXIS`), or None for rank 0 and 1.
+      col_axes: the axes a column index runs over, outermost first.
+      col_shape: the sizes of `col_axes` (their product is `cols`).
+    """
+
+    shape: Tuple[int, ...]
+    rows: int
+    cols: int
+    row_axis: object
+    col_axes: Tuple[str, ...]
+    col_shape: Tuple[int, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class Region:
+    """A rectangle of a layout: rows `row0 .. row0+rows-1`, columns `col0 .. col0+cols-1`."""
+
+    row0: int
+    col0: int
+    rows: int
+    cols: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Grid:
+    """A region reduced to cells.
+
+    Attributes:
+      cells: uint8 [grid rows, grid cols], 255 * the fraction of set entries per cell.
+      cell_rows, cell_cols: entries per cell (edge cells may hold fewer).
+      exact: True when cells are 1x1.
+    """
+
+    cells: np.ndarray
+    cell_rows: int
+    cell_cols: int
+
+    @property
+    def exact(self):
+        return self.cell_rows == 1 and self.cell_cols == 1
+
+
+def layout_of(shape):
+    """The `Layout` of a mask of `shape` (a sequence of non-negative ints)."""
+    shape = tuple(int(d) for d in shape)
+    rank = len(shape)
+    if rank == 0:
+        return Layout(shape, 1, 1, None, (), ())
+    if rank == 1:
+        return Layout(shape, 1, shape[0], None, (ROW_AXIS,), shape)
+    leading = shape[:-2]
+    names = _SPATIAL_AXES.get(len(leading), tuple("axis_%d" % i for i in range(len(leading))))
+    col_shape = (shape[-2],) + leading
+    return Layout(
+        shape,
+        shape[-1],
+        math.prod(col_shape),
+        ROW_AXIS,
+        (INPUT_AXIS,) + names,
+        col_shape,
+    )
+
+
+def _transposed_layout(mask):
+    """The layout's transpose, [cols, rows]: a view of a 2-D mask, C-ordered for others."""
+    mask = np.asarray(mask)
+    if mask.ndim == 0:
+        return mask.reshape(1, 1)
+    if mask.ndim == 1:
+        return mask.reshape(-1, 1)
+    if mask.ndim == 2:
+        return mask
+    # [k..., in, out] -> [in, k..., out] -> [in * k..., out]; the last axis stays contiguous.
+    return np.moveaxis(mask, -2, 0).reshape(-1, mask.shape[-1])
+
+
+def layout_matrix(mask):
+    """The mask laid out in 2-D, [rows, cols] (a view when the mask is 2-D)."""
+    return _transposed_layout(mask).T
+
+
+def select_region(layout, row0=None, col0=None, rows=None, cols=None):
+    """The `Region` of `layout` given by optional bounds (default: the whole layout).
+
+    Raises:
+      RegionError: a bound is negative or the region extends beyond the layout.
+    """
+    row0 = 0 if row0 is None else int(row0)
+    col0 = 0 if col0 is None else int(col0)
+    for name, start, total in (("row0", row0, layout.rows), ("col0", col0, layout.cols)):
+        if start < 0 or (start >= total and not start == total == 0):
+            raise RegionError(
+                "%s=%d is outside the layout, which has %d %s"
+                % (name, start, total, "rows" if name == "row0" else "columns")
+            )
+    rows = layout.rows - row0 if rows is None else int(rows)
+    cols = layout.cols - col0 if cols is None else int(cols)
+    for name, start, size, total in (
+        ("rows", row0, rows, layout.rows),
+        ("cols", col0, cols, layout.cols),
+    ):
+        if size < 1 and total > 0:
+            raise RegionError("%s must be at least 1, got %d" % (name, size))
+        if start + size > total:
+            raise RegionError(
+                "%s=%d from %d reaches beyond the layout's %d %s"
+                % (name, size, start, total, "rows" if name == "rows" else "columns")
+            )
+    return Region(row0, col0, rows, cols)
+
+
+def cell_size(rows, cols, max_cells):
+    """(cell_rows, cell_cols) for reducing `rows x cols` entries to at most `max_cells` cells.
+
+    Cells are about square: a region that fits gets 1x1 cells; otherwise both sides grow
+    to about sqrt(rows * cols / max_cells), limited by the region's own size.
+    """
+    if max_cells < 1:
+        raise RegionError("max_cells must be at least 1, got %d" % max_cells)
+    if rows * cols <= max_cells:
+        return 1, 1
+    side = max(1, math.isqrt(rows * cols // max_cells))
+    cell_rows = max(min(side, rows), -(-rows // max_cells))
+    grid_rows = -(-rows // cell_rows)
+    cell_cols = max(1, -(-cols // (max_cells // grid_rows)))
+    return cell_rows, cell_cols
+
+
+def _block_sums(transposed, region, cell_rows, cell_cols):
+    """int64 [grid rows, grid cols]: set entries per cell of `region` of the layout.
+
+    `transposed` is the layout's transpose ([cols, rows]); it is reduced in its own
+    memory order (first along its axis 0, the layout's columns) and the small result
+    is transposed back.
+    """
+    sub = transposed[
+        region.col0 : region.col0 + region.cols, region.row0 : region.row0 + region.rows
+    ]
+    if sub.dtype == np.bool_:
+        sub = sub.view(np.uint8)
+    by_cols = _reduce_axis0(sub, cell_cols, np.int32)  # [grid cols, rows]
+    return _reduce_axis0(by_cols.T, cell_rows, np.int64)  # [grid rows, grid cols]
+
+
+def _reduce_axis0(a, size, dtype):
+    """Sums of consecutive groups of `size` rows of 2-D `a` (the last group may be short)."""
+    n = a.shape[0]
+    full = n // size
+    parts = []
+    if full:
+        parts.append(a[: full * size].reshape(full, size, a.shape[1]).sum(axis=1, dtype=dtype))
+    if n % size:
+        parts.append(a[full * size :].sum(axis=0, keepdims=True, dtype=dtype))
+    if not parts:
+        return np.zeros((0, a.shape[1]), dtype=dtype)
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _cell_counts(total, size):
+    """Entries per cell along one side: [size, size, ..., remainder]."""
+    counts = np.full(-(-total // size), size, dtype=np.int64)
+    if total % size:
+        counts[-1] = total % size
+    return counts
+
+
+def _to_bytes(sums, region, cell_rows, cell_cols):
+    entries = np.outer(_cell_counts(region.rows, cell_rows), _cell_counts(region.cols, cell_cols))
+    # round(255 * sums / entries), half up, in integers.
+    return ((sums * 510 + entries) // np.maximum(2 * entries, 1)).astype(np.uint8)
+
+
+def reduce_region(mask, region, max_cells):
+    """The `Grid` of `region` of the mask's layout: kept fraction per cell, as bytes."""
+    cell_rows, cell_cols = cell_size(region.rows, region.cols, max_cells)
+    sums = _block_sums(_transposed_layout(mask), region, cell_rows, cell_cols)
+    return Grid(_to_bytes(sums, region, cell_rows, cell_cols), cell_rows, cell_cols)
+
+
+def diff_grids(previous, current, region, max_cells):
+    """Grids of the weights newly pruned and regrown between two masks of one weight.
+
+    Newly pruned is `previous & ~current`, regrown is `~previous & current`; both masks
+    must have the same shape. Returns `(newly_pruned Grid, regrown Grid)`.
+    """
+    previous, current = np.asarray(previous, dtype=bool), np.asarray(current, dtype=bool)
+    if previous.shape != current.shape:
+        raise ValueError(
+            "cannot compare masks of shapes %s and %s" % (previous.shape, current.shape)
+        )
+    cell_rows, cell_cols = cell_size(region.rows, region.cols, max_cells)
+    tp, tc = _transposed_layout(previous), _transposed_layout(current)
+    # Only the region's entries are combined, never the whole mask.
+    rows = slice(region.row0, region.row0 + region.rows)
+    cols = slice(region.col0, region.col0 + region.cols)
+    tp, tc = tp[cols, rows], tc[cols, rows]
+    whole = Region(0, 0, region.rows, region.cols)
+    grids = []
+    for changed in (tp & ~tc, ~tp & tc):
+        sums = _block_sums(changed, whole, cell_rows, cell_cols)
+        grids.append(Grid(_to_bytes(sums, whole, cell_rows, cell_cols), cell_rows, cell_cols))
+    return tuple(grids)
+
+
+def unit_sparsity(mask, region):
+    """float64 [region.rows]: the sparsity of each output unit (layout row) in the region.
+
+    A unit's sparsity is over all its weights (the whole layout row), not only the
+    region's columns; NaN for units without weights.
+    """
+    transposed = _transposed_layout(mask)[:, region.row0 : region.row0 + region.rows]
+    if transposed.dtype == np.bool_:
+        transposed = transposed.view(np.uint8)
+    kept = transposed.sum(axis=0, dtype=np.int64)
+    size = transposed.shape[0]
+    if size == 0:
+        return np.full(region.rows, np.nan)
+    return 1.0 - kept / size

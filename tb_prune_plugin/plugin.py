@@ -1,0 +1,537 @@
+"""The TensorBoard plugin `pruning`: routes of http_api.md over `reader.PruningReader`.
+
+TensorBoard finds `PruningLoader` through the `tensorboard_plugins` entry point.
+Routes are thin: they parse and check parameters, call the pure `*_body` functions
+of this module (which know nothing of HTTP) and respond with
+`tensorboard.backend.http_util.Respond`. Bad parameters give 400, unknown runs,
+weights and steps 404, both as JSON `{"error": "..."}` quoting the offending
+value. The plugin reads only through `context.data_provider`, so it works with
+both the Python loader and the Rust data server (`--load_fast=true`).
+"""
+
+import base64
+import csv
+import functools
+import io
+import math
+import os
+import re
+
+import numpy as np
+from tensorboard import errors, plugin_util
+from tensorboard.backend import http_util
+from tensorboard.plugins import base_plugin
+from tensorboard.util import tb_logging
+from werkzeug import wrappers
+
+from tb_prune_plugin import mask_layout, metadata, reader
+
+logger = tb_logging.get_logger()
+
+STATIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
+_STATIC_ROUTE = "/data/plugin/%s/static/" % metadata.PLUGIN_NAME
+
+DEFAULT_MAX_CELLS = 65536
+MAX_MAX_CELLS = 1048576
+_MAX_INT = 2**63 - 1
+_INT_RE = re.compile(r"^-?[0-9]{1,19}$")
+
+CONTENT_TYPES = {
+    ".js": "application/javascript",
+    ".mjs": "application/javascript",
+    ".css": "text/css",
+    ".map": "application/json",
+    ".json": "application/json",
+    ".png": "image/png",
+    ".svg": "image/svg+xml",
+    ".woff": "font/woff",
+    ".woff2": "font/woff2",
+    ".txt": "text/plain",
+}
+
+OVERVIEW_CSV_COLUMNS = (
+    "run",
+    "weight",
+    "shape",
+    "size",
+    "nonzeros",
+    "sparsity",
+    "target_sparsity",
+    "threshold",
+    "step",
+)
+OVERVIEW_CSV_FILENAME = "pruning_overview.csv"
+
+
+class PruningLoader(base_plugin.TBLoader):
+    """Loads `PruningPlugin`, and makes TensorBoard keep every sample of its data."""
+
+    def fix_flags(self, flags):
+        """Sets `--samples_per_plugin pruning=0` (keep all) unless the user set it."""
+        samples = getattr(flags, "samples_per_plugin", None)
+        if isinstance(samples, dict):
+            samples.setdefault(metadata.PLUGIN_NAME, 0)
+
+    def load(self, context):
+        """Returns the `PruningPlugin`, or None when TensorBoard has no data provider."""
+        if context.data_provider is None:
+            logger.warning("pruning plugin: TensorBoard gave no data provider; disabled")
+            return None
+        return PruningPlugin(context)
+
+
+def _json_errors(method):
+    """Wraps a route method so that TensorBoard's public errors become JSON responses."""
+
+    @functools.wraps(method)
+    def wrapper(self, request):
+        try:
+            return method(self, request)
+        except errors.PublicError as e:
+            return http_util.Respond(
+                request, {"error": str(e)}, "application/json", code=e.http_code
+            )
+
+    return wrappers.Request.application(wrapper)
+
+
+class PruningPlugin(base_plugin.TBPlugin):
+    """Shows what pruning did to a model: sparsity over time, masks, histograms, metrics."""
+
+    plugin_name = metadata.PLUGIN_NAME
+
+    def __init__(self, context):
+        self._reader = reader.PruningReader(context.data_provider)
+
+    def get_plugin_apps(self):
+        """The routes of http_api.md."""
+        return {
+            "/runs": self._serve_runs,
+            "/config": self._serve_config,
+            "/overview": self._serve_overview,
+            "/overview.csv": self._serve_overview_csv,
+            "/weight_series": self._serve_weight_series,
+            "/model_series": self._serve_model_series,
+            "/metrics": self._serve_metrics,
+            "/histograms": self._serve_histograms,
+            "/mask_steps": self._serve_mask_steps,
+            "/mask": self._serve_mask,
+            "/static/*": self._serve_static,
+        }
+
+    def is_active(self):
+        """False: `data_plugin_names` makes the plugin active when pruning data exists."""
+        return False
+
+    def data_plugin_names(self):
+        """The plugin reads the summaries of plugin name `pruning` only."""
+        return (metadata.PLUGIN_NAME,)
+
+    def frontend_metadata(self):
+        """An iframed ES module frontend served from /static/index.js."""
+        return base_plugin.FrontendMetadata(es_module_path="/static/index.js", tab_name="Pruning")
+
+    # Routes -----------------------------------------------------------------------------------
+
+    @_json_errors
+    def _serve_runs(self, request):
+        ctx, eid = _request_scope(request)
+        return _respond_json(request, runs_body(self._reader, ctx, eid))
+
+    @_json_errors
+    def _serve_config(self, request):
+        run = _single(request, "run")
+        ctx, eid = _request_scope(request)
+        return _respond_json(request, config_body(self._reader, ctx, eid, run))
+
+    @_json_errors
+    def _serve_overview(self, request):
+        runs = _runs(request)
+        ctx, eid = _request_scope(request)
+        return _respond_json(request, overview_body(self._reader, ctx, eid, runs))
+
+    @_json_errors
+    def _serve_overview_csv(self, request):
+        runs = _runs(request)
+        ctx, eid = _request_scope(request)
+        text = overview_csv(overview_body(self._reader, ctx, eid, runs))
+        return http_util.Respond(
+            request,
+            text,
+            "text/csv",
+            headers=[("Content-Disposition", 'attachment; filename="%s"' % OVERVIEW_CSV_FILENAME)],
+        )
+
+    @_json_errors
+    def _serve_weight_series(self, request):
+        run, weight = _single(request, "run"), _single(request, "weight")
+        ctx, eid = _request_scope(request)
+        return _respond_json(request, weight_series_body(self._reader, ctx, eid, run, weight))
+
+    @_json_errors
+    def _serve_model_series(self, request):
+        run = _single(request, "run")
+        ctx, eid = _request_scope(request)
+        return _respond_json(request, model_series_body(self._reader, ctx, eid, run))
+
+    @_json_errors
+    def _serve_metrics(self, request):
+        run = _single(request, "run")
+        ctx, eid = _request_scope(request)
+        return _respond_json(request, metrics_body(self._reader, ctx, eid, run))
+
+    @_json_errors
+    def _serve_histograms(self, request):
+        run, weight = _single(request, "run"), _single(request, "weight")
+        ctx, eid = _request_scope(request)
+        return _respond_json(request, histograms_body(self._reader, ctx, eid, run, weight))
+
+    @_json_errors
+    def _serve_mask_steps(self, request):
+        run, weight = _single(request, "run"), _single(request, "weight")
+        ctx, eid = _request_scope(request)
+        return _respond_json(request, mask_steps_body(self._reader, ctx, eid, run, weight))
+
+    @_json_errors
+    def _serve_mask(self, request):
+        run, weight = _single(request, "run"), _single(request, "weight")
+        step = _int(request, "step", minimum=0)
+        diff = _flag(request, "diff")
+        bounds = {
+            "row0": _int(request, "row0", minimum=0, default=None),
+            "col0": _int(request, "col0", minimum=0, default=None),
+            "rows": _int(request, "rows", minimum=1, default=None),
+            "cols": _int(request, "cols", minimum=1, default=None),
+        }
+        max_cells = _int(
+            request, "max_cells", minimum=1, maximum=MAX_MAX_CELLS, default=DEFAULT_MAX_CELLS
+        )
+        ctx, eid = _request_scope(request)
+        body = mask_body(self._reader, ctx, eid, run, weight, step, bounds, max_cells, diff)
+        return _respond_json(request, body)
+
+    @_json_errors
+    def _serve_static(self, request):
+        path = request.path
+        relative = path[len(_STATIC_ROUTE) :] if path.startswith(_STATIC_ROUTE) else ""
+        full = resolve_static(STATIC_DIR, relative)
+        if full is None:
+            raise errors.NotFoundError("no static file %r" % (relative,))
+        with open(full, "rb") as f:
+            content = f.read()
+        content_type = CONTENT_TYPES.get(
+            os.path.splitext(full)[1].lower(), "application/octet-stream"
+        )
+        return http_util.Respond(request, content, content_type)
+
+
+# Parameters -----------------------------------------------------------------------------------
+
+
+def _request_scope(request):
+    return plugin_util.context(request.environ), plugin_util.experiment_id(request.environ)
+
+
+def _single(request, name, required=True):
+    """The one value of query parameter `name` (None if absent and not required)."""
+    values = request.args.getlist(name)
+    if not values:
+        if required:
+            raise errors.InvalidArgumentError("missing parameter %r" % name)
+        return None
+    if len(values) > 1:
+        raise errors.InvalidArgumentError(
+            "parameter %r must be given once, got %d values: %r" % (name, len(values), values)
+        )
+    if required and not values[0]:
+        raise errors.InvalidArgumentError("parameter %r must not be empty" % name)
+    return values[0]
+
+
+def _runs(request):
+    """The repeated `run` parameter: None when absent, else the list of names."""
+    runs = request.args.getlist("run")
+    for run in runs:
+        if not run:
+            raise errors.InvalidArgumentError("parameter 'run' must not be empty")
+    return runs or None
+
+
+def _int(request, name, minimum, maximum=_MAX_INT, default=Ellipsis):
+    """Integer parameter `name` in [minimum, maximum]; required unless a default is given."""
+    raw = _single(request, name, required=default is Ellipsis)
+    if raw is None or (raw == "" and default is not Ellipsis):
+        return default
+    value = int(raw) if _INT_RE.match(raw) else None
+    if value is None or not minimum <= value <= maximum:
+        raise errors.InvalidArgumentError(
+            "parameter %r must be an integer from %d to %d, got %r" % (name, minimum, maximum, raw)
+        )
+    return value
+
+
+def _flag(request, name):
+    raw = _single(request, name, required=False)
+    if raw is None or raw in ("", "0", "false"):
+        return False
+    if raw in ("1", "true"):
+        return True
+    raise errors.InvalidArgumentError("parameter %r must be 0 or 1, got %r" % (name, raw))
+
+
+# JSON helpers ---------------------------------------------------------------------------------
+
+
+def _respond_json(request, body):
+    return http_util.Respond(request, body, "application/json")
+
+
+def _number(value):
+    """A JSON number: None for NaN and infinities."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _numbers(array):
+    return [_number(v) for v in np.asarray(array, dtype=np.float64).tolist()]
+
+
+def _steps(array):
+    return [int(s) for s in np.asarray(array).tolist()]
+
+
+def _b64(cells):
+    return base64.b64encode(np.ascontiguousarray(cells, dtype=np.uint8).tobytes()).decode("ascii")
+
+
+def _series_fields(series):
+    return {name: _numbers(values) for name, values in series.fields.items()}
+
+
+# Bodies (no HTTP below) -----------------------------------------------------------------------
+
+
+def runs_body(pruning_reader, ctx, eid):
+    """The body of /runs: every run with pruning data, sorted by name."""
+    index = pruning_reader.runs(ctx, eid)
+    configs = pruning_reader.run_configs(ctx, eid, index.values())
+    runs = []
+    for name, contents in index.items():
+        config = configs[name]
+        method = config.get("method") if config is not None else None
+        runs.append(
+            {
+                "run": name,
+                "weights": sorted(contents.weights),
+                "metrics": {
+                    scope: sorted(contents.metrics.get(scope, {}))
+                    for scope in metadata.METRIC_SCOPES
+                },
+                "last_step": contents.last_step,
+                "method": method if isinstance(method, str) else None,
+            }
+        )
+    return {"runs": runs}
+
+
+def config_body(pruning_reader, ctx, eid, run):
+    """The body of /config: the run's run_config record (NaN and infinities as null)."""
+    config = pruning_reader.run_config(ctx, eid, run)
+    if config is None:
+        raise errors.NotFoundError("run %r has no run_config record" % (run,))
+    return _clean_json(config)
+
+
+def _clean_json(value):
+    if isinstance(value, float):
+        return _number(value)
+    if isinstance(value, dict):
+        return {k: _clean_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean_json(v) for v in value]
+    return value
+
+
+def overview_body(pruning_reader, ctx, eid, runs=None):
+    """The body of /overview: the last state of every weight, and per run the model figures."""
+    weights, models = pruning_reader.overview(ctx, eid, runs)
+    rows = []
+    for w in weights:
+        row = {
+            "run": w.run,
+            "weight": w.weight,
+            "shape": list(w.shape) if w.shape is not None else None,
+        }
+        for field in ("size", "nonzeros", "sparsity", "target_sparsity", "threshold"):
+            row[field] = _number(w.stats.get(field))
+        row["step"] = w.step
+        rows.append(row)
+    run_rows = []
+    for m in models:
+        run_row = {"run": m.run, "step": m.step}
+        for field in metadata.MODEL_STATS_FIELDS:
+            run_row[field] = _number(m.stats.get(field))
+        run_rows.append(run_row)
+    return {"rows": rows, "runs": run_rows}
+
+
+def _csv_cell(value):
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
+    return str(value)
+
+
+def overview_csv(body):
+    """The rows of an /overview body as CSV text (shape written as 64x32)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(OVERVIEW_CSV_COLUMNS)
+    for row in body["rows"]:
+        cells = []
+        for column in OVERVIEW_CSV_COLUMNS:
+            value = row[column]
+            if column == "shape":
+                value = "x".join(str(d) for d in value) if value is not None else None
+            cells.append(_csv_cell(value))
+        writer.writerow(cells)
+    return out.getvalue()
+
+
+def weight_series_body(pruning_reader, ctx, eid, run, weight):
+    """The body of /weight_series: every weight_stats field of `weight` by step."""
+    series = pruning_reader.weight_series(ctx, eid, run, weight)
+    return {
+        "run": run,
+        "weight": weight,
+        "steps": _steps(series.steps),
+        "fields": _series_fields(series),
+    }
+
+
+def model_series_body(pruning_reader, ctx, eid, run):
+    """The body of /model_series: every model_stats field by step."""
+    series = pruning_reader.model_series(ctx, eid, run)
+    return {"run": run, "steps": _steps(series.steps), "fields": _series_fields(series)}
+
+
+def metrics_body(pruning_reader, ctx, eid, run):
+    """The body of /metrics: the training metrics by scope and name."""
+    body = {"run": run}
+    for scope, by_name in pruning_reader.metrics(ctx, eid, run).items():
+        body[scope] = {
+            name: {"steps": _steps(s.steps), "values": _numbers(s.values)}
+            for name, s in sorted(by_name.items())
+        }
+    return body
+
+
+def histograms_body(pruning_reader, ctx, eid, run, weight):
+    """The body of /histograms: |w| histograms of the kept weights by step."""
+    h = pruning_reader.histograms(ctx, eid, run, weight)
+    return {
+        "run": run,
+        "weight": weight,
+        "steps": _steps(h.steps),
+        "lo": _numbers(h.lo),
+        "hi": _numbers(h.hi),
+        "counts": [[int(c) for c in counts.tolist()] for counts in h.counts],
+        "threshold": _numbers(h.threshold),
+    }
+
+
+def mask_steps_body(pruning_reader, ctx, eid, run, weight):
+    """The body of /mask_steps: the steps with a mask record, and each mask's shape."""
+    steps = pruning_reader.mask_steps(ctx, eid, run, weight)
+    return {
+        "run": run,
+        "weight": weight,
+        "steps": [s for s, _ in steps],
+        "shapes": [list(shape) for _, shape in steps],
+    }
+
+
+def mask_body(pruning_reader, ctx, eid, run, weight, step, bounds, max_cells, diff):
+    """The body of /mask: the mask in force at `step`, laid out in 2-D and reduced to a grid.
+
+    Args:
+      bounds: {"row0", "col0", "rows", "cols"} -> int or None (None: the whole layout).
+      max_cells: the largest number of grid cells.
+      diff: also compare with the previous recorded mask.
+
+    Raises:
+      NotFoundError: unknown run or weight, or no mask at or before `step`.
+      InvalidArgumentError: the region does not fit the layout.
+    """
+    at = pruning_reader.mask_at(ctx, eid, run, weight, step)
+    layout = mask_layout.layout_of(at.mask.shape)
+    try:
+        region = mask_layout.select_region(layout, **bounds)
+    except mask_layout.RegionError as e:
+        raise errors.InvalidArgumentError(
+            "%s (weight %r at step %d has shape %s)" % (e, weight, at.step, list(at.mask.shape))
+        ) from None
+    grid = mask_layout.reduce_region(at.mask, region, max_cells)
+    body = {
+        "run": run,
+        "weight": weight,
+        "requested_step": step,
+        "step": at.step,
+        "shape": list(at.mask.shape),
+        "size": int(at.mask.size),
+        "kept_total": int(np.count_nonzero(at.mask)),
+        "layout": {
+            "rows": layout.rows,
+            "cols": layout.cols,
+            "row_axis": layout.row_axis,
+            "col_axes": list(layout.col_axes),
+            "col_shape": list(layout.col_shape),
+        },
+        "region": {
+            "row0": region.row0,
+            "col0": region.col0,
+            "rows": region.rows,
+            "cols": region.cols,
+        },
+        "grid": {
+            "rows": int(grid.cells.shape[0]),
+            "cols": int(grid.cells.shape[1]),
+            "cell_rows": grid.cell_rows,
+            "cell_cols": grid.cell_cols,
+        },
+        "exact": grid.exact,
+        "kept": _b64(grid.cells),
+        "unit_sparsity": _numbers(mask_layout.unit_sparsity(at.mask, region)),
+    }
+    if diff:
+        previous = at.previous_mask
+        shape_changed = previous is not None and previous.shape != at.mask.shape
+        body["previous_step"] = at.previous_step
+        body["shape_changed"] = shape_changed
+        body["newly_pruned"] = body["regrown"] = None
+        if previous is not None and not shape_changed:
+            newly, regrown = mask_layout.diff_grids(previous, at.mask, region, max_cells)
+            body["newly_pruned"] = _b64(newly.cells)
+            body["regrown"] = _b64(regrown.cells)
+    return body
+
+
+def resolve_static(static_dir, relative):
+    """The file `relative` names inside `static_dir`, or None if it is outside or missing.
+
+    Refuses empty paths, absolute paths, `.` and `..` components, backslashes and NUL
+    bytes, and anything whose real path (symlinks resolved) leaves `static_dir`.
+    """
+    if not relative or relative.startswith("/") or "\\" in relative or "\x00" in relative:
+        return None
+    parts = relative.split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        return None
+    root = os.path.realpath(static_dir)
+    full = os.path.realpath(os.path.join(root, *parts))
+    if os.path.commonpath([root, full]) != root or not os.path.isfile(full):
+        return None
+    return full
