@@ -92,9 +92,10 @@ def bookkeeping_variable_ids(model):
 def find_prunable_weights(model):
     """Returns the list of `PrunableWeight` of `model`, in layer order.
 
-    TF-MOT wrappers contribute their `pruning_vars`. Other layers contribute
-    their trainable weights of rank 2 or more (kernels, embeddings): the
-    weights people prune by hand. Biases and normalisation parameters are not
+    In a model with TF-MOT wrappers, the wrappers' `pruning_vars` are the
+    prunable weights (layers left unwrapped are not pruned). In a model without
+    any, every trainable weight of rank 2 or more (kernels, embeddings) is: the
+    weights people prune by hand. Biases and normalisation parameters are never
     recorded.
     """
     found = []
@@ -139,6 +140,8 @@ def find_prunable_weights(model):
                         method="manual",
                     )
                 )
+    if any(w.method == "tfmot" for w in found):
+        found = [w for w in found if w.method == "tfmot"]
     _make_paths_unique(found)
     return found
 

@@ -45,8 +45,8 @@ def _as_tensor(variable):
 
 def _fraction_without_kept(mask2d, axis):
     """Fraction of slices along `axis` of a 2-D bool mask that keep no weight."""
-    any_kept = tf.reduce_any(mask2d, axis=axis)
-    return 1.0 - tf.reduce_mean(tf.cast(any_kept, tf.float64))
+    none_kept = tf.logical_not(tf.reduce_any(mask2d, axis=axis))
+    return tf.reduce_mean(tf.cast(none_kept, tf.float64))
 
 
 def _pruned_units_fraction(mask, shape):
@@ -94,7 +94,8 @@ def _block_sparsity(mask, shape, block):
     pad_r, pad_c = (-shape[0]) % bh, (-shape[1]) % bw
     padded = tf.pad(mask, [[0, pad_r], [0, pad_c]], constant_values=False)
     blocks = tf.reshape(padded, [(shape[0] + pad_r) // bh, bh, (shape[1] + pad_c) // bw, bw])
-    return 1.0 - tf.reduce_mean(tf.cast(tf.reduce_any(blocks, axis=[1, 3]), tf.float64))
+    none_kept = tf.logical_not(tf.reduce_any(blocks, axis=[1, 3]))
+    return tf.reduce_mean(tf.cast(none_kept, tf.float64))
 
 
 def _schedule_values(pw):
