@@ -169,7 +169,8 @@ def cell_size(rows, cols, max_cells):
         raise RegionError("max_cells must be at least 1, got %d" % max_cells)
     if rows * cols <= max_cells:
         return 1, 1
-    side = max(1, math.isqrt(rows * cols // max_cells))
+    # ceil(sqrt(ceil(rows * cols / max_cells))), in integers.
+    side = math.isqrt(-(-rows * cols // max_cells) - 1) + 1
     cell_rows = max(min(side, rows), -(-rows // max_cells))
     grid_rows = -(-rows // cell_rows)
     cell_cols = max(1, -(-cols // (max_cells // grid_rows)))
