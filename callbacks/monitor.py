@@ -303,10 +303,13 @@ class PruningMonitor(tf_keras.callbacks.Callback):
                     e,
                 )
             return
+        dropped = self._writer.dropped_steps
         if self._writer.write(step, values):
             self._config_written = True
-        else:
-            self._masks_on_disk = set()  # rewrite every mask once writing works again
+        if self._writer.dropped_steps != dropped:
+            # A failed step was evicted from the backlog; its mask changes are lost, so the
+            # next records carry every mask again.
+            self._masks_on_disk = set()
 
     def _weight_values(self, step):
         figures, histograms, masks, other_nonzeros = self._measurer.measure()
@@ -357,25 +360,14 @@ class PruningMonitor(tf_keras.callbacks.Callback):
                 "mask_changed": 1.0 if changed else 0.0,
                 "nonfinite": row[_FIELD_INDEX["nonfinite"]],
             }
-            tag = summary.weight_tag(w.path, metadata.KIND_WEIGHT_STATS)
-            values.append(
-                summary.weight_stats(w.path, stats, with_metadata=self._writer.needs_metadata(tag))
-            )
-            tag = summary.weight_tag(w.path, metadata.KIND_WEIGHT_HISTOGRAM)
+            values.append(summary.weight_stats(w.path, stats))
             values.append(
                 summary.weight_histogram(
-                    w.path,
-                    0.0,
-                    row[_FIELD_INDEX["histogram_hi"]],
-                    histograms[i],
-                    with_metadata=self._writer.needs_metadata(tag),
+                    w.path, 0.0, row[_FIELD_INDEX["histogram_hi"]], histograms[i]
                 )
             )
             if changed or w.path not in self._masks_on_disk:
-                tag = summary.weight_tag(w.path, metadata.KIND_MASK)
-                values.append(
-                    summary.mask(w.path, mask, with_metadata=self._writer.needs_metadata(tag))
-                )
+                values.append(summary.mask(w.path, mask))
                 self._masks_on_disk.add(w.path)
             if self.time_series_scalars:
                 values.extend(
@@ -398,19 +390,9 @@ class PruningMonitor(tf_keras.callbacks.Callback):
             "dense_bytes": constants["dense_bytes"],
             "sparse_bytes": sparse_bytes,
         }
-        values.append(
-            summary.model_stats(
-                model, with_metadata=self._writer.needs_metadata(summary.MODEL_STATS_TAG)
-            )
-        )
+        values.append(summary.model_stats(model))
         if self.time_series_scalars and not math.isnan(global_sparsity):
-            values.append(
-                summary.scalar(
-                    summary.GLOBAL_SPARSITY_TAG,
-                    global_sparsity,
-                    with_metadata=self._writer.needs_metadata(summary.GLOBAL_SPARSITY_TAG),
-                )
-            )
+            values.append(summary.scalar(summary.GLOBAL_SPARSITY_TAG, global_sparsity))
         return values
 
     def _scalars(self, path, **named):
@@ -419,7 +401,7 @@ class PruningMonitor(tf_keras.callbacks.Callback):
             if value is None or math.isnan(value):
                 continue
             tag = "%s%s/%s" % (summary.TAG_PREFIX, path, name)
-            out.append(summary.scalar(tag, value, with_metadata=self._writer.needs_metadata(tag)))
+            out.append(summary.scalar(tag, value))
         return out
 
     def _target(self, w, step, row):
@@ -441,10 +423,7 @@ class PruningMonitor(tf_keras.callbacks.Callback):
                 number = float(np.asarray(value))
             except (TypeError, ValueError):
                 continue  # not a scalar metric
-            tag = summary.metric_tag(scope, name)
-            values.append(
-                summary.metric(scope, name, number, with_metadata=self._writer.needs_metadata(tag))
-            )
+            values.append(summary.metric(scope, name, number))
         return values
 
     def _run_config(self):

@@ -5,11 +5,13 @@ Each recorded step becomes one `Summary` proto written with
 CRCs) by TensorFlow's own writer, on any `tf.io.gfile` file system.
 
 Failures (disk full, directory removed, remote storage down) are logged once
-and swallowed; the writer is reopened at the next write, so recording resumes
-when the storage is back. Values written while it was failing are lost, never
-the training.
+and swallowed. The steps that failed are kept (up to `MAX_BACKLOG_STEPS`, the
+oldest dropped first) and written again, in order, once the storage takes
+writes again; reopening is retried after 1, 2, 4, ... (at most 64) further
+writes, so a full disk does not get a new event file at every step.
 """
 
+import collections
 import logging
 
 import tensorflow as tf
@@ -17,9 +19,15 @@ from tensorboard.compat.proto import summary_pb2
 
 logger = logging.getLogger("tb_prune_plugin")
 
+MAX_BACKLOG_STEPS = 256
+_MAX_BACKOFF = 64
+
 
 class GuardedWriter:
     """Writes `Summary.Value`s for a step; never raises during training.
+
+    Values come with their metadata; the writer keeps it on the first value of
+    each tag in the current event file and strips it from the others.
 
     Args:
       log_dir: directory (any tf.io.gfile path) the event file goes into.
@@ -34,7 +42,11 @@ class GuardedWriter:
         self._writer = None
         self._tags_with_metadata = set()
         self._warned = False
+        self._backlog = collections.deque(maxlen=MAX_BACKLOG_STEPS)
+        self._backoff = 0  # writes to skip before the next reopening attempt
+        self._next_backoff = 1
         self.failures = 0
+        self.dropped_steps = 0  # failed steps evicted from the backlog (lost)
 
     def _open(self):
         if self._writer is None:
@@ -49,27 +61,47 @@ class GuardedWriter:
             self._tags_with_metadata = set()
         return self._writer
 
-    def needs_metadata(self, tag):
-        """True the first time `tag` is written to the current event file."""
-        return tag not in self._tags_with_metadata
+    @property
+    def backlog_steps(self):
+        """Steps that failed to write and wait to be written again."""
+        return [step for step, _ in self._backlog]
 
     def write(self, step, values):
-        """Writes the `Summary.Value`s of one step. Returns False (and warns once) on failure."""
+        """Writes the `Summary.Value`s of one step. Returns False (and warns once) on failure.
+
+        A failed step is kept and written again, before newer steps, once writing works.
+        """
         if not values:
             return True
+        if len(self._backlog) == self._backlog.maxlen:
+            self.dropped_steps += 1
+        self._backlog.append((int(step), list(values)))
+        if self._backoff > 0:
+            self._backoff -= 1
+            return False
         try:
             writer = self._open()
-            summary = summary_pb2.Summary(value=values)
             with writer.as_default():
-                tf.summary.experimental.write_raw_pb(
-                    tf.constant(summary.SerializeToString()), step=int(step)
-                )
-            for v in values:
-                if v.HasField("metadata"):
-                    self._tags_with_metadata.add(v.tag)
+                for pending_step, pending in self._backlog:
+                    summary = summary_pb2.Summary(value=pending)
+                    # Metadata goes with the first value of each tag in an event file only.
+                    for v in summary.value:
+                        if v.tag in self._tags_with_metadata:
+                            v.ClearField("metadata")
+                        else:
+                            self._tags_with_metadata.add(v.tag)
+                    tf.summary.experimental.write_raw_pb(
+                        tf.constant(summary.SerializeToString()), step=pending_step
+                    )
+                if len(self._backlog) > 1:
+                    writer.flush()  # recovering: make sure it landed before dropping the backlog
+            self._backlog.clear()
+            self._next_backoff = 1
             return True
         except Exception as e:  # noqa: BLE001 - monitoring must never stop training
             self._fail("write step %d" % step, e)
+            self._backoff = self._next_backoff
+            self._next_backoff = min(self._next_backoff * 2, _MAX_BACKOFF)
             return False
 
     def flush(self):
