@@ -81,9 +81,14 @@ def decode_mask(header_bytes, payload):
     if encoding == ENCODING_ZLIB:
         try:
             decompressor = zlib.decompressobj()
-            packed = decompressor.decompress(payload, nbytes)
+            # max_length bounds memory on hostile input; one byte more detects overlong data.
+            packed = decompressor.decompress(payload, nbytes + 1)
         except zlib.error as e:
             raise MaskDecodeError("mask payload is not valid zlib data: %s" % e) from None
+        if not decompressor.eof or decompressor.unused_data or decompressor.unconsumed_tail:
+            raise MaskDecodeError(
+                "mask payload is not one complete zlib stream (truncated or with trailing bytes)"
+            )
     else:
         packed = payload
     if len(packed) != nbytes:

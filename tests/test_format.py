@@ -232,22 +232,17 @@ def test_mask_codec_truncated_zlib_payload_raises():
         mask_codec.decode_mask(header, payload[:4])
 
 
-ZLIB_END_BUG = (
-    "mask_codec bug: decode_mask does not check that the zlib stream ends (eof, no unused "
-    "data), so a payload missing its last bytes (checksum) or with bytes appended decodes"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=ZLIB_END_BUG)
 @pytest.mark.parametrize("cut", [1, 4])
 def test_mask_codec_zlib_payload_missing_last_bytes_raises(cut):
+    """Regression: decode_mask did not check that the zlib stream ended (eof, no unused data),
+    so a payload missing its checksum bytes decoded."""
     header, payload = mask_codec.encode_mask(np.zeros([64, 64], dtype=bool))
     with pytest.raises(mask_codec.MaskDecodeError):
         mask_codec.decode_mask(header, payload[:-cut])
 
 
-@pytest.mark.xfail(strict=True, reason=ZLIB_END_BUG)
 def test_mask_codec_zlib_payload_with_trailing_bytes_raises():
+    """Regression: bytes appended after the zlib stream were silently ignored."""
     header, payload = mask_codec.encode_mask(np.zeros([64, 64], dtype=bool))
     with pytest.raises(mask_codec.MaskDecodeError):
         mask_codec.decode_mask(header, payload + b"\x00")
