@@ -147,7 +147,9 @@ export interface MaskStepsResponse {
 export interface MaskLayout {
   rows: number;
   cols: number;
-  row_axis: string;
+  /** "output unit"; null for rank-0 and rank-1 weights (one row). */
+  row_axis: string | null;
+  /** The axes a column index runs over, outermost first, e.g. ["input", "kernel_h", "kernel_w"]. */
   col_axes: string[];
 }
 

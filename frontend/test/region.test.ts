@@ -1,5 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { clampRegion, dragToRegion, fullRegion, isFullRegion, zoomRegion } from "../src/transforms/region";
+import {
+  clampRegion,
+  columnIndices,
+  dragToRegion,
+  fullRegion,
+  isFullRegion,
+  layoutSize,
+  maxCellsFor,
+  zoomRegion,
+} from "../src/transforms/region";
 import type { MaskLayout } from "../src/types";
 
 const LAYOUT: MaskLayout = { rows: 32, cols: 64, row_axis: "output unit", col_axes: ["input"] };
@@ -48,5 +57,41 @@ describe("mask regions", () => {
     expect(clampRegion({ row0: 30, col0: -5, rows: 10, cols: 100 }, LAYOUT)).toEqual({ row0: 22, col0: 0, rows: 10, cols: 64 });
     expect(isFullRegion(fullRegion(LAYOUT), LAYOUT)).toBe(true);
     expect(isFullRegion({ row0: 0, col0: 0, rows: 31, cols: 64 }, LAYOUT)).toBe(false);
+  });
+});
+
+describe("layout size and cell budget", () => {
+  it("test_layout_size_matches_the_server_layout", () => {
+    expect(layoutSize([64, 32])).toEqual({ rows: 32, cols: 64 });
+    expect(layoutSize([3, 3, 16, 32])).toEqual({ rows: 32, cols: 144 });
+    expect(layoutSize([10])).toEqual({ rows: 1, cols: 10 });
+    expect(layoutSize([])).toEqual({ rows: 1, cols: 1 });
+  });
+  it("test_small_regions_get_the_whole_budget_and_are_sent_exactly", () => {
+    expect(maxCellsFor(32, 64)).toBe(262144);
+    expect(maxCellsFor(512, 512)).toBe(262144);
+  });
+  it("test_large_or_elongated_regions_get_fewer_cells", () => {
+    // 4096 x 4096: side 8 -> 512 x 512 cells.
+    expect(maxCellsFor(4096, 4096)).toBe(262144);
+    expect(maxCellsFor(8192, 8192)).toBe(262144);
+    // 10 x 100000 would be 100000 columns wide exactly: side 49.
+    expect(maxCellsFor(10, 100000)).toBe(416);
+    expect(maxCellsFor(1, 3000)).toBe(750);
+  });
+});
+
+describe("columnIndices", () => {
+  it("test_conv_columns_are_input_then_kernel_position", () => {
+    // Conv2D [kh=3, kw=2, in=4, out=8]: column = input * 6 + kh * 2 + kw.
+    expect(columnIndices([3, 2, 4, 8], 0)).toEqual([0, 0, 0]);
+    expect(columnIndices([3, 2, 4, 8], 5)).toEqual([0, 2, 1]);
+    expect(columnIndices([3, 2, 4, 8], 6)).toEqual([1, 0, 0]);
+    expect(columnIndices([3, 2, 4, 8], 23)).toEqual([3, 2, 1]);
+  });
+  it("test_dense_rank1_and_scalar_columns", () => {
+    expect(columnIndices([64, 32], 17)).toEqual([17]);
+    expect(columnIndices([10], 7)).toEqual([7]);
+    expect(columnIndices([], 0)).toEqual([]);
   });
 });

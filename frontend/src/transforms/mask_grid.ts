@@ -38,7 +38,7 @@ export function maskCellColors(
   kept: Uint8Array,
   newlyPruned: Uint8Array | null = null,
   regrown: Uint8Array | null = null,
-): Uint8ClampedArray {
+): Uint8ClampedArray<ArrayBuffer> {
   const out = new Uint8ClampedArray(kept.length * 4);
   for (let i = 0; i < kept.length; i++) {
     let c = mix(MASK_COLORS.pruned, MASK_COLORS.kept, kept[i]! / 255);
@@ -57,7 +57,7 @@ export function maskCellColors(
  * k x k block), by hand rather than with canvas scaling, whose smoothing and
  * rounding differ between browsers.
  */
-export function scaleImage(cells: Uint8ClampedArray, rows: number, cols: number, k: number): Uint8ClampedArray {
+export function scaleImage(cells: Uint8ClampedArray, rows: number, cols: number, k: number): Uint8ClampedArray<ArrayBuffer> {
   const width = cols * k;
   const out = new Uint8ClampedArray(rows * k * width * 4);
   for (let r = 0; r < rows; r++) {

@@ -61,3 +61,45 @@ export function zoomRegion(region: Region, factor: number, layout: MaskLayout): 
 export function isFullRegion(region: Region, layout: MaskLayout): boolean {
   return region.row0 === 0 && region.col0 === 0 && region.rows === layout.rows && region.cols === layout.cols;
 }
+
+/**
+ * The layout size of a mask of `shape`, as the server lays it out: rows are
+ * the last axis, columns everything else; rank 1 is one row, rank 0 one cell.
+ */
+export function layoutSize(shape: readonly number[]): { rows: number; cols: number } {
+  if (shape.length === 0) return { rows: 1, cols: 1 };
+  if (shape.length === 1) return { rows: 1, cols: shape[0]! };
+  const rows = shape[shape.length - 1]!;
+  return { rows, cols: shape.slice(0, -1).reduce((a, b) => a * b, 1) };
+}
+
+/**
+ * The max_cells to ask for so that the grid of a rows x cols region stays
+ * within `maxSide` cells in each direction (a canvas cannot be arbitrarily
+ * wide) and within `budget` cells in all. The server makes cells about
+ * square, with side about sqrt(rows * cols / max_cells).
+ */
+export function maxCellsFor(rows: number, cols: number, budget = 262144, maxSide = 2048): number {
+  const total = rows * cols;
+  if (total <= budget && rows <= maxSide && cols <= maxSide) return budget;
+  const side = Math.max(Math.ceil(rows / maxSide), Math.ceil(cols / maxSide), Math.ceil(Math.sqrt(total / budget)));
+  return Math.max(1, Math.min(budget, Math.floor(total / (side * side))));
+}
+
+/**
+ * The index along each column axis of layout column `col` for a mask of
+ * `shape`: [input, spatial axes...] for rank >= 2 (the input axis is
+ * outermost), [col] for rank 1, [] for rank 0.
+ */
+export function columnIndices(shape: readonly number[], col: number): number[] {
+  if (shape.length < 2) return shape.length ? [col] : [];
+  const spatial = shape.slice(0, -2);
+  const out: number[] = [];
+  let rest = col;
+  for (let i = spatial.length - 1; i >= 0; i--) {
+    out.unshift(rest % spatial[i]!);
+    rest = Math.floor(rest / spatial[i]!);
+  }
+  out.unshift(rest);
+  return out;
+}

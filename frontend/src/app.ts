@@ -1,0 +1,184 @@
+// The app shell: tabs, the run/weight sidebar, refresh, and the state kept in
+// the iframe's location hash. Views are rebuilt from that state, each with a
+// fresh ticket so answers meant for the previous rendering are dropped.
+
+import { Api, Generation, isAbort } from "./api";
+import { compileFilter } from "./transforms/filter";
+import { TABS, decodeState, encodeState, type TabId, type ViewState } from "./transforms/url_state";
+import type { RunInfo } from "./types";
+import { el, replaceChildren } from "./ui/dom";
+import { Scope } from "./ui/scope";
+import { Sidebar } from "./ui/sidebar";
+import { errorState, loadingState, noDataState } from "./ui/states";
+import { accuracyView } from "./views/accuracy";
+import { distributionsView } from "./views/distributions";
+import { masksView } from "./views/masks";
+import { overviewView } from "./views/overview";
+import { schedulesView } from "./views/schedules";
+import { stabilityView } from "./views/stability";
+import type { View, ViewContext } from "./views/view";
+
+const VIEWS: Record<TabId, { title: string; view: View }> = {
+  overview: { title: "Overview", view: overviewView },
+  schedules: { title: "Schedules", view: schedulesView },
+  masks: { title: "Masks", view: masksView },
+  accuracy: { title: "Accuracy vs sparsity", view: accuracyView },
+  distributions: { title: "Weight distributions", view: distributionsView },
+  stability: { title: "Mask stability", view: stabilityView },
+};
+
+/** How often /runs is polled for new data (TensorBoard's own reload interval is 30 s too). */
+const POLL_MS = 30_000;
+
+export class App {
+  private readonly api = new Api();
+  private readonly generation = new Generation();
+  /** Lives as long as the app (the poll timer). */
+  private readonly scope = new Scope();
+  /** Lives as long as the current view. */
+  private readonly viewScope = new Scope();
+  private state: ViewState;
+  private runs: RunInfo[] | null = null;
+  private runsFingerprint = "";
+  private readonly sidebar: Sidebar;
+  private readonly main: HTMLElement;
+  private readonly status: HTMLElement;
+  private readonly tabs = new Map<TabId, HTMLButtonElement>();
+  private lastHash = "";
+
+  constructor(private readonly root: HTMLElement) {
+    this.state = decodeState(location.hash);
+    this.sidebar = new Sidebar({
+      onSelect: (selected) => this.setState({ runs: selected }),
+      onRunFilter: (text) => this.setState({ runFilter: text }),
+      onWeightFilter: (text) => this.setState({ weightFilter: text }),
+    });
+    this.main = el("main", { class: "view", id: "view" });
+    this.status = el("span", { class: "status", "data-testid": "status", "aria-live": "polite" });
+    const nav = el("nav", { class: "tabs", role: "tablist" });
+    for (const id of TABS) {
+      const b = el("button", { type: "button", role: "tab", id: `tab-${id}`, "data-testid": `tab-${id}` }, VIEWS[id].title);
+      b.addEventListener("click", () => this.setState({ tab: id }));
+      this.tabs.set(id, b);
+      nav.appendChild(b);
+    }
+    const refresh = el("button", { type: "button", class: "refresh", "data-testid": "refresh-button", title: "Reload data" }, "Refresh");
+    refresh.addEventListener("click", () => void this.loadRuns(true));
+    replaceChildren(
+      root,
+      el("header", { class: "header" }, nav, el("div", { class: "header-right" }, this.status, refresh)),
+      el("div", { class: "body" }, this.sidebar.element, this.main),
+    );
+  }
+
+  /** Loads the runs and renders; then keeps polling for new data. */
+  start(): void {
+    this.writeHash();
+    window.addEventListener("hashchange", () => {
+      if (location.hash.replace(/^#/, "") === this.lastHash) return;
+      this.state = decodeState(location.hash);
+      this.lastHash = encodeState(this.state);
+      this.updateSidebar();
+      this.renderView();
+    });
+    const timer = window.setInterval(() => {
+      if (!document.hidden) void this.loadRuns(false);
+    }, POLL_MS);
+    this.scope.add(() => window.clearInterval(timer));
+    void this.loadRuns(true);
+  }
+
+  /**
+   * Reads /runs. `force` (first load, the Refresh button) drops every cached
+   * answer and redraws; a poll redraws only when the runs changed.
+   */
+  private async loadRuns(force: boolean): Promise<void> {
+    if (this.runs === null) replaceChildren(this.main, loadingState("the list of runs"));
+    this.status.textContent = "Refreshing\u2026";
+    try {
+      const response = await this.api.runs();
+      const fingerprint = JSON.stringify(response.runs);
+      const changed = fingerprint !== this.runsFingerprint;
+      this.runsFingerprint = fingerprint;
+      this.runs = response.runs;
+      this.status.textContent = `Updated ${new Date().toLocaleTimeString()}`;
+      if (force || changed) {
+        this.api.clearCache();
+        this.updateSidebar();
+        this.renderView();
+      }
+    } catch (e) {
+      if (isAbort(e)) return;
+      this.status.textContent = "Refresh failed";
+      if (force || this.runs === null) {
+        this.generation.cancel();
+        replaceChildren(this.main, errorState(e, "the list of runs"));
+      }
+    }
+  }
+
+  private setState(patch: Partial<ViewState>, render = true): void {
+    this.state = { ...this.state, ...patch };
+    this.writeHash();
+    if (!render) return;
+    if ("runs" in patch || "runFilter" in patch || "weightFilter" in patch) this.updateSidebar();
+    this.renderView();
+  }
+
+  private writeHash(): void {
+    this.lastHash = encodeState(this.state);
+    // replaceState: every click would otherwise be a browser history entry of
+    // the iframe, and Back would walk through them instead of leaving the page.
+    history.replaceState(null, "", this.lastHash ? "#" + this.lastHash : location.pathname + location.search);
+  }
+
+  private updateSidebar(): void {
+    this.sidebar.update({
+      runs: this.runs ?? [],
+      selected: this.state.runs,
+      runFilter: this.state.runFilter,
+      weightFilter: this.state.weightFilter,
+    });
+  }
+
+  private shownRuns(): RunInfo[] {
+    const runs = this.runs ?? [];
+    const selected = this.state.runs === null ? null : new Set(this.state.runs);
+    const filter = compileFilter(this.state.runFilter);
+    return runs.filter((r) => (selected === null || selected.has(r.run)) && filter.test(r.run));
+  }
+
+  private renderView(): void {
+    this.viewScope.dispose();
+    const ticket = this.generation.next();
+    for (const [id, b] of this.tabs) {
+      b.setAttribute("aria-selected", String(id === this.state.tab));
+      b.classList.toggle("active", id === this.state.tab);
+    }
+    this.main.replaceChildren();
+    this.main.setAttribute("data-testid", `view-${this.state.tab}`);
+    if (this.runs === null) return;
+    if (this.runs.length === 0) {
+      this.main.appendChild(noDataState());
+      return;
+    }
+    const ctx: ViewContext = {
+      api: this.api,
+      state: this.state,
+      runs: this.runs,
+      shownRuns: this.shownRuns(),
+      weightFilter: compileFilter(this.state.weightFilter),
+      ticket,
+      scope: this.viewScope,
+      setState: (patch) => this.setState(patch),
+      replaceState: (patch) => this.setState(patch, false),
+    };
+    try {
+      VIEWS[this.state.tab].view(this.main, ctx);
+    } catch (e) {
+      console.error(e);
+      replaceChildren(this.main, errorState(e, VIEWS[this.state.tab].title));
+    }
+  }
+
+}

@@ -1,0 +1,168 @@
+// uPlot charts: the two shapes this plugin draws (lines over steps, and x/y
+// trajectories) with the plugin's conventions: width follows the container,
+// the container says how many series it drew (data-series-count, for browser
+// tests), and the chart is destroyed with its view.
+
+import uPlot from "uplot";
+import type { AlignedTable } from "../transforms/series";
+import { el } from "./dom";
+import type { Scope } from "./scope";
+
+const HEIGHT = 260;
+
+/** One drawn series of a line chart. */
+export interface LineSpec {
+  label: string;
+  color: string;
+  dash?: number[];
+  width?: number;
+  /** Draw markers only, no line (e.g. the steps where a mask changed). */
+  pointsOnly?: boolean;
+}
+
+export interface LineChartSpec {
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  lines: LineSpec[];
+  table: AlignedTable;
+  /** A fixed y range, e.g. [0, 1] for sparsity; automatic when absent. */
+  yRange?: [number, number];
+  yFormat?: (v: number) => string;
+  /** Extra drawing after the series, in canvas pixels (e.g. a threshold line). */
+  onDraw?: (u: uPlot) => void;
+}
+
+/** A titled box that holds one chart; data-series-count is set once drawn. */
+export function chartBox(testid: string, title: string): HTMLElement {
+  return el("figure", { class: "chart", "data-testid": testid }, el("figcaption", { class: "chart-title" }, title));
+}
+
+function mount(box: HTMLElement, opts: uPlot.Options, data: uPlot.AlignedData, seriesCount: number, scope: Scope): uPlot {
+  const width = () => Math.max(320, box.clientWidth - 8);
+  const u = new uPlot({ ...opts, width: width(), height: HEIGHT }, data, box);
+  box.setAttribute("data-series-count", String(seriesCount));
+  const observer = new ResizeObserver(() => {
+    const w = width();
+    if (Math.abs(w - u.width) > 2) u.setSize({ width: w, height: HEIGHT });
+  });
+  observer.observe(box);
+  scope.add(() => {
+    observer.disconnect();
+    u.destroy();
+  });
+  return u;
+}
+
+function axes(xLabel: string, yLabel: string, yFormat?: (v: number) => string): uPlot.Axis[] {
+  return [
+    { label: xLabel, stroke: "#555", grid: { stroke: "#eee" } },
+    {
+      label: yLabel,
+      stroke: "#555",
+      grid: { stroke: "#eee" },
+      size: 60,
+      ...(yFormat ? { values: (_u: uPlot, splits: number[]) => splits.map(yFormat) } : {}),
+    },
+  ];
+}
+
+/** Lines over a shared x (steps), with gaps spanned so each run's line stays whole. */
+export function lineChart(box: HTMLElement, spec: LineChartSpec, scope: Scope): uPlot {
+  const series: uPlot.Series[] = [{ label: spec.xLabel }];
+  for (const line of spec.lines) {
+    series.push(
+      line.pointsOnly
+        ? {
+            label: line.label,
+            stroke: line.color,
+            fill: undefined,
+            paths: () => null,
+            points: { show: true, size: 9, stroke: line.color, fill: "#fff", width: 2 },
+            value: (_u, v) => (v === null ? "" : spec.yFormat ? spec.yFormat(v) : String(v)),
+          }
+        : {
+            label: line.label,
+            stroke: line.color,
+            width: line.width ?? 2,
+            dash: line.dash,
+            spanGaps: true,
+            value: (_u, v) => (v === null ? "\u2014" : spec.yFormat ? spec.yFormat(v) : String(v)),
+          },
+    );
+  }
+  const opts: uPlot.Options = {
+    width: 0,
+    height: 0,
+    series,
+    scales: {
+      x: { time: false },
+      y: spec.yRange ? { range: spec.yRange } : { auto: true },
+    },
+    axes: axes(spec.xLabel, spec.yLabel, spec.yFormat),
+    legend: { show: true },
+    hooks: spec.onDraw ? { draw: [spec.onDraw] } : {},
+  };
+  return mount(box, opts, [spec.table.x, ...spec.table.ys] as uPlot.AlignedData, spec.lines.length, scope);
+}
+
+/** One series of an x/y chart: its own x and y values, drawn as a line, markers, or both. */
+export interface XYSpec {
+  label: string;
+  color: string;
+  xs: number[];
+  ys: number[];
+  line: boolean;
+  points: boolean;
+  dash?: number[];
+  pointSize?: number;
+}
+
+export interface XYChartSpec {
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  xLog: boolean;
+  xFormat?: (v: number) => string;
+  series: XYSpec[];
+}
+
+/**
+ * Series with their own x values (uPlot's faceted mode), e.g. accuracy
+ * against sparsity, where one run has many points at the same sparsity.
+ */
+export function xyChart(box: HTMLElement, spec: XYChartSpec, scope: Scope): uPlot {
+  const series: uPlot.Series[] = [{}];
+  const data: unknown[] = [null];
+  for (const s of spec.series) {
+    series.push({
+      label: s.label,
+      stroke: s.color,
+      fill: s.points && !s.line ? s.color : undefined,
+      width: s.line ? 2 : 1,
+      dash: s.dash,
+      paths: s.line ? uPlot.paths.linear!() : uPlot.paths.points!(),
+      points: s.line && s.points ? { show: true, size: s.pointSize ?? 5, fill: s.color, stroke: s.color } : { show: false },
+    } as uPlot.Series);
+    data.push([s.xs, s.ys]);
+  }
+  const xAxis: uPlot.Axis = { label: spec.xLabel, stroke: "#555", grid: { stroke: "#eee" } };
+  if (spec.xFormat) {
+    const f = spec.xFormat;
+    xAxis.values = (_u, splits) => splits.map(f);
+  }
+  const opts: uPlot.Options = {
+    mode: 2 as uPlot.Mode,
+    width: 0,
+    height: 0,
+    series,
+    scales: {
+      x: { time: false, distr: spec.xLog ? 3 : 1, auto: true },
+      y: { auto: true },
+    },
+    axes: [xAxis, axes(spec.xLabel, spec.yLabel)[1]!],
+    legend: { show: true, live: false },
+    cursor: { drag: { x: false, y: false } },
+  };
+  return mount(box, opts, data as uPlot.AlignedData, spec.series.length, scope);
+}

@@ -1,0 +1,474 @@
+// Masks: one weight's mask at a recorded step, drawn as a heatmap (kept vs
+// pruned; reduced grids as density), with a step scrubber and playback, the
+// diff against the previous recorded mask, zoom to a region at full
+// resolution, and per-output-unit sparsity bars beside the rows.
+//
+// The canvas is drawn at an integer scale (one cell = k x k pixels) in four
+// exact colours for exact masks, and says what it shows in data attributes,
+// so a browser test can compare its pixels with the recorded mask.
+
+import { Generation, isAbort } from "../api";
+import { formatCount, formatPercent } from "../transforms/format";
+import { MASK_COLORS, cellSize, decodeBase64, maskCellColors, scaleImage, unitBars } from "../transforms/mask_grid";
+import {
+  clampRegion,
+  columnIndices,
+  dragToRegion,
+  fullRegion,
+  isFullRegion,
+  layoutSize,
+  maxCellsFor,
+  zoomRegion,
+} from "../transforms/region";
+import type { MaskResponse, MaskStepsResponse, Region } from "../types";
+import { el, replaceChildren } from "../ui/dom";
+import { errorState, loadingState, noticeState } from "../ui/states";
+import { resolveFocus } from "./focus";
+import type { ViewContext } from "./view";
+
+const BAR_WIDTH = 90;
+const MAX_CANVAS_HEIGHT = 560;
+const PLAY_DELAY_MS = 600;
+
+const rgb = (c: readonly number[]) => `rgb(${c.join(",")})`;
+
+export function masksView(root: HTMLElement, ctx: ViewContext): void {
+  const focus = resolveFocus(root, ctx);
+  if (!focus) return;
+  root.appendChild(focus.controls);
+  const body = el("div", { class: "masks" }, loadingState("the recorded mask steps"));
+  root.appendChild(body);
+  ctx.api.maskSteps(focus.run.run, focus.weight).then(
+    (steps) => {
+      if (!ctx.ticket.isCurrent()) return;
+      body.replaceChildren();
+      if (!steps.steps.length) {
+        body.appendChild(
+          noticeState(
+            `No mask of ${focus.weight} was recorded in ${focus.run.run}.`,
+            "Masks are recorded when training starts and whenever they change; press Refresh once training has begun.",
+          ),
+        );
+        return;
+      }
+      new MaskPlayer(body, ctx, steps);
+    },
+    (e) => {
+      if (ctx.ticket.isCurrent() && !isAbort(e)) replaceChildren(body, errorState(e, "the recorded mask steps"));
+    },
+  );
+}
+
+/** The scrubber, the canvas and everything that redraws when the step, diff or zoom changes. */
+class MaskPlayer {
+  private index: number;
+  private diff: boolean;
+  private region: Region | null;
+  private playing = false;
+  private playTimer = 0;
+  private shown: MaskResponse | null = null;
+  private shownKept: Uint8Array | null = null;
+  private shownNewly: Uint8Array | null = null;
+  private shownRegrown: Uint8Array | null = null;
+  private k = 1;
+  private readonly requests = new Generation();
+
+  private readonly slider: HTMLInputElement;
+  private readonly stepLabel: HTMLElement;
+  private readonly playButton: HTMLButtonElement;
+  private readonly regionLabel: HTMLElement;
+  private readonly canvas: HTMLCanvasElement;
+  private readonly selection: HTMLElement;
+  private readonly bars: HTMLCanvasElement;
+  private readonly info: HTMLElement;
+  private readonly legend: HTMLElement;
+  private readonly hover: HTMLElement;
+  private readonly status: HTMLElement;
+  private readonly area: HTMLElement;
+
+  constructor(
+    body: HTMLElement,
+    private readonly ctx: ViewContext,
+    private readonly steps: MaskStepsResponse,
+  ) {
+    const s = ctx.state;
+    const n = steps.steps.length;
+    // The mask in force at the requested step is the last one recorded at or before it.
+    let index = n - 1;
+    if (s.step !== null) {
+      index = 0;
+      steps.steps.forEach((step, i) => {
+        if (step <= s.step!) index = i;
+      });
+    }
+    this.index = index;
+    this.diff = s.diff;
+    this.region = s.region;
+
+    this.slider = el("input", {
+      type: "range",
+      id: "mask-step-slider",
+      "data-testid": "mask-step-slider",
+      min: 0,
+      max: n - 1,
+      step: 1,
+      "aria-label": "Recorded mask step",
+    });
+    this.slider.value = String(this.index);
+    this.slider.disabled = n < 2;
+    this.slider.addEventListener("input", () => {
+      this.pause();
+      this.go(Number(this.slider.value));
+    });
+    this.stepLabel = el("span", { class: "step-label", "data-testid": "mask-step-label" });
+    const prev = el("button", { type: "button", "data-testid": "mask-prev", title: "Previous recorded mask" }, "\u25c0");
+    prev.addEventListener("click", () => {
+      this.pause();
+      this.go(this.index - 1);
+    });
+    const next = el("button", { type: "button", "data-testid": "mask-next", title: "Next recorded mask" }, "\u25b6");
+    next.addEventListener("click", () => {
+      this.pause();
+      this.go(this.index + 1);
+    });
+    this.playButton = el("button", { type: "button", "data-testid": "mask-play" }, "Play");
+    this.playButton.disabled = n < 2;
+    this.playButton.addEventListener("click", () => (this.playing ? this.pause() : this.play()));
+
+    const diffBox = el("input", { type: "checkbox", id: "mask-diff", "data-testid": "mask-diff" });
+    diffBox.checked = this.diff;
+    diffBox.addEventListener("change", () => {
+      this.diff = diffBox.checked;
+      this.saveState();
+      this.load();
+    });
+
+    const zoomIn = el("button", { type: "button", "data-testid": "mask-zoom-in" }, "Zoom in");
+    zoomIn.addEventListener("click", () => this.zoom(0.5));
+    const zoomOut = el("button", { type: "button", "data-testid": "mask-zoom-out" }, "Zoom out");
+    zoomOut.addEventListener("click", () => this.zoom(2));
+    const whole = el("button", { type: "button", "data-testid": "mask-zoom-reset" }, "Whole mask");
+    whole.addEventListener("click", () => this.setRegion(null));
+    this.regionLabel = el("span", { class: "region-label", "data-testid": "mask-region-label" });
+
+    this.canvas = el("canvas", { id: "mask-canvas", "data-testid": "mask-canvas", class: "mask-canvas" });
+    this.selection = el("div", { class: "drag-selection", hidden: true });
+    this.bars = el("canvas", {
+      id: "unit-sparsity-bars",
+      "data-testid": "unit-sparsity-bars",
+      class: "unit-bars",
+      title: "Sparsity of each output unit (row)",
+    });
+    this.hover = el("div", { class: "hover-readout", "data-testid": "mask-hover", "aria-live": "off" }, "\u00a0");
+    this.info = el("div", { class: "mask-info", "data-testid": "mask-info" });
+    this.legend = el("div", { class: "legend", "data-testid": "mask-legend" });
+    this.status = el("div", { class: "mask-status" });
+    this.area = el(
+      "div",
+      { class: "mask-area" },
+      el("div", { class: "mask-canvas-wrap" }, this.canvas, this.selection),
+      el("div", { class: "bars-wrap" }, el("div", { class: "bars-title" }, "unit sparsity"), this.bars),
+    );
+
+    body.append(
+      el(
+        "div",
+        { class: "controls" },
+        prev,
+        this.slider,
+        next,
+        this.playButton,
+        this.stepLabel,
+        el("label", { class: "check" }, diffBox, " changes since the previous recorded mask"),
+      ),
+      el("div", { class: "controls" }, zoomIn, zoomOut, whole, this.regionLabel, el("span", { class: "hint" }, "or drag on the mask to zoom")),
+      this.info,
+      this.legend,
+      this.status,
+      this.area,
+      this.hover,
+    );
+
+    this.wireCanvas();
+    ctx.scope.add(() => {
+      this.pause();
+      this.requests.cancel();
+    });
+    this.load();
+  }
+
+  private go(index: number): void {
+    const n = this.steps.steps.length;
+    if (index < 0 || index >= n || index === this.index) return;
+    this.index = index;
+    this.slider.value = String(index);
+    this.saveState();
+    this.load();
+  }
+
+  private play(): void {
+    if (this.index >= this.steps.steps.length - 1) this.go(0);
+    this.playing = true;
+    this.playButton.textContent = "Pause";
+    if (this.shown && this.shown.step === this.steps.steps[this.index]) this.scheduleNext();
+  }
+
+  private pause(): void {
+    this.playing = false;
+    window.clearTimeout(this.playTimer);
+    this.playButton.textContent = "Play";
+  }
+
+  /** Playback advances only after a step is drawn, so it never skips masks on a slow server. */
+  private scheduleNext(): void {
+    window.clearTimeout(this.playTimer);
+    if (!this.playing) return;
+    if (this.index >= this.steps.steps.length - 1) {
+      this.pause();
+      return;
+    }
+    this.playTimer = window.setTimeout(() => {
+      if (this.playing) this.go(this.index + 1);
+    }, PLAY_DELAY_MS);
+  }
+
+  private zoom(factor: number): void {
+    if (!this.shown) return;
+    const current = this.region ?? fullRegion(this.shown.layout);
+    this.setRegion(zoomRegion(current, factor, this.shown.layout));
+  }
+
+  private setRegion(region: Region | null): void {
+    const layout = this.shown?.layout;
+    this.region = region && layout && isFullRegion(region, layout) ? null : region;
+    this.saveState();
+    this.load();
+  }
+
+  private saveState(): void {
+    this.ctx.replaceState({ step: this.steps.steps[this.index]!, diff: this.diff, region: this.region });
+  }
+
+  private load(): void {
+    const step = this.steps.steps[this.index]!;
+    const shape = this.steps.shapes[this.index] ?? [];
+    const size = layoutSize(shape);
+    const layout = { rows: size.rows, cols: size.cols, row_axis: null, col_axes: [] };
+    // A region restored from a link may not fit this step's shape: clamp it rather than fail.
+    const region = this.region ? clampRegion(this.region, layout) : null;
+    const target = region ?? fullRegion(layout);
+    this.stepLabel.textContent = `step ${formatCount(step)} (${this.index + 1} of ${this.steps.steps.length})`;
+    const ticket = this.requests.next();
+    this.status.replaceChildren(loadingState(`the mask at step ${step}`));
+    this.canvas.setAttribute("data-state", "loading");
+    this.ctx.api
+      .mask(
+        {
+          run: this.steps.run,
+          weight: this.steps.weight,
+          step,
+          diff: this.diff,
+          region: region && !isFullRegion(region, layout) ? region : null,
+          maxCells: maxCellsFor(target.rows, target.cols),
+        },
+        ticket.signal,
+      )
+      .then(
+        (mask) => {
+          if (!ticket.isCurrent() || !this.ctx.ticket.isCurrent()) return;
+          this.status.replaceChildren();
+          this.draw(mask);
+          this.scheduleNext();
+        },
+        (e) => {
+          if (!ticket.isCurrent() || !this.ctx.ticket.isCurrent() || isAbort(e)) return;
+          this.pause();
+          this.canvas.setAttribute("data-state", "error");
+          this.status.replaceChildren(errorState(e, `the mask at step ${step}`));
+        },
+      );
+  }
+
+  private draw(m: MaskResponse): void {
+    const { rows, cols } = m.grid;
+    const kept = decodeBase64(m.kept);
+    if (kept.length !== rows * cols) {
+      this.status.replaceChildren(
+        errorState(new Error(`the mask grid has ${kept.length} cells, expected ${rows} x ${cols}`), "the mask"),
+      );
+      return;
+    }
+    const withDiff = this.diff && !m.shape_changed && !!m.newly_pruned && !!m.regrown;
+    const newly = withDiff ? decodeBase64(m.newly_pruned!) : null;
+    const regrown = withDiff ? decodeBase64(m.regrown!) : null;
+    const available = Math.max(200, this.area.clientWidth - BAR_WIDTH - 32);
+    const k = cellSize(rows, cols, available, MAX_CANVAS_HEIGHT);
+    const width = cols * k;
+    const height = rows * k;
+    const pixels = scaleImage(maskCellColors(kept, newly, regrown), rows, cols, k);
+
+    this.canvas.width = width;
+    this.canvas.height = height;
+    this.canvas.getContext("2d")!.putImageData(new ImageData(pixels, width, height), 0, 0);
+    this.shown = m;
+    this.shownKept = kept;
+    this.shownNewly = newly;
+    this.shownRegrown = regrown;
+    this.k = k;
+    const attrs: Record<string, string> = {
+      "data-run": m.run,
+      "data-weight": m.weight,
+      "data-step": String(m.step),
+      "data-requested-step": String(m.requested_step),
+      "data-rows": String(rows),
+      "data-cols": String(cols),
+      "data-cell-size": String(k),
+      "data-cell-rows": String(m.grid.cell_rows),
+      "data-cell-cols": String(m.grid.cell_cols),
+      "data-exact": String(m.exact),
+      "data-diff": String(withDiff),
+      "data-region": `${m.region.row0},${m.region.col0},${m.region.rows},${m.region.cols}`,
+      "data-kept-rgb": MASK_COLORS.kept.join(","),
+      "data-pruned-rgb": MASK_COLORS.pruned.join(","),
+      "data-newly-pruned-rgb": MASK_COLORS.newlyPruned.join(","),
+      "data-regrown-rgb": MASK_COLORS.regrown.join(","),
+      "data-state": "ready",
+    };
+    for (const [key, value] of Object.entries(attrs)) this.canvas.setAttribute(key, value);
+
+    this.drawBars(unitBars(m.unit_sparsity, m.grid.cell_rows, rows), k, height);
+    this.describe(m, withDiff);
+  }
+
+  private drawBars(bars: (number | null)[], k: number, height: number): void {
+    this.bars.width = BAR_WIDTH;
+    this.bars.height = height;
+    this.bars.setAttribute("data-rows", String(bars.length));
+    const g = this.bars.getContext("2d")!;
+    g.fillStyle = "#f4f4f4";
+    g.fillRect(0, 0, BAR_WIDTH, height);
+    g.fillStyle = "#7a7a7a";
+    bars.forEach((v, r) => {
+      if (v !== null) g.fillRect(0, r * k, Math.round(v * BAR_WIDTH), Math.max(1, k - (k > 3 ? 1 : 0)));
+    });
+  }
+
+  private describe(m: MaskResponse, withDiff: boolean): void {
+    const L = m.layout;
+    const colAxes = L.col_axes.length ? L.col_axes.join(" \u00d7 ") : "entry";
+    const sparsity = m.size ? 1 - m.kept_total / m.size : null;
+    const lines: (string | null)[] = [
+      `Mask in force at step ${formatCount(m.requested_step)}: recorded at step ${formatCount(m.step)}. ` +
+        `Shape ${m.shape.join("\u00d7") || "scalar"}: ${formatCount(m.kept_total)} of ${formatCount(m.size)} weights kept ` +
+        `(${formatPercent(sparsity)} sparsity).`,
+      `Rows: ${L.row_axis ?? "one row"} (${formatCount(L.rows)}); columns: ${colAxes} (${formatCount(L.cols)}).`,
+      m.exact
+        ? "Each cell is one weight."
+        : `Each cell covers ${m.grid.cell_rows}\u00d7${m.grid.cell_cols} weights; its shade is the fraction kept. Zoom in to see single weights.`,
+      this.diff
+        ? m.shape_changed
+          ? `The shape changed since step ${formatCount(m.previous_step ?? null)}: no changes to show.`
+          : m.previous_step === null || m.previous_step === undefined
+            ? "This is the first recorded mask: nothing to compare with."
+            : `Changes since the mask recorded at step ${formatCount(m.previous_step)}.`
+        : null,
+    ];
+    replaceChildren(this.info, ...lines.filter((l): l is string => l !== null).map((l) => el("p", {}, l)));
+
+    const item = (color: readonly number[], label: string, key: string) => {
+      const sw = el("span", { class: "swatch" });
+      sw.style.background = rgb(color);
+      return el("span", { class: "legend-item", "data-legend": key }, sw, label);
+    };
+    replaceChildren(
+      this.legend,
+      item(MASK_COLORS.kept, m.exact ? "kept" : "all kept", "kept"),
+      item(MASK_COLORS.pruned, m.exact ? "pruned" : "all pruned", "pruned"),
+      withDiff ? item(MASK_COLORS.newlyPruned, "newly pruned", "newly-pruned") : null,
+      withDiff ? item(MASK_COLORS.regrown, "regrown", "regrown") : null,
+    );
+
+    const r = m.region;
+    this.regionLabel.textContent = isFullRegion(r, L)
+      ? "whole mask"
+      : `rows ${formatCount(r.row0)}\u2013${formatCount(r.row0 + r.rows - 1)} of ${formatCount(L.rows)}, ` +
+        `columns ${formatCount(r.col0)}\u2013${formatCount(r.col0 + r.cols - 1)} of ${formatCount(L.cols)}`;
+  }
+
+  private cellAt(x: number, y: number): { r: number; c: number } | null {
+    const m = this.shown;
+    if (!m) return null;
+    const r = Math.floor(y / this.k);
+    const c = Math.floor(x / this.k);
+    if (r < 0 || c < 0 || r >= m.grid.rows || c >= m.grid.cols) return null;
+    return { r, c };
+  }
+
+  private describeCell(r: number, c: number): string {
+    const m = this.shown!;
+    const i = r * m.grid.cols + c;
+    const row0 = m.region.row0 + r * m.grid.cell_rows;
+    const col0 = m.region.col0 + c * m.grid.cell_cols;
+    const keptFraction = this.shownKept![i]! / 255;
+    if (m.exact) {
+      const parts = columnIndices(m.shape, col0);
+      const where = m.layout.col_axes.length
+        ? m.layout.col_axes.map((a, j) => `${a} ${parts[j] ?? "?"}`).join(", ")
+        : `column ${col0}`;
+      let what = keptFraction > 0 ? "kept" : "pruned";
+      if (this.shownNewly?.[i]) what = "newly pruned";
+      if (this.shownRegrown?.[i]) what = "regrown";
+      return `${m.layout.row_axis ?? "row"} ${row0}, ${where}: ${what}`;
+    }
+    const rowEnd = Math.min(row0 + m.grid.cell_rows, m.region.row0 + m.region.rows) - 1;
+    const colEnd = Math.min(col0 + m.grid.cell_cols, m.region.col0 + m.region.cols) - 1;
+    let text = `rows ${row0}\u2013${rowEnd}, columns ${col0}\u2013${colEnd}: ${formatPercent(keptFraction, 0)} kept`;
+    if (this.shownNewly) text += `, ${formatPercent(this.shownNewly[i]! / 255, 0)} newly pruned`;
+    if (this.shownRegrown) text += `, ${formatPercent(this.shownRegrown[i]! / 255, 0)} regrown`;
+    return text;
+  }
+
+  /** Hover readout and drag-to-zoom. The selection is a separate element, so the canvas pixels stay exact. */
+  private wireCanvas(): void {
+    let start: { x: number; y: number } | null = null;
+    const pos = (e: PointerEvent) => {
+      const rect = this.canvas.getBoundingClientRect();
+      return { x: e.clientX - rect.left, y: e.clientY - rect.top };
+    };
+    this.canvas.addEventListener("pointerdown", (e) => {
+      if (!this.shown || e.button !== 0) return;
+      start = pos(e);
+      this.canvas.setPointerCapture(e.pointerId);
+    });
+    this.canvas.addEventListener("pointermove", (e) => {
+      const p = pos(e);
+      if (start) {
+        const s = this.selection.style;
+        s.left = `${Math.min(start.x, p.x)}px`;
+        s.top = `${Math.min(start.y, p.y)}px`;
+        s.width = `${Math.abs(p.x - start.x)}px`;
+        s.height = `${Math.abs(p.y - start.y)}px`;
+        this.selection.hidden = false;
+        return;
+      }
+      const cell = this.cellAt(p.x, p.y);
+      this.hover.textContent = cell ? this.describeCell(cell.r, cell.c) : "\u00a0";
+    });
+    const finish = (e: PointerEvent, apply: boolean) => {
+      if (!start) return;
+      const p = pos(e);
+      const from = start;
+      start = null;
+      this.selection.hidden = true;
+      const m = this.shown;
+      // A click (or a tiny jitter) is not a zoom.
+      if (!apply || !m || (Math.abs(p.x - from.x) < 4 && Math.abs(p.y - from.y) < 4)) return;
+      this.setRegion(dragToRegion(from.x, from.y, p.x, p.y, this.k, m.grid, m.region, m.layout));
+    };
+    this.canvas.addEventListener("pointerup", (e) => finish(e, true));
+    this.canvas.addEventListener("pointercancel", (e) => finish(e, false));
+    this.canvas.addEventListener("pointerleave", () => {
+      if (!start) this.hover.textContent = "\u00a0";
+    });
+  }
+}

@@ -1,0 +1,153 @@
+// Overview: the last recorded state of every pruned weight of the shown runs,
+// sortable, with a CSV download, and each run's model-wide figures.
+
+import { isAbort, overviewCsvUrl } from "../api";
+import { runColor } from "../transforms/colors";
+import { formatBytes, formatCount, formatNumber, formatPercent, formatShape } from "../transforms/format";
+import { sortRows, type SortDirection } from "../transforms/sorting";
+import type { OverviewResponse, OverviewRow } from "../types";
+import { el, replaceChildren, swatch } from "../ui/dom";
+import { errorState, loadingState, noticeState } from "../ui/states";
+import type { ViewContext } from "./view";
+
+type Column = { key: keyof OverviewRow; title: string; numeric: boolean; render: (r: OverviewRow) => string };
+
+const COLUMNS: Column[] = [
+  { key: "run", title: "Run", numeric: false, render: (r) => r.run },
+  { key: "weight", title: "Weight", numeric: false, render: (r) => r.weight },
+  { key: "shape", title: "Shape", numeric: true, render: (r) => formatShape(r.shape) },
+  { key: "size", title: "Parameters", numeric: true, render: (r) => formatCount(r.size) },
+  { key: "nonzeros", title: "Non-zeros", numeric: true, render: (r) => formatCount(r.nonzeros) },
+  { key: "sparsity", title: "Sparsity", numeric: true, render: (r) => formatPercent(r.sparsity) },
+  { key: "target_sparsity", title: "Target", numeric: true, render: (r) => formatPercent(r.target_sparsity) },
+  { key: "threshold", title: "Threshold", numeric: true, render: (r) => formatNumber(r.threshold) },
+  { key: "step", title: "Last step", numeric: true, render: (r) => formatCount(r.step) },
+];
+
+// The sort order survives re-rendering (refresh, selection changes) for the session.
+let sortKey: keyof OverviewRow = "run";
+let sortDirection: SortDirection = "asc";
+
+export function overviewView(root: HTMLElement, ctx: ViewContext): void {
+  const runs = ctx.shownRuns.map((r) => r.run);
+  if (!runs.length) {
+    root.appendChild(noticeState("No run is selected.", "Tick one or more runs on the left."));
+    return;
+  }
+  const body = el("div", { class: "overview" }, loadingState("the overview"));
+  root.appendChild(body);
+  ctx.api.overview(runs).then(
+    (data) => {
+      if (ctx.ticket.isCurrent()) draw(body, data, ctx);
+    },
+    (e) => {
+      if (ctx.ticket.isCurrent() && !isAbort(e)) replaceChildren(body, errorState(e, "the overview"));
+    },
+  );
+}
+
+function draw(body: HTMLElement, data: OverviewResponse, ctx: ViewContext): void {
+  const runs = ctx.shownRuns.map((r) => r.run);
+  const rows = data.rows.filter((r) => ctx.weightFilter.test(r.weight));
+  const csv = el(
+    "a",
+    { class: "button", href: overviewCsvUrl(runs), download: "pruning_overview.csv", "data-testid": "overview-csv" },
+    "Download CSV",
+  );
+
+  const modelTable = el(
+    "table",
+    { class: "data", "data-testid": "overview-runs" },
+    el(
+      "thead",
+      {},
+      el(
+        "tr",
+        {},
+        ...["Run", "Step", "Global sparsity", "Prunable non-zeros", "Model non-zeros", "Dense size", "Sparse size"].map((t) =>
+          el("th", { scope: "col" }, t),
+        ),
+      ),
+    ),
+    el(
+      "tbody",
+      {},
+      ...data.runs.map((r) =>
+        el(
+          "tr",
+          { "data-testid": "overview-run-row", "data-run": r.run },
+          el("td", {}, swatch(runColor(r.run)), r.run),
+          el("td", { class: "num" }, formatCount(r.step)),
+          el("td", { class: "num", "data-testid": "global-sparsity" }, formatPercent(r.global_sparsity)),
+          el("td", { class: "num" }, `${formatCount(r.prunable_nonzeros)} / ${formatCount(r.prunable_size)}`),
+          el("td", { class: "num" }, `${formatCount(r.model_nonzeros)} / ${formatCount(r.model_size)}`),
+          el("td", { class: "num" }, formatBytes(r.dense_bytes)),
+          el("td", { class: "num" }, formatBytes(r.sparse_bytes)),
+        ),
+      ),
+    ),
+  );
+
+  const tbody = el("tbody", {});
+  const headerCells = COLUMNS.map((c) => {
+    const button = el("button", { type: "button", class: "sort", "data-sort-key": c.key }, c.title);
+    const th = el("th", { scope: "col", class: c.numeric ? "num" : "" }, button);
+    button.addEventListener("click", () => {
+      if (sortKey === c.key) sortDirection = sortDirection === "asc" ? "desc" : "asc";
+      else {
+        sortKey = c.key;
+        sortDirection = "asc";
+      }
+      fill();
+    });
+    return th;
+  });
+  const fill = () => {
+    headerCells.forEach((th, i) => {
+      const key = COLUMNS[i]!.key;
+      th.setAttribute("aria-sort", key === sortKey ? (sortDirection === "asc" ? "ascending" : "descending") : "none");
+    });
+    const sorted = sortRows(rows, sortKey, sortDirection);
+    replaceChildren(
+      tbody,
+      ...sorted.map((r) => {
+        const open = el("button", { type: "button", class: "link", title: "Show this weight's masks" }, "masks");
+        open.addEventListener("click", () =>
+          ctx.setState({ tab: "masks", focusRun: r.run, focusWeight: r.weight, step: null, region: null }),
+        );
+        return el(
+          "tr",
+          { "data-testid": "overview-row", "data-run": r.run, "data-weight": r.weight },
+          ...COLUMNS.map((c) =>
+            el(
+              "td",
+              { class: c.numeric ? "num" : "", "data-col": c.key },
+              c.key === "run" ? swatch(runColor(r.run)) : null,
+              c.render(r),
+            ),
+          ),
+          el("td", {}, open),
+        );
+      }),
+    );
+  };
+  fill();
+
+  const weightsSection =
+    rows.length || !data.rows.length
+      ? el(
+          "table",
+          { class: "data sortable", "data-testid": "overview-table" },
+          el("thead", {}, el("tr", {}, ...headerCells, el("th", {}, ""))),
+          tbody,
+        )
+      : noticeState(`No weight matches the weight filter (${data.rows.length} weights in the selected runs).`, "Change or clear the weight filter on the left.");
+
+  replaceChildren(
+    body,
+    el("h2", {}, "Model-wide, at the last recorded step"),
+    data.runs.length ? modelTable : noticeState("No model-wide figures were recorded for the selected runs."),
+    el("div", { class: "section-head" }, el("h2", {}, "Pruned weights, at their last recorded step"), csv),
+    data.rows.length ? weightsSection : noticeState("The selected runs have no pruned weights recorded yet.", "Press Refresh once training has recorded its first step."),
+  );
+}

@@ -1,0 +1,95 @@
+// Schedules: actual sparsity against the schedule's target over steps, per
+// weight with runs overlaid (run colour; target dashed), the steps where the
+// mask changed marked; and the model's global sparsity per run.
+
+import { runColor } from "../transforms/colors";
+import { formatPercent } from "../transforms/format";
+import { alignSeries, maskChangeMarkers, type XYTable } from "../transforms/series";
+import { chartBox, lineChart, type LineSpec } from "../ui/chart";
+import { el } from "../ui/dom";
+import { errorState, loadingState, noticeState } from "../ui/states";
+import type { ViewContext } from "./view";
+import { loadModelSeries, showable, weightCharts } from "./weight_charts";
+
+const pct = (v: number) => formatPercent(v, 0);
+
+export function schedulesView(root: HTMLElement, ctx: ViewContext): void {
+  root.appendChild(
+    el(
+      "p",
+      { class: "intro" },
+      "Solid: actual sparsity; dashed: the schedule's target; circles: steps where the mask changed.",
+    ),
+  );
+  if (!ctx.shownRuns.length) {
+    root.appendChild(noticeState("No run is selected.", "Tick one or more runs on the left."));
+    return;
+  }
+  const global = chartBox("chart-global-sparsity", "Global sparsity (all pruned weights)");
+  const globalBody = el("div", { class: "chart-body" }, loadingState("global sparsity"));
+  global.appendChild(globalBody);
+  root.appendChild(global);
+  void loadModelSeries(ctx).then((results) => {
+    if (!ctx.ticket.isCurrent()) return;
+    globalBody.remove();
+    const tables: XYTable[] = [];
+    const lines: LineSpec[] = [];
+    for (const r of results) {
+      if (r.series && r.series.steps.length) {
+        tables.push({ x: r.series.steps, ys: [r.series.fields.global_sparsity ?? []] });
+        lines.push({ label: r.run.run, color: runColor(r.run.run) });
+      } else if (r.error && showable(r.error)) global.appendChild(errorState(r.error, `${r.run.run}: global sparsity`));
+    }
+    if (!lines.length) {
+      global.appendChild(noticeState("No model-wide figures recorded yet."));
+      return;
+    }
+    lineChart(
+      global,
+      {
+        title: "Global sparsity",
+        xLabel: "step",
+        yLabel: "sparsity",
+        lines,
+        table: alignSeries(tables),
+        yRange: [0, 1],
+        yFormat: pct,
+      },
+      ctx.scope,
+    );
+  });
+
+  weightCharts(root, ctx, "chart-schedule", (box, weight, loaded) => {
+    const tables: XYTable[] = [];
+    const lines: LineSpec[] = [];
+    for (const { run, series } of loaded) {
+      const color = runColor(run.run);
+      const f = series.fields;
+      const sparsity = f.sparsity ?? [];
+      const target = f.target_sparsity ?? [];
+      const hasTarget = target.some((v) => v !== null);
+      const ys = [sparsity];
+      lines.push({ label: `${run.run} sparsity`, color });
+      if (hasTarget) {
+        ys.push(target);
+        lines.push({ label: `${run.run} target`, color, dash: [6, 4], width: 1.5 });
+      }
+      ys.push(maskChangeMarkers(sparsity, f.mask_changed ?? []));
+      lines.push({ label: `${run.run} mask changed`, color, pointsOnly: true });
+      tables.push({ x: series.steps, ys });
+    }
+    lineChart(
+      box,
+      {
+        title: weight,
+        xLabel: "step",
+        yLabel: "sparsity",
+        lines,
+        table: alignSeries(tables),
+        yRange: [0, 1],
+        yFormat: pct,
+      },
+      ctx.scope,
+    );
+  });
+}
