@@ -1,0 +1,197 @@
+"""The demo: trains a few small pruning runs on scikit-learn's digits, then serves TensorBoard.
+
+    tb-prune-demo --logdir runs/            # train, then `tensorboard --logdir runs/`
+    tb-prune-demo --logdir runs/ --no-serve # train only
+
+Runs (each a directory under --logdir, all recorded with PruningMonitor):
+- tfmot_poly_90: TF-MOT PolynomialDecay 0 -> 90% on an MLP 64-128-64-10;
+- tfmot_const_70: TF-MOT ConstantSparsity 70% on the same MLP;
+- tfmot_2of4: TF-MOT 2:4 structured sparsity;
+- tfmot_cnn_60: TF-MOT PolynomialDecay to 60% on a small CNN (Conv2D kernels);
+- manual_keras3_80: Keras 3, the user's own magnitude pruning to 80% every 10 steps;
+- dense_baseline: Keras 3, no pruning (the accuracy to compare against).
+The data set ships inside scikit-learn; nothing is downloaded.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+EPOCHS = 6
+BATCH = 64
+
+
+def _data():
+    from sklearn.datasets import load_digits
+
+    x, y = load_digits(return_X_y=True)
+    x = (x / 16.0).astype("float32")
+    order = np.random.default_rng(0).permutation(len(x))
+    x, y = x[order], y[order].astype("int64")
+    return (x[:1400], y[:1400]), (x[1400:], y[1400:])
+
+
+def _mlp(keras, prune=None):
+    layers = [
+        keras.layers.Dense(128, activation="relu", name="fc1"),
+        keras.layers.Dense(64, activation="relu", name="fc2"),
+        keras.layers.Dense(10, name="logits"),
+    ]
+    model = keras.Sequential([keras.Input((64,))] + [prune(la) if prune else la for la in layers])
+    return model
+
+
+def _compile(keras, model):
+    model.compile(
+        optimizer=keras.optimizers.Adam(3e-3),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+
+
+def _tfmot_runs(logdir, train, val, steps):
+    import tensorflow_model_optimization as tfmot
+    import tf_keras
+
+    from tb_prune_plugin.callbacks import PruningMonitor
+
+    sparsity = tfmot.sparsity.keras
+    end = int(steps * 0.7)
+
+    def fit(name, model, x, vx):
+        _compile(tf_keras, model)
+        model.fit(
+            x,
+            train[1],
+            batch_size=BATCH,
+            epochs=EPOCHS,
+            validation_data=(vx, val[1]),
+            verbose=0,
+            callbacks=[sparsity.UpdatePruningStep(), PruningMonitor(os.path.join(logdir, name))],
+        )
+
+    poly = sparsity.PolynomialDecay(0.0, 0.9, begin_step=10, end_step=end, frequency=10)
+    fit(
+        "tfmot_poly_90",
+        _mlp(tf_keras, lambda la: sparsity.prune_low_magnitude(la, pruning_schedule=poly)),
+        train[0],
+        val[0],
+    )
+    const = sparsity.ConstantSparsity(0.7, begin_step=20, frequency=20)
+    fit(
+        "tfmot_const_70",
+        _mlp(tf_keras, lambda la: sparsity.prune_low_magnitude(la, pruning_schedule=const)),
+        train[0],
+        val[0],
+    )
+    fit(
+        "tfmot_2of4",
+        _mlp(
+            tf_keras,
+            lambda la: sparsity.prune_low_magnitude(
+                la, pruning_schedule=sparsity.ConstantSparsity(0.5, 0), sparsity_m_by_n=(2, 4)
+            ),
+        ),
+        train[0],
+        val[0],
+    )
+    cnn_schedule = sparsity.PolynomialDecay(0.0, 0.6, begin_step=10, end_step=end, frequency=10)
+    cnn = tf_keras.Sequential(
+        [
+            tf_keras.Input((8, 8, 1)),
+            sparsity.prune_low_magnitude(
+                tf_keras.layers.Conv2D(16, 3, activation="relu", name="conv1"),
+                pruning_schedule=cnn_schedule,
+            ),
+            sparsity.prune_low_magnitude(
+                tf_keras.layers.Conv2D(32, 3, activation="relu", name="conv2"),
+                pruning_schedule=cnn_schedule,
+            ),
+            tf_keras.layers.Flatten(name="flatten"),
+            sparsity.prune_low_magnitude(
+                tf_keras.layers.Dense(10, name="logits"), pruning_schedule=cnn_schedule
+            ),
+        ]
+    )
+    fit("tfmot_cnn_60", cnn, train[0].reshape(-1, 8, 8, 1), val[0].reshape(-1, 8, 8, 1))
+
+
+def _keras3_runs(logdir, train, val):
+    import keras
+
+    from tb_prune_plugin.callbacks import PruningMonitor
+
+    class MagnitudePruning(keras.callbacks.Callback):
+        """The user's own pruning: every 10 steps, zero the smallest |w| up to `target`."""
+
+        def __init__(self, target, ramp_steps):
+            super().__init__()
+            self.target, self.ramp_steps, self.step = target, ramp_steps, 0
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.step += 1
+            if self.step % 10:
+                return
+            level = self.target * min(1.0, self.step / self.ramp_steps)
+            for layer in self.model.layers:
+                kernel = getattr(layer, "kernel", None)
+                if kernel is not None:
+                    w = np.asarray(kernel.numpy())
+                    cut = np.quantile(np.abs(w), level)
+                    kernel.assign(np.where(np.abs(w) <= cut, 0.0, w).astype(w.dtype))
+
+    steps = EPOCHS * int(np.ceil(len(train[0]) / BATCH))
+    for name, target in (("manual_keras3_80", 0.8), ("dense_baseline", None)):
+        model = _mlp(keras)
+        _compile(keras, model)
+        callbacks = [PruningMonitor(os.path.join(logdir, name), target_sparsity=target or 0.0)]
+        if target:
+            callbacks.insert(0, MagnitudePruning(target, ramp_steps=int(steps * 0.7)))
+        model.fit(
+            train[0],
+            train[1],
+            batch_size=BATCH,
+            epochs=EPOCHS,
+            validation_data=val,
+            verbose=0,
+            callbacks=callbacks,
+        )
+
+
+def train_demo_runs(logdir):
+    """Trains every demo run into `logdir` (one subdirectory per run)."""
+    train, val = _data()
+    steps = EPOCHS * int(np.ceil(len(train[0]) / BATCH))
+    _keras3_runs(logdir, train, val)  # Keras 3 first: importing TF-MOT switches tf.keras
+    _tfmot_runs(logdir, train, val, steps)
+
+
+def main(argv=None):
+    """Entry point of `tb-prune-demo`."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--logdir", default="runs", help="where to write the runs (default: runs)")
+    parser.add_argument("--port", type=int, default=6006, help="TensorBoard's port (default 6006)")
+    parser.add_argument("--no-serve", action="store_true", help="train only, do not start TensorBoard")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    start = time.time()
+    print("Training the demo pruning runs into %s ..." % args.logdir, flush=True)
+    train_demo_runs(args.logdir)
+    print("Trained in %.0f s." % (time.time() - start), flush=True)
+    if args.no_serve:
+        return 0
+    print("Open http://127.0.0.1:%d/#pruning (Ctrl+C stops TensorBoard)" % args.port, flush=True)
+    command = [sys.executable, "-m", "tensorboard.main", "--logdir", args.logdir,
+               "--host", "127.0.0.1", "--port", str(args.port)]
+    try:
+        return subprocess.call(command)
+    except KeyboardInterrupt:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
