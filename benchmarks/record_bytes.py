@@ -69,8 +69,6 @@ def scalar_only_bytes(n_weights, n_scalars_per_weight=3):
     return len(event.SerializeToString()) + FRAMING
 
 
-
-
 def codec_bits_per_weight(size=1 << 20, seed=0):
     """Bits per weight of whole mask records for a large weight, by mask kind."""
     rng = np.random.default_rng(seed)
@@ -94,6 +92,13 @@ def codec_bits_per_weight(size=1 << 20, seed=0):
 
 
 if __name__ == "__main__":
-    print(json.dumps({"runs": [measure(d) for d in sys.argv[1:]],
-                      "scalar_only_step_bytes_3_weights": scalar_only_bytes(3),
-                      "mask_record_bits_per_weight_1M": codec_bits_per_weight()}, indent=1))
+    print(
+        json.dumps(
+            {
+                "runs": [measure(d) for d in sys.argv[1:]],
+                "scalar_only_step_bytes_3_weights": scalar_only_bytes(3),
+                "mask_record_bits_per_weight_1M": codec_bits_per_weight(),
+            },
+            indent=1,
+        )
+    )

@@ -175,7 +175,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--logdir", default="runs", help="where to write the runs (default: runs)")
     parser.add_argument("--port", type=int, default=6006, help="TensorBoard's port (default 6006)")
-    parser.add_argument("--no-serve", action="store_true", help="train only, do not start TensorBoard")
+    parser.add_argument(
+        "--no-serve", action="store_true", help="train only, do not start TensorBoard"
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     start = time.time()
@@ -185,8 +187,17 @@ def main(argv=None):
     if args.no_serve:
         return 0
     print("Open http://127.0.0.1:%d/#pruning (Ctrl+C stops TensorBoard)" % args.port, flush=True)
-    command = [sys.executable, "-m", "tensorboard.main", "--logdir", args.logdir,
-               "--host", "127.0.0.1", "--port", str(args.port)]
+    command = [
+        sys.executable,
+        "-m",
+        "tensorboard.main",
+        "--logdir",
+        args.logdir,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(args.port),
+    ]
     try:
         return subprocess.call(command)
     except KeyboardInterrupt:

@@ -228,7 +228,9 @@ def test_mask_codec_long_raw_payload_raises():
 
 def test_mask_codec_truncated_zlib_payload_raises():
     header, payload = mask_codec.encode_mask(np.zeros([64, 64], dtype=bool))
-    with pytest.raises(mask_codec.MaskDecodeError, match="holds \\d+ bytes|not valid zlib|not one complete zlib stream"):
+    with pytest.raises(
+        mask_codec.MaskDecodeError, match="holds \\d+ bytes|not valid zlib|not one complete zlib"
+    ):
         mask_codec.decode_mask(header, payload[:4])
 
 

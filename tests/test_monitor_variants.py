@@ -3,6 +3,8 @@
 Each test trains a tiny model for real for a few steps and reads the log back.
 """
 
+import os
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -248,3 +250,31 @@ def test_structured_filter_cut_units_fraction(tmp_path):
     assert weight.fields["sparsity"].tolist() == [3 / 8, 3 / 8]
     np.testing.assert_array_equal(weight.masks[0], cut != 0)
     assert kernel.shape == (64, 8)
+
+
+def test_shares_log_dir_with_tensorboard_and_pruning_summaries(tmp_path):
+    # PruningSummaries keeps its default epoch frequency: two tf_keras TensorBoard callbacks
+    # that both log per batch unwind their writers out of order and fail, monitor or not.
+    model = training.dense_tfmot_model(sparsity.ConstantSparsity(0.5, 0, frequency=2))
+    x, y = training.digits(300)
+    logdir = str(tmp_path / "shared")
+    _fit(
+        model,
+        x,
+        y,
+        [
+            sparsity.UpdatePruningStep(),
+            tf_keras.callbacks.TensorBoard(logdir, update_freq=1),
+            sparsity.PruningSummaries(logdir),
+            PruningMonitor(logdir),
+        ],
+        epochs=2,
+        validation_data=(x[:100], y[:100]),
+    )
+    exp = reader.load(str(tmp_path))
+    assert sorted(exp.runs) == ["shared"]  # train/, validation/, metrics/ hold no pruning data
+    assert exp.runs["shared"].weights["hidden/kernel"].steps.tolist() == [0, 1, 2, 3, 4, 5, 6]
+    files = [f for f in os.listdir(logdir) if os.path.isfile(os.path.join(logdir, f))]
+    assert len(files) == 1 and files[0].endswith(".pruning.v2")  # only the monitor's own file
+    subdirs = sorted(d for d in os.listdir(logdir) if os.path.isdir(os.path.join(logdir, d)))
+    assert subdirs == ["metrics", "train", "validation"]
