@@ -1,0 +1,891 @@
+"""The plugin's routes, served by TensorBoard's real WSGI app over real data providers."""
+
+import base64
+import json
+import math
+import os
+import queue
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+import numpy as np
+import pytest
+from tensorboard import program
+from tensorboard.backend import application
+from tensorboard.backend.event_processing import data_ingester
+from tensorboard.plugins.core import core_plugin
+from werkzeug import test as werkzeug_test
+
+from tb_prune_plugin import metadata, plugin, summary
+from tests import logdir_builder as lb
+
+PREFIX = "/data/plugin/pruning"
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _tensorboard_app(logdir, argv=()):
+    """TensorBoard's WSGI app with the core and pruning plugins, over the Python loader.
+
+    Flags are parsed by TensorBoard itself (so `PruningLoader.fix_flags` runs), and the
+    data provider is built by TensorBoard's own `LocalDataIngester` from those flags.
+    """
+    tb = program.TensorBoard(
+        plugins=[core_plugin.CorePluginLoader(), plugin.PruningLoader()],
+        assets_zip_provider=application._placeholder_assets_zip_provider,
+    )
+    tb.configure(
+        argv=["", "--logdir", str(logdir), "--load_fast=false", "--reload_task=blocking"]
+        + list(argv),
+        reload_interval=0,
+    )
+    ingester = data_ingester.LocalDataIngester(tb.flags)
+    ingester.start()
+    app = application.TensorBoardWSGIApp(
+        tb.flags,
+        tb.plugin_loaders,
+        ingester.data_provider,
+        tb.assets_zip_provider,
+        ingester.deprecated_multiplexer,
+    )
+    return werkzeug_test.Client(app), tb.flags
+
+
+@pytest.fixture(scope="module")
+def demo_logdir(tmp_path_factory):
+    logdir = tmp_path_factory.mktemp("demo")
+    lb.write_demo_logdir(str(logdir))
+    with lb.RunWriter(logdir / "scalars_only") as w:
+        w.add(0, [summary.scalar("loss", 1.0)])
+    with lb.RunWriter(logdir / "reshaped") as w:
+        w.add(3, [summary.mask("w", np.array([True, False]))])
+        w.add(4, [summary.mask("w", np.array([True, False, True]))])
+        w.add(4, [summary.weight_stats("w", lb.stats(size=3, threshold=math.inf, l2=-math.inf))])
+    return logdir
+
+
+@pytest.fixture(scope="module")
+def client(demo_logdir):
+    return _tensorboard_app(demo_logdir)[0]
+
+
+def _get_json(client, url, status=200):
+    response = client.get(url)
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    return json.loads(response.get_data(as_text=True))
+
+
+def _error(client, url, status):
+    body = _get_json(client, url, status)
+    assert list(body) == ["error"]
+    return body["error"]
+
+
+def _bytes(b64):
+    return list(base64.b64decode(b64))
+
+
+# Loader and plugin listing -------------------------------------------------------------------
+
+
+def test_fix_flags_keeps_every_pruning_sample(demo_logdir):
+    _, flags = _tensorboard_app(demo_logdir)
+    assert flags.samples_per_plugin == {"pruning": 0}
+
+
+def test_fix_flags_explicit_samples_per_plugin_wins(demo_logdir):
+    _, flags = _tensorboard_app(demo_logdir, ["--samples_per_plugin", "pruning=7,images=3"])
+    assert flags.samples_per_plugin == {"pruning": 7, "images": 3}
+
+
+def test_fix_flags_without_dict_leaves_flags_alone():
+    class Flags:
+        samples_per_plugin = None
+
+    flags = Flags()
+    plugin.PruningLoader().fix_flags(flags)
+    assert flags.samples_per_plugin is None
+
+
+def test_plugins_listing_with_pruning_data_is_enabled_iframe(client):
+    listing = _get_json(client, "/data/plugins_listing")["pruning"]
+    assert listing == {
+        "disable_reload": False,
+        "enabled": True,
+        "remove_dom": False,
+        "tab_name": "Pruning",
+        "loading_mechanism": {
+            "type": "IFRAME",
+            "module_path": "/data/plugin/pruning/static/index.js",
+        },
+    }
+
+
+def test_plugins_listing_without_pruning_data_is_disabled(tmp_path):
+    with lb.RunWriter(tmp_path / "run") as w:
+        w.add(0, [summary.scalar("loss", 1.0)])
+    client, _ = _tensorboard_app(tmp_path)
+    assert _get_json(client, "/data/plugins_listing")["pruning"]["enabled"] is False
+    assert _get_json(client, PREFIX + "/runs") == {"runs": []}
+
+
+def test_plugin_entry_imports_static_index(client):
+    response = client.get("/data/plugin_entry.html?name=pruning")
+    assert response.status_code == 200
+    assert 'import("./static/index.js")' in response.get_data(as_text=True)
+
+
+# /runs and /config ---------------------------------------------------------------------------
+
+
+def test_runs_lists_runs_with_pruning_data(client):
+    assert _get_json(client, PREFIX + "/runs") == {
+        "runs": [
+            {
+                "run": "alpha",
+                "weights": ["dense/bias", "dense/kernel"],
+                "metrics": {"epoch": ["loss", "val_accuracy"], "batch": ["loss"]},
+                "last_step": 30,
+                "method": "tfmot",
+            },
+            {
+                "run": "beta/manual",
+                "weights": ["conv/kernel"],
+                "metrics": {"epoch": [], "batch": []},
+                "last_step": 5,
+                "method": None,
+            },
+            {
+                "run": "reshaped",
+                "weights": ["w"],
+                "metrics": {"epoch": [], "batch": []},
+                "last_step": 4,
+                "method": None,
+            },
+        ]
+    }
+
+
+def test_runs_under_experiment_prefix(client):
+    body = _get_json(client, "/experiment/123" + PREFIX + "/runs")
+    assert [r["run"] for r in body["runs"]] == ["alpha", "beta/manual", "reshaped"]
+
+
+def test_config_is_the_run_config_record(client):
+    assert _get_json(client, PREFIX + "/config?run=alpha") == lb.ALPHA_CONFIG
+
+
+def test_config_nan_becomes_null(tmp_path):
+    with lb.RunWriter(tmp_path / "r") as w:
+        w.add(0, [summary.run_config({"method": "manual", "lr": math.nan, "x": [math.inf]})])
+    client, _ = _tensorboard_app(tmp_path)
+    assert _get_json(client, PREFIX + "/config?run=r") == {
+        "lr": None,
+        "method": "manual",
+        "x": [None],
+    }
+
+
+def test_config_run_without_config_is_404(client):
+    assert (
+        _error(client, PREFIX + "/config?run=beta/manual", 404)
+        == "Not found: run 'beta/manual' has no run_config record"
+    )
+
+
+def test_config_unknown_run_is_404(client):
+    assert (
+        _error(client, PREFIX + "/config?run=gamma", 404)
+        == "Not found: no pruning data for run 'gamma'"
+    )
+
+
+def test_config_missing_run_is_400(client):
+    assert _error(client, PREFIX + "/config", 400) == "Invalid argument: missing parameter 'run'"
+
+
+def test_config_empty_run_is_400(client):
+    assert (
+        _error(client, PREFIX + "/config?run=", 400)
+        == "Invalid argument: parameter 'run' must not be empty"
+    )
+
+
+def test_config_repeated_run_is_400(client):
+    assert _error(client, PREFIX + "/config?run=alpha&run=beta", 400) == (
+        "Invalid argument: parameter 'run' must be given once, got 2 values: ['alpha', 'beta']"
+    )
+
+
+# /overview -----------------------------------------------------------------------------------
+
+OVERVIEW_ROWS = [
+    {
+        "run": "alpha",
+        "weight": "dense/bias",
+        "shape": [2],
+        "size": 2.0,
+        "nonzeros": 2.0,
+        "sparsity": 0.0,
+        "target_sparsity": None,
+        "threshold": None,
+        "step": 30,
+    },
+    {
+        "run": "alpha",
+        "weight": "dense/kernel",
+        "shape": [3, 2],
+        "size": 6.0,
+        "nonzeros": 3.0,
+        "sparsity": 0.5,
+        "target_sparsity": 0.5,
+        "threshold": 0.2,
+        "step": 30,
+    },
+    {
+        "run": "beta/manual",
+        "weight": "conv/kernel",
+        "shape": [1, 2, 2, 3],
+        "size": 12.0,
+        "nonzeros": 8.0,
+        "sparsity": 1 - 8 / 12,
+        "target_sparsity": None,
+        "threshold": None,
+        "step": 5,
+    },
+    {
+        "run": "reshaped",
+        "weight": "w",
+        "shape": [3],
+        "size": 3.0,
+        "nonzeros": None,
+        "sparsity": None,
+        "target_sparsity": None,
+        "threshold": None,
+        "step": 4,
+    },
+]
+NO_MODEL_STATS = {f: None for f in metadata.MODEL_STATS_FIELDS}
+OVERVIEW_RUNS = [
+    {
+        "run": "alpha",
+        "step": 30,
+        "global_sparsity": 0.375,
+        "prunable_size": 8.0,
+        "prunable_nonzeros": 5.0,
+        "model_size": 10.0,
+        "model_nonzeros": 7.0,
+        "dense_bytes": 40.0,
+        "sparse_bytes": 30.0,
+    },
+    {"run": "beta/manual", "step": None, **NO_MODEL_STATS},
+    {"run": "reshaped", "step": None, **NO_MODEL_STATS},
+]
+
+
+def test_overview_of_all_runs(client):
+    assert _get_json(client, PREFIX + "/overview") == {"rows": OVERVIEW_ROWS, "runs": OVERVIEW_RUNS}
+
+
+def test_overview_of_chosen_runs(client):
+    assert _get_json(client, PREFIX + "/overview?run=reshaped&run=beta/manual") == {
+        "rows": OVERVIEW_ROWS[2:],
+        "runs": OVERVIEW_RUNS[1:],
+    }
+
+
+def test_overview_unknown_run_is_404(client):
+    assert (
+        _error(client, PREFIX + "/overview?run=alpha&run=gamma", 404)
+        == "Not found: no pruning data for run 'gamma'"
+    )
+
+
+def test_overview_empty_run_is_400(client):
+    assert (
+        _error(client, PREFIX + "/overview?run=", 400)
+        == "Invalid argument: parameter 'run' must not be empty"
+    )
+
+
+def test_overview_csv_rows_and_headers(client):
+    response = client.get(PREFIX + "/overview.csv")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert response.headers["Content-Disposition"] == 'attachment; filename="pruning_overview.csv"'
+    assert response.get_data(as_text=True) == (
+        "run,weight,shape,size,nonzeros,sparsity,target_sparsity,threshold,step\n"
+        "alpha,dense/bias,2,2,2,0,,,30\n"
+        "alpha,dense/kernel,3x2,6,3,0.5,0.5,0.2,30\n"
+        "beta/manual,conv/kernel,1x2x2x3,12,8,0.33333333333333337,,,5\n"
+        "reshaped,w,3,3,,,,,4\n"
+    )
+
+
+def test_overview_csv_of_chosen_run(client):
+    text = client.get(PREFIX + "/overview.csv?run=alpha").get_data(as_text=True)
+    assert text.splitlines()[1:] == [
+        "alpha,dense/bias,2,2,2,0,,,30",
+        "alpha,dense/kernel,3x2,6,3,0.5,0.5,0.2,30",
+    ]
+
+
+def test_overview_csv_unknown_run_is_404_json(client):
+    assert _error(client, PREFIX + "/overview.csv?run=x", 404) == (
+        "Not found: no pruning data for run 'x'"
+    )
+
+
+# Series routes -------------------------------------------------------------------------------
+
+
+def _fields(**given):
+    return {f: given.get(f, [None] * 4) for f in metadata.WEIGHT_STATS_FIELDS}
+
+
+def test_weight_series_every_field_nan_as_null(client):
+    assert _get_json(client, PREFIX + "/weight_series?run=alpha&weight=dense/kernel") == {
+        "run": "alpha",
+        "weight": "dense/kernel",
+        "steps": [0, 10, 20, 30],
+        "fields": _fields(
+            size=[6.0] * 4,
+            nonzeros=[6.0, 4.0, 3.0, 3.0],
+            sparsity=[0.0, 1 / 3, 0.5, 0.5],
+            target_sparsity=[0.0, 0.3, 0.5, 0.5],
+            should_prune=[0.0, 1.0, 1.0, 0.0],
+            threshold=[None, 0.1, 0.2, 0.2],
+            mask_changed=[1.0, 1.0, 1.0, 0.0],
+        ),
+    }
+
+
+def test_weight_series_infinity_as_null(client):
+    fields = _get_json(client, PREFIX + "/weight_series?run=reshaped&weight=w")["fields"]
+    assert (fields["size"], fields["threshold"], fields["l2"]) == ([3.0], [None], [None])
+
+
+def test_weight_series_unknown_weight_is_404(client):
+    assert _error(client, PREFIX + "/weight_series?run=alpha&weight=dense/kernel:0", 404) == (
+        "Not found: run 'alpha' has no pruning data for weight 'dense/kernel:0' "
+        "(weights: dense/bias, dense/kernel)"
+    )
+
+
+def test_weight_series_unknown_run_is_404(client):
+    assert _error(client, PREFIX + "/weight_series?run=..&weight=w", 404) == (
+        "Not found: no pruning data for run '..'"
+    )
+
+
+def test_weight_series_missing_weight_is_400(client):
+    assert _error(client, PREFIX + "/weight_series?run=alpha", 400) == (
+        "Invalid argument: missing parameter 'weight'"
+    )
+
+
+def test_model_series_every_field(client):
+    assert _get_json(client, PREFIX + "/model_series?run=alpha") == {
+        "run": "alpha",
+        "steps": [0, 10, 20, 30],
+        "fields": {
+            "global_sparsity": [0.0, 0.25, 0.375, 0.375],
+            "prunable_size": [8.0] * 4,
+            "prunable_nonzeros": [8.0, 6.0, 5.0, 5.0],
+            "model_size": [10.0] * 4,
+            "model_nonzeros": [10.0, 8.0, 7.0, 7.0],
+            "dense_bytes": [40.0] * 4,
+            "sparse_bytes": [30.0] * 4,
+        },
+    }
+
+
+def test_model_series_of_run_without_model_stats_is_empty(client):
+    assert _get_json(client, PREFIX + "/model_series?run=beta/manual") == {
+        "run": "beta/manual",
+        "steps": [],
+        "fields": {f: [] for f in metadata.MODEL_STATS_FIELDS},
+    }
+
+
+def test_model_series_unknown_run_is_404(client):
+    assert _error(client, PREFIX + "/model_series?run=gamma", 404) == (
+        "Not found: no pruning data for run 'gamma'"
+    )
+
+
+def test_model_series_missing_run_is_400(client):
+    assert _error(client, PREFIX + "/model_series", 400) == (
+        "Invalid argument: missing parameter 'run'"
+    )
+
+
+def test_metrics_by_scope(client):
+    assert _get_json(client, PREFIX + "/metrics?run=alpha") == {
+        "run": "alpha",
+        "epoch": {
+            "loss": {"steps": [10, 30], "values": [1.5, 0.5]},
+            "val_accuracy": {"steps": [30], "values": [0.75]},
+        },
+        "batch": {"loss": {"steps": [5, 15, 25], "values": [2.0, 1.0, 0.25]}},
+    }
+
+
+def test_metrics_of_run_without_metrics(client):
+    assert _get_json(client, PREFIX + "/metrics?run=reshaped") == {
+        "run": "reshaped",
+        "epoch": {},
+        "batch": {},
+    }
+
+
+def test_metrics_unknown_run_is_404(client):
+    assert _error(client, PREFIX + "/metrics?run=gamma", 404) == (
+        "Not found: no pruning data for run 'gamma'"
+    )
+
+
+def test_metrics_missing_run_is_400(client):
+    assert _error(client, PREFIX + "/metrics?weight=x", 400) == (
+        "Invalid argument: missing parameter 'run'"
+    )
+
+
+def test_histograms_with_thresholds(client):
+    assert _get_json(client, PREFIX + "/histograms?run=alpha&weight=dense/kernel") == {
+        "run": "alpha",
+        "weight": "dense/kernel",
+        "steps": [0, 20],
+        "lo": [0.0, 0.0],
+        "hi": [0.5, 0.6],
+        "counts": [[4, 2], [1, 2]],
+        "threshold": [None, 0.2],
+    }
+
+
+def test_histograms_of_weight_without_histograms_is_empty(client):
+    body = _get_json(client, PREFIX + "/histograms?run=beta/manual&weight=conv/kernel")
+    assert (body["steps"], body["counts"], body["threshold"]) == ([], [], [])
+
+
+def test_histograms_unknown_weight_is_404(client):
+    assert _error(client, PREFIX + "/histograms?run=alpha&weight=nope", 404).startswith(
+        "Not found: run 'alpha' has no pruning data for weight 'nope'"
+    )
+
+
+def test_histograms_missing_weight_is_400(client):
+    assert _error(client, PREFIX + "/histograms?run=alpha&weight=", 400) == (
+        "Invalid argument: parameter 'weight' must not be empty"
+    )
+
+
+def test_mask_steps_with_shapes(client):
+    assert _get_json(client, PREFIX + "/mask_steps?run=alpha&weight=dense/kernel") == {
+        "run": "alpha",
+        "weight": "dense/kernel",
+        "steps": [0, 10, 20],
+        "shapes": [[3, 2], [3, 2], [3, 2]],
+    }
+
+
+def test_mask_steps_shape_change(client):
+    body = _get_json(client, PREFIX + "/mask_steps?run=reshaped&weight=w")
+    assert (body["steps"], body["shapes"]) == ([3, 4], [[2], [3]])
+
+
+def test_mask_steps_unknown_weight_is_404(client):
+    assert _error(client, PREFIX + "/mask_steps?run=beta/manual&weight=dense/kernel", 404) == (
+        "Not found: run 'beta/manual' has no pruning data for weight 'dense/kernel' "
+        "(weights: conv/kernel)"
+    )
+
+
+def test_mask_steps_missing_run_is_400(client):
+    assert _error(client, PREFIX + "/mask_steps?weight=w", 400) == (
+        "Invalid argument: missing parameter 'run'"
+    )
+
+
+# /mask ---------------------------------------------------------------------------------------
+
+MASK_URL = PREFIX + "/mask?run=alpha&weight=dense/kernel"
+
+
+def test_mask_between_records_with_diff_exact(client):
+    assert _get_json(client, MASK_URL + "&step=25&diff=1") == {
+        "run": "alpha",
+        "weight": "dense/kernel",
+        "requested_step": 25,
+        "step": 20,
+        "shape": [3, 2],
+        "size": 6,
+        "kept_total": 3,
+        "layout": {
+            "rows": 2,
+            "cols": 3,
+            "row_axis": "output unit",
+            "col_axes": ["input"],
+            "col_shape": [3],
+        },
+        "region": {"row0": 0, "col0": 0, "rows": 2, "cols": 3},
+        "grid": {"rows": 2, "cols": 3, "cell_rows": 1, "cell_cols": 1},
+        "exact": True,
+        "kept": "AP//AP8A",  # layout 011 / 010
+        "unit_sparsity": [0.33333333333333337, 0.6666666666666667],
+        "previous_step": 10,
+        "shape_changed": False,
+        "newly_pruned": "/wAAAAD/",  # 100 / 001
+        "regrown": "AAD/AAAA",  # 001 / 000
+    }
+
+
+def test_mask_without_diff_has_no_diff_keys(client):
+    body = _get_json(client, MASK_URL + "&step=10")
+    assert body["step"] == 10
+    assert _bytes(body["kept"]) == [255, 255, 0, 0, 255, 255]  # layout 110 / 011
+    assert not {"previous_step", "shape_changed", "newly_pruned", "regrown"} & set(body)
+
+
+def test_mask_first_record_diff_has_no_previous(client):
+    body = _get_json(client, MASK_URL + "&step=0&diff=1")
+    assert (body["step"], body["previous_step"], body["shape_changed"]) == (0, None, False)
+    assert (body["newly_pruned"], body["regrown"]) == (None, None)
+    assert _bytes(body["kept"]) == [255] * 6
+
+
+def test_mask_diff_after_shape_change_sends_no_grids(client):
+    body = _get_json(client, PREFIX + "/mask?run=reshaped&weight=w&step=4&diff=true")
+    assert (body["step"], body["shape"], body["previous_step"], body["shape_changed"]) == (
+        4,
+        [3],
+        3,
+        True,
+    )
+    assert (body["newly_pruned"], body["regrown"]) == (None, None)
+    assert body["layout"] == {
+        "rows": 1,
+        "cols": 3,
+        "row_axis": None,
+        "col_axes": ["output unit"],
+        "col_shape": [3],
+    }
+    assert _bytes(body["kept"]) == [255, 0, 255]
+    assert body["unit_sparsity"] == [1 - 2 / 3]
+
+
+def test_mask_conv_kernel_layout_and_diff(client):
+    body = _get_json(client, PREFIX + "/mask?run=beta/manual&weight=conv/kernel&step=7&diff=1")
+    assert body["layout"] == {
+        "rows": 3,
+        "cols": 4,
+        "row_axis": "output unit",
+        "col_axes": ["input", "kernel_h", "kernel_w"],
+        "col_shape": [2, 1, 2],
+    }
+    # Output unit 0 is pruned entirely at step 5.
+    assert _bytes(body["kept"]) == [0] * 4 + [255] * 8
+    assert _bytes(body["newly_pruned"]) == [255] * 4 + [0] * 8
+    assert _bytes(body["regrown"]) == [0] * 12
+    assert body["unit_sparsity"] == [1.0, 0.0, 0.0]
+    assert (body["kept_total"], body["size"]) == (8, 12)
+
+
+def test_mask_reduced_to_max_cells(client):
+    body = _get_json(client, PREFIX + "/mask?run=beta/manual&weight=conv/kernel&step=5&max_cells=2")
+    assert body["grid"] == {"rows": 1, "cols": 2, "cell_rows": 3, "cell_cols": 2}
+    assert body["exact"] is False
+    assert _bytes(body["kept"]) == [170, 170]  # 4 of 6 kept in each cell
+
+
+def test_mask_region(client):
+    body = _get_json(
+        client,
+        PREFIX + "/mask?run=beta/manual&weight=conv/kernel&step=5&diff=1"
+        "&row0=0&rows=2&col0=1&cols=3",
+    )
+    assert body["region"] == {"row0": 0, "col0": 1, "rows": 2, "cols": 3}
+    assert body["grid"] == {"rows": 2, "cols": 3, "cell_rows": 1, "cell_cols": 1}
+    assert _bytes(body["kept"]) == [0, 0, 0, 255, 255, 255]
+    assert _bytes(body["newly_pruned"]) == [255, 255, 255, 0, 0, 0]
+    assert body["unit_sparsity"] == [1.0, 0.0]
+
+
+def test_mask_region_start_only_runs_to_the_end(client):
+    body = _get_json(client, MASK_URL + "&step=20&row0=1&col0=2")
+    assert body["region"] == {"row0": 1, "col0": 2, "rows": 1, "cols": 1}
+    assert _bytes(body["kept"]) == [0]
+
+
+def test_mask_before_first_record_is_404(client):
+    assert _error(client, PREFIX + "/mask?run=reshaped&weight=w&step=2", 404) == (
+        "Not found: no mask of weight 'w' in run 'reshaped' at or before step 2, first at step 3"
+    )
+
+
+def test_mask_weight_without_masks_is_404(tmp_path):
+    with lb.RunWriter(tmp_path / "r") as w:
+        w.add(0, [summary.weight_stats("w", lb.stats(size=1))])
+    client, _ = _tensorboard_app(tmp_path)
+    assert _error(client, PREFIX + "/mask?run=r&weight=w&step=0", 404) == (
+        "Not found: no mask of weight 'w' in run 'r' at or before step 0"
+    )
+
+
+def test_mask_unknown_weight_is_404(client):
+    assert _error(client, PREFIX + "/mask?run=alpha&weight=x&step=1", 404).startswith(
+        "Not found: run 'alpha' has no pruning data for weight 'x'"
+    )
+
+
+def test_mask_unknown_run_is_404(client):
+    assert _error(client, PREFIX + "/mask?run=x&weight=x&step=1", 404) == (
+        "Not found: no pruning data for run 'x'"
+    )
+
+
+def test_mask_missing_step_is_400(client):
+    assert _error(client, MASK_URL, 400) == "Invalid argument: missing parameter 'step'"
+
+
+@pytest.mark.parametrize(
+    "query,step",
+    [
+        ("abc", "abc"),
+        ("-1", "-1"),
+        ("1.5", "1.5"),
+        ("1e3", "1e3"),
+        ("%2B3", "+3"),
+        ("%203", " 3"),
+        ("99999999999999999999", "99999999999999999999"),
+    ],
+)
+def test_mask_invalid_step_is_400(client, query, step):
+    assert _error(client, MASK_URL + "&step=" + query, 400) == (
+        "Invalid argument: parameter 'step' must be an integer from 0 to 9223372036854775807, "
+        "got %r" % step
+    )
+
+
+@pytest.mark.parametrize(
+    "params,message",
+    [
+        ("row0=-1", "parameter 'row0' must be an integer from 0 to 9223372036854775807, got '-1'"),
+        ("rows=0", "parameter 'rows' must be an integer from 1 to 9223372036854775807, got '0'"),
+        ("cols=x", "parameter 'cols' must be an integer from 1 to 9223372036854775807, got 'x'"),
+        ("max_cells=0", "parameter 'max_cells' must be an integer from 1 to 1048576, got '0'"),
+        (
+            "max_cells=1048577",
+            "parameter 'max_cells' must be an integer from 1 to 1048576, got '1048577'",
+        ),
+        ("diff=yes", "parameter 'diff' must be 0 or 1, got 'yes'"),
+        ("diff=1&diff=0", "parameter 'diff' must be given once, got 2 values: ['1', '0']"),
+        (
+            "row0=2",
+            "row0=2 is outside the layout, which has 2 rows "
+            "(weight 'dense/kernel' at step 20 has shape [3, 2])",
+        ),
+        (
+            "col0=1&cols=3",
+            "cols=3 from 1 reaches beyond the layout's 3 columns "
+            "(weight 'dense/kernel' at step 20 has shape [3, 2])",
+        ),
+    ],
+)
+def test_mask_invalid_region_or_option_is_400(client, params, message):
+    assert _error(client, MASK_URL + "&step=20&" + params, 400) == "Invalid argument: " + message
+
+
+# /static -------------------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def static_dir(tmp_path, monkeypatch):
+    static = tmp_path / "static"
+    (static / "chunks").mkdir(parents=True)
+    files = {
+        "index.js": b"export function render() {}\n",
+        "chunks/app.js": b"export const x = 1;\n",
+        "style.css": b"body { margin: 0 }\n",
+        "index.js.map": b'{"version":3}',
+        "logo.png": b"\x89PNG\r\n\x1a\n",
+        "icon.svg": b"<svg xmlns='http://www.w3.org/2000/svg'/>",
+        "data.bin": b"\x00\x01",
+    }
+    for name, content in files.items():
+        (static / name).write_bytes(content)
+    (tmp_path / "secret.txt").write_bytes(b"TOP-SECRET-CONTENT")
+    os.symlink(tmp_path / "secret.txt", static / "link.txt")
+    monkeypatch.setattr(plugin, "STATIC_DIR", str(static))
+    return files
+
+
+@pytest.mark.parametrize(
+    "name,content_type",
+    [
+        ("index.js", "application/javascript; charset=utf-8"),
+        ("chunks/app.js", "application/javascript; charset=utf-8"),
+        ("style.css", "text/css; charset=utf-8"),
+        ("index.js.map", "application/json"),
+        ("logo.png", "image/png"),
+        ("icon.svg", "image/svg+xml; charset=utf-8"),
+        ("data.bin", "application/octet-stream"),
+    ],
+)
+def test_static_serves_file_with_content_type(client, static_dir, name, content_type):
+    response = client.get(PREFIX + "/static/" + name)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == content_type
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.get_data() == static_dir[name]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "../secret.txt",
+        "%2e%2e/secret.txt",
+        "..%2fsecret.txt",
+        "chunks/../../secret.txt",
+        "%252e%252e/secret.txt",
+        "..%5csecret.txt",
+        "/etc/passwd",
+        "%2fetc/passwd",
+        "./index.js",
+        "chunks//app.js",
+        "link.txt",
+        "chunks",
+        "missing.js",
+    ],
+)
+def test_static_refuses_paths_outside_or_missing(client, static_dir, path):
+    response = client.get(PREFIX + "/static/" + path)
+    assert response.status_code == 404
+    body = json.loads(response.get_data(as_text=True))
+    assert body["error"].startswith("Not found: no static file")
+    assert b"TOP-SECRET" not in response.get_data()
+
+
+def test_static_index_missing_bundle_is_404(client, tmp_path, monkeypatch):
+    monkeypatch.setattr(plugin, "STATIC_DIR", str(tmp_path / "no_static_yet"))
+    assert _error(client, PREFIX + "/static/index.js", 404) == (
+        "Not found: no static file 'index.js'"
+    )
+
+
+def test_static_dir_is_the_package_static_folder():
+    assert plugin.STATIC_DIR == os.path.join(os.path.dirname(plugin.__file__), "static")
+
+
+# A real TensorBoard process ------------------------------------------------------------------
+
+
+def _start_tensorboard(logdir, load_fast):
+    binary = os.path.join(os.path.dirname(sys.executable), "tensorboard")
+    if not os.path.exists(binary):
+        binary = shutil.which("tensorboard")
+    # TensorBoard finds the plugin through the installed entry point; PYTHONPATH makes the
+    # entry point import this checkout's tb_prune_plugin, whatever checkout was installed.
+    pythonpath = os.pathsep.join(p for p in (REPO_ROOT, os.environ.get("PYTHONPATH")) if p)
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=pythonpath)
+    process = subprocess.Popen(
+        [
+            binary,
+            "--logdir",
+            str(logdir),
+            "--port",
+            "0",
+            "--host",
+            "127.0.0.1",
+            "--load_fast=%s" % load_fast,
+            "--reload_interval",
+            "1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    lines = queue.Queue()
+
+    def pump():
+        for line in process.stdout:
+            lines.put(line)
+
+    threading.Thread(target=pump, daemon=True).start()
+    return process, lines
+
+
+def _wait_for_url(process, lines, deadline):
+    seen = []
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=0.5)
+        except queue.Empty:
+            if process.poll() is not None:
+                break
+            continue
+        seen.append(line)
+        match = re.search(r"(http://127\.0\.0\.1:\d+)/", line)
+        if match:
+            return match.group(1)
+    raise AssertionError("TensorBoard did not start:\n" + "".join(seen))
+
+
+def _fetch_json(url):
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def test_tensorboard_process_serves_every_step_with_both_loaders(tmp_path):
+    with lb.RunWriter(tmp_path / "long") as w:
+        for step in range(300):
+            values = [summary.weight_stats("w", lb.stats(size=2, nonzeros=2 - step % 2))]
+            if step % 2 == 0:
+                values.append(summary.mask("w", np.array([True, step % 4 == 0])))
+            w.add(step, values)
+    started = {mode: _start_tensorboard(tmp_path, mode) for mode in ("true", "false")}
+    try:
+        deadline = time.monotonic() + 90
+        for mode, (process, lines) in started.items():
+            base = _wait_for_url(process, lines, deadline) + PREFIX
+            while True:
+                runs = _fetch_json(base + "/runs")["runs"]
+                if runs and runs[0]["last_step"] == 299:
+                    break
+                assert time.monotonic() < deadline, (mode, runs)
+                time.sleep(0.5)
+            assert runs == [
+                {
+                    "run": "long",
+                    "weights": ["w"],
+                    "metrics": {"epoch": [], "batch": []},
+                    "last_step": 299,
+                    "method": None,
+                }
+            ], mode
+            series = _fetch_json(base + "/weight_series?run=long&weight=w")
+            assert series["steps"] == list(range(300)), mode
+            assert series["fields"]["nonzeros"] == [2.0 - s % 2 for s in range(300)], mode
+            steps = _fetch_json(base + "/mask_steps?run=long&weight=w")["steps"]
+            assert steps == list(range(0, 300, 2)), mode
+            mask = _fetch_json(base + "/mask?run=long&weight=w&step=299&diff=1")
+            assert (mask["step"], _bytes(mask["kept"]), _bytes(mask["regrown"])) == (
+                298,
+                [255, 0],
+                [0, 0],
+            ), mode
+    finally:
+        for process, _ in started.values():
+            process.terminate()
+        for process, _ in started.values():
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
