@@ -7,6 +7,7 @@ import { compileFilter } from "./transforms/filter";
 import { TABS, decodeState, encodeState, type TabId, type ViewState } from "./transforms/url_state";
 import type { RunInfo } from "./types";
 import { el, replaceChildren } from "./ui/dom";
+import { setRuns } from "./ui/run_colors";
 import { Scope } from "./ui/scope";
 import { Sidebar } from "./ui/sidebar";
 import { errorState, loadingState, noDataState } from "./ui/states";
@@ -101,6 +102,7 @@ export class App {
       const changed = fingerprint !== this.runsFingerprint;
       this.runsFingerprint = fingerprint;
       this.runs = response.runs;
+      setRuns(response.runs.map((r) => r.run));
       this.status.textContent = `Updated ${new Date().toLocaleTimeString()}`;
       if (force || changed) {
         this.api.clearCache();
@@ -129,7 +131,10 @@ export class App {
     this.lastHash = encodeState(this.state);
     // replaceState: every click would otherwise be a browser history entry of
     // the iframe, and Back would walk through them instead of leaving the page.
-    history.replaceState(null, "", this.lastHash ? "#" + this.lastHash : location.pathname + location.search);
+    // The URL is absolute on purpose: the iframe's document has <base href="plugin/pruning/">,
+    // so a relative "#..." would move the iframe to the plugin's route prefix and break reload.
+    const url = location.pathname + location.search + (this.lastHash ? "#" + this.lastHash : "");
+    history.replaceState(null, "", url);
   }
 
   private updateSidebar(): void {

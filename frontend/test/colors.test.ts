@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { PALETTE, fnv1a, hexToRgb, runColor } from "../src/transforms/colors";
+import { PALETTE, assignRunColors, fnv1a, hexToRgb, runColor } from "../src/transforms/colors";
 
 describe("run colours", () => {
   it("test_fnv1a_matches_reference_vectors", () => {
@@ -17,5 +17,37 @@ describe("run colours", () => {
   });
   it("test_hex_to_rgb", () => {
     expect(hexToRgb("#4e79a7")).toEqual([78, 121, 167]);
+  });
+});
+
+describe("assignRunColors", () => {
+  it("test_colliding_runs_get_distinct_colours_in_name_order", () => {
+    const names = ["tfmot_poly", "conv_poly", "tfmot_const"];
+    const colours = assignRunColors(names);
+    expect(new Set(colours.values()).size).toBe(3);
+    // conv_poly sorts first, so it always keeps its own hash colour.
+    expect(colours.get("conv_poly")).toBe(runColor("conv_poly"));
+  });
+  it("test_assignment_is_independent_of_input_order_and_duplicates", () => {
+    const a = assignRunColors(["b", "a", "c", "a"]);
+    const b = assignRunColors(["c", "b", "a"]);
+    expect([...a.entries()].sort()).toEqual([...b.entries()].sort());
+  });
+  it("test_probing_takes_the_next_free_slot", () => {
+    // Find two names with the same home slot, then check the later one moves one slot on.
+    const home = (n: string) => fnv1a(n) % PALETTE.length;
+    const first = "run0";
+    let second = "";
+    for (let i = 1; !second; i++) if (home(`run${i}`) === home(first)) second = `run${i}`;
+    const colours = assignRunColors([first, second]);
+    expect(colours.get(first)).toBe(PALETTE[home(first)]);
+    expect(colours.get(second)).toBe(PALETTE[(home(first) + 1) % PALETTE.length]);
+  });
+  it("test_more_runs_than_colours_repeat_by_hash", () => {
+    const names = Array.from({ length: 12 }, (_, i) => `r${String(i).padStart(2, "0")}`);
+    const colours = assignRunColors(names);
+    expect(new Set(names.slice(0, 10).map((n) => colours.get(n))).size).toBe(10);
+    expect(colours.get("r10")).toBe(runColor("r10"));
+    expect(colours.get("r11")).toBe(runColor("r11"));
   });
 });

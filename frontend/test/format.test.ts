@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MISSING, formatBytes, formatCount, formatNumber, formatPercent, formatShape } from "../src/transforms/format";
+import { MISSING, formatBytes, formatCount, formatCountTick, formatNumber, formatPercent, formatShape } from "../src/transforms/format";
 
 describe("formatting", () => {
   it("test_counts_have_thousands_separators", () => {
@@ -29,5 +29,12 @@ describe("formatting", () => {
   it("test_shape_like_the_csv", () => {
     expect(formatShape([3, 3, 16, 32])).toBe("3x3x16x32");
     expect(formatShape([])).toBe("scalar");
+  });
+});
+
+describe("formatCountTick", () => {
+  it("test_whole_ticks_as_counts_fractions_as_numbers", () => {
+    expect(formatCountTick(2000)).toBe("2,000");
+    expect(formatCountTick(1.5)).toBe("1.5");
   });
 });

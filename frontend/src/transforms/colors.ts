@@ -36,3 +36,25 @@ export function hexToRgb(hex: string): [number, number, number] {
   const n = parseInt(hex.slice(1), 16);
   return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
 }
+
+/**
+ * Colours for a set of runs without collisions while the palette lasts: in
+ * name order, each run takes its hash's palette entry, or the next free one
+ * if an earlier run has it. A run keeps its colour across reloads, views and
+ * selections; it can only change when a run that sorts before it and
+ * competes for the same entry appears. Beyond the palette's size, colours
+ * repeat (by hash).
+ */
+export function assignRunColors(runs: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  const taken = new Set<number>();
+  for (const run of [...new Set(runs)].sort()) {
+    let slot = fnv1a(run) % PALETTE.length;
+    if (taken.size < PALETTE.length) {
+      while (taken.has(slot)) slot = (slot + 1) % PALETTE.length;
+      taken.add(slot);
+    }
+    out.set(run, PALETTE[slot]!);
+  }
+  return out;
+}

@@ -43,3 +43,8 @@ export function formatBytes(value: number | null | undefined): string {
 export function formatShape(shape: readonly number[]): string {
   return shape.length ? shape.join("x") : "scalar";
 }
+
+/** An axis tick for counts: whole numbers with separators, fractions (between whole ticks) as numbers. */
+export function formatCountTick(value: number): string {
+  return Number.isInteger(value) ? formatCount(value) : formatNumber(value);
+}

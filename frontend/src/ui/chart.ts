@@ -62,7 +62,9 @@ function axes(xLabel: string, yLabel: string, yFormat?: (v: number) => string): 
       stroke: "#555",
       grid: { stroke: "#eee" },
       size: 60,
-      ...(yFormat ? { values: (_u: uPlot, splits: number[]) => splits.map(yFormat) } : {}),
+      ...(yFormat
+        ? { values: (_u: uPlot, splits: number[]) => splits.map((v) => (v === null || v === undefined ? "" : yFormat(v))) }
+        : {}),
     },
   ];
 }
@@ -127,6 +129,14 @@ export interface XYChartSpec {
   series: XYSpec[];
 }
 
+/** A line through the points with a small circle at each point, as one path. */
+const linesWithDots: uPlot.Series.PathBuilder = (u, seriesIdx, idx0, idx1) => {
+  const line = uPlot.paths.linear!()(u, seriesIdx, idx0, idx1);
+  const dots = uPlot.paths.points!()(u, seriesIdx, idx0, idx1);
+  if (line && dots && line.stroke instanceof Path2D && dots.fill instanceof Path2D) line.stroke.addPath(dots.fill);
+  return line;
+};
+
 /**
  * Series with their own x values (uPlot's faceted mode), e.g. accuracy
  * against sparsity, where one run has many points at the same sparsity.
@@ -141,15 +151,18 @@ export function xyChart(box: HTMLElement, spec: XYChartSpec, scope: Scope): uPlo
       fill: s.points && !s.line ? s.color : undefined,
       width: s.line ? 2 : 1,
       dash: s.dash,
-      paths: s.line ? uPlot.paths.linear!() : uPlot.paths.points!(),
-      points: s.line && s.points ? { show: true, size: s.pointSize ?? 5, fill: s.color, stroke: s.color } : { show: false },
+      paths: s.line ? (s.points ? linesWithDots : uPlot.paths.linear!()) : uPlot.paths.points!(),
+      // The dots are drawn by the path builder (uPlot's own markers are for aligned data);
+      // it reads their size and outline width from here.
+      points: { show: false, size: s.line ? (s.pointSize ?? 6) : (s.pointSize ?? 11), width: 1 },
     } as uPlot.Series);
     data.push([s.xs, s.ys]);
   }
   const xAxis: uPlot.Axis = { label: spec.xLabel, stroke: "#555", grid: { stroke: "#eee" } };
   if (spec.xFormat) {
     const f = spec.xFormat;
-    xAxis.values = (_u, splits) => splits.map(f);
+    // Log axes pass null for the minor ticks that get no label.
+    xAxis.values = (_u, splits) => splits.map((v) => (v === null || v === undefined ? "" : f(v)));
   }
   const opts: uPlot.Options = {
     mode: 2 as uPlot.Mode,

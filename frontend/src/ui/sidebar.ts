@@ -2,7 +2,7 @@
 // TensorBoard's run selector): a run filter, one checkbox per run in the
 // run's colour, and a weight filter shared by every view.
 
-import { runColor } from "../transforms/colors";
+import { runColor } from "./run_colors";
 import { compileFilter } from "../transforms/filter";
 import type { RunInfo } from "../types";
 import { el, replaceChildren, swatch } from "./dom";

@@ -4,7 +4,7 @@
 // scale, where the high-sparsity end is spread out.
 
 import { isAbort } from "../api";
-import { runColor } from "../transforms/colors";
+import { runColor } from "../ui/run_colors";
 import { formatCount, formatNumber, formatPercent } from "../transforms/format";
 import {
   defaultMetric,

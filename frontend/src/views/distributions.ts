@@ -4,7 +4,7 @@
 
 import type uPlot from "uplot";
 import { isAbort } from "../api";
-import { formatCount, formatNumber } from "../transforms/format";
+import { formatCount, formatCountTick, formatNumber } from "../transforms/format";
 import { rasterizeHistograms, type HistogramRaster } from "../transforms/histogram";
 import type { HistogramsResponse } from "../types";
 import { chartBox, lineChart } from "../ui/chart";
@@ -59,7 +59,11 @@ function paint(canvas: HTMLCanvasElement, raster: HistogramRaster, rowHeight: nu
       line.set([R, G, B, 255], c * 4);
     }
     const t = raster.thresholdColumns[r];
-    if (t !== null && t !== undefined) line.set([...THRESHOLD_RGB, 255], t * 4);
+    if (t !== null && t !== undefined) {
+      // Two pixels wide so it stays visible next to dark cells.
+      line.set([...THRESHOLD_RGB, 255], t * 4);
+      if (t + 1 < width) line.set([...THRESHOLD_RGB, 255], (t + 1) * 4);
+    }
     for (let d = 0; d < rowHeight; d++) image.data.set(line, (r * rowHeight + d) * width * 4);
   });
   canvas.getContext("2d")!.putImageData(image, 0, 0);
@@ -107,7 +111,7 @@ function draw(body: HTMLElement, h: HistogramsResponse, ctx: ViewContext): void 
         yLabel: "kept weights",
         lines: [{ label: "count", color: "#08306b" }],
         table: { x: counts.map((_, b) => lo + (b + 0.5) * width), ys: [counts] },
-        yFormat: (v) => formatCount(v),
+        yFormat: formatCountTick,
         onDraw:
           threshold === null
             ? undefined

@@ -2,7 +2,7 @@
 // sortable, with a CSV download, and each run's model-wide figures.
 
 import { isAbort, overviewCsvUrl } from "../api";
-import { runColor } from "../transforms/colors";
+import { runColor } from "../ui/run_colors";
 import { formatBytes, formatCount, formatNumber, formatPercent, formatShape } from "../transforms/format";
 import { sortRows, type SortDirection } from "../transforms/sorting";
 import type { OverviewResponse, OverviewRow } from "../types";

@@ -2,7 +2,7 @@
 // weight with runs overlaid (run colour; target dashed), the steps where the
 // mask changed marked; and the model's global sparsity per run.
 
-import { runColor } from "../transforms/colors";
+import { runColor } from "../ui/run_colors";
 import { formatPercent } from "../transforms/format";
 import { alignSeries, maskChangeMarkers, type XYTable } from "../transforms/series";
 import { chartBox, lineChart, type LineSpec } from "../ui/chart";

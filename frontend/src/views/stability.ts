@@ -2,8 +2,8 @@
 // regrew (kept again), per weight with runs overlaid. A mask that keeps
 // churning late in training is a schedule or learning-rate problem.
 
-import { runColor } from "../transforms/colors";
-import { formatCount } from "../transforms/format";
+import { runColor } from "../ui/run_colors";
+import { formatCountTick } from "../transforms/format";
 import { alignSeries, type XYTable } from "../transforms/series";
 import { lineChart, type LineSpec } from "../ui/chart";
 import { el } from "../ui/dom";
@@ -36,7 +36,7 @@ export function stabilityView(root: HTMLElement, ctx: ViewContext): void {
         yLabel: "weights",
         lines,
         table: alignSeries(tables),
-        yFormat: (v) => formatCount(v),
+        yFormat: formatCountTick,
       },
       ctx.scope,
     );
