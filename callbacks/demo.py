@@ -126,23 +126,26 @@ def _keras3_runs(logdir, train, val):
     from tb_prune_plugin.callbacks import PruningMonitor
 
     class MagnitudePruning(keras.callbacks.Callback):
-        """The user's own pruning: every 10 steps, zero the smallest |w| up to `target`."""
+        """The user's own pruning: every 10 steps, recompute a magnitude mask for a target that
+        ramps up to `target`; after every step, re-apply it (zero the pruned weights)."""
 
         def __init__(self, target, ramp_steps):
             super().__init__()
-            self.target, self.ramp_steps, self.step = target, ramp_steps, 0
+            self.target, self.ramp_steps, self.step, self.masks = target, ramp_steps, 0, {}
 
         def on_train_batch_end(self, batch, logs=None):
             self.step += 1
-            if self.step % 10:
-                return
-            level = self.target * min(1.0, self.step / self.ramp_steps)
-            for layer in self.model.layers:
-                kernel = getattr(layer, "kernel", None)
-                if kernel is not None:
-                    w = np.asarray(kernel.numpy())
-                    cut = np.quantile(np.abs(w), level)
-                    kernel.assign(np.where(np.abs(w) <= cut, 0.0, w).astype(w.dtype))
+            kernels = [
+                la.kernel for la in self.model.layers if getattr(la, "kernel", None) is not None
+            ]
+            for kernel in kernels:
+                w = np.asarray(kernel.numpy())
+                if self.step % 10 == 0:
+                    level = self.target * min(1.0, self.step / self.ramp_steps)
+                    self.masks[kernel.path] = np.abs(w) > np.quantile(np.abs(w), level)
+                mask = self.masks.get(kernel.path)
+                if mask is not None:
+                    kernel.assign(np.where(mask, w, 0.0).astype(w.dtype))
 
     steps = EPOCHS * int(np.ceil(len(train[0]) / BATCH))
     for name, target in (("manual_keras3_80", 0.8), ("dense_baseline", None)):
