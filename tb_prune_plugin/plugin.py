@@ -61,6 +61,8 @@ OVERVIEW_CSV_COLUMNS = (
     "step",
 )
 OVERVIEW_CSV_FILENAME = "pruning_overview.csv"
+# Values of the run config's "method" that /runs passes on (others become null).
+RUN_METHODS = ("tfmot", "manual")
 
 
 class PruningLoader(base_plugin.TBLoader):
@@ -330,7 +332,7 @@ def runs_body(pruning_reader, ctx, eid):
                     for scope in metadata.METRIC_SCOPES
                 },
                 "last_step": contents.last_step,
-                "method": method if isinstance(method, str) else None,
+                "method": method if method in RUN_METHODS else None,
             }
         )
     return {"runs": runs}
@@ -355,10 +357,16 @@ def _clean_json(value):
 
 
 def overview_body(pruning_reader, ctx, eid, runs=None):
-    """The body of /overview: the last state of every weight, and per run the model figures."""
+    """The body of /overview: the last state of every weight, and per run the model figures.
+
+    Weights without a weight_stats record and runs without a model_stats record are left
+    out; `shape` is null for a weight without a mask record.
+    """
     weights, models = pruning_reader.overview(ctx, eid, runs)
     rows = []
     for w in weights:
+        if w.step is None:  # no weight_stats record: nothing to summarize
+            continue
         row = {
             "run": w.run,
             "weight": w.weight,
@@ -370,6 +378,8 @@ def overview_body(pruning_reader, ctx, eid, runs=None):
         rows.append(row)
     run_rows = []
     for m in models:
+        if m.step is None:  # no model_stats record
+            continue
         run_row = {"run": m.run, "step": m.step}
         for field in metadata.MODEL_STATS_FIELDS:
             run_row[field] = _number(m.stats.get(field))
@@ -460,7 +470,9 @@ def mask_body(pruning_reader, ctx, eid, run, weight, step, bounds, max_cells, di
     Args:
       bounds: {"row0", "col0", "rows", "cols"} -> int or None (None: the whole layout).
       max_cells: the largest number of grid cells.
-      diff: also compare with the previous recorded mask.
+      diff: also compare with the previous recorded mask: adds `previous_step` and
+        `shape_changed`, and the `newly_pruned` and `regrown` grids when there is a
+        previous mask of the same shape.
 
     Raises:
       NotFoundError: unknown run or weight, or no mask at or before `step`.
@@ -511,7 +523,6 @@ def mask_body(pruning_reader, ctx, eid, run, weight, step, bounds, max_cells, di
         shape_changed = previous is not None and previous.shape != at.mask.shape
         body["previous_step"] = at.previous_step
         body["shape_changed"] = shape_changed
-        body["newly_pruned"] = body["regrown"] = None
         if previous is not None and not shape_changed:
             newly, regrown = mask_layout.diff_grids(previous, at.mask, region, max_cells)
             body["newly_pruned"] = _b64(newly.cells)

@@ -172,6 +172,15 @@ def test_runs_lists_runs_with_pruning_data(client):
     }
 
 
+def test_runs_method_from_config_known_values_only(tmp_path):
+    for run, method in (("a", "manual"), ("b", "magic"), ("c", 3)):
+        with lb.RunWriter(tmp_path / run) as w:
+            w.add(0, [summary.run_config({"method": method})])
+    client, _ = _tensorboard_app(tmp_path)
+    runs = _get_json(client, PREFIX + "/runs")["runs"]
+    assert [(r["run"], r["method"]) for r in runs] == [("a", "manual"), ("b", None), ("c", None)]
+
+
 def test_runs_under_experiment_prefix(client):
     body = _get_json(client, "/experiment/123" + PREFIX + "/runs")
     assert [r["run"] for r in body["runs"]] == ["alpha", "beta/manual", "reshaped"]
@@ -271,7 +280,6 @@ OVERVIEW_ROWS = [
         "step": 4,
     },
 ]
-NO_MODEL_STATS = {f: None for f in metadata.MODEL_STATS_FIELDS}
 OVERVIEW_RUNS = [
     {
         "run": "alpha",
@@ -284,8 +292,6 @@ OVERVIEW_RUNS = [
         "dense_bytes": 40.0,
         "sparse_bytes": 30.0,
     },
-    {"run": "beta/manual", "step": None, **NO_MODEL_STATS},
-    {"run": "reshaped", "step": None, **NO_MODEL_STATS},
 ]
 
 
@@ -294,10 +300,28 @@ def test_overview_of_all_runs(client):
 
 
 def test_overview_of_chosen_runs(client):
-    assert _get_json(client, PREFIX + "/overview?run=reshaped&run=beta/manual") == {
-        "rows": OVERVIEW_ROWS[2:],
-        "runs": OVERVIEW_RUNS[1:],
+    assert _get_json(client, PREFIX + "/overview?run=reshaped&run=alpha") == {
+        "rows": OVERVIEW_ROWS[:2] + OVERVIEW_ROWS[3:],
+        "runs": OVERVIEW_RUNS,
     }
+    assert _get_json(client, PREFIX + "/overview?run=beta/manual") == {
+        "rows": OVERVIEW_ROWS[2:3],
+        "runs": [],
+    }
+
+
+def test_overview_leaves_out_weights_without_stats_and_runs_without_model_stats(tmp_path):
+    with lb.RunWriter(tmp_path / "r") as w:
+        w.add(0, [summary.mask("masked_only", np.ones([2], dtype=bool))])
+        w.add(0, [summary.weight_stats("stats_only", lb.stats(size=2, nonzeros=1))])
+    client, _ = _tensorboard_app(tmp_path)
+    body = _get_json(client, PREFIX + "/overview")
+    assert body["runs"] == []
+    assert [(r["weight"], r["shape"], r["nonzeros"]) for r in body["rows"]] == [
+        ("stats_only", None, 1.0)
+    ]
+    text = client.get(PREFIX + "/overview.csv").get_data(as_text=True)
+    assert text.splitlines()[1:] == ["r,stats_only,,2,1,,,,0"]
 
 
 def test_overview_unknown_run_is_404(client):
@@ -556,7 +580,7 @@ def test_mask_without_diff_has_no_diff_keys(client):
 def test_mask_first_record_diff_has_no_previous(client):
     body = _get_json(client, MASK_URL + "&step=0&diff=1")
     assert (body["step"], body["previous_step"], body["shape_changed"]) == (0, None, False)
-    assert (body["newly_pruned"], body["regrown"]) == (None, None)
+    assert "newly_pruned" not in body and "regrown" not in body
     assert _bytes(body["kept"]) == [255] * 6
 
 
@@ -568,7 +592,7 @@ def test_mask_diff_after_shape_change_sends_no_grids(client):
         3,
         True,
     )
-    assert (body["newly_pruned"], body["regrown"]) == (None, None)
+    assert "newly_pruned" not in body and "regrown" not in body
     assert body["layout"] == {
         "rows": 1,
         "cols": 3,
