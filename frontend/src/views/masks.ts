@@ -78,6 +78,8 @@ class MaskPlayer {
   private readonly playButton: HTMLButtonElement;
   private readonly regionLabel: HTMLElement;
   private readonly canvas: HTMLCanvasElement;
+  /** Guides drawn over the mask (conv input-channel groups); separate so the mask's pixels stay exact. */
+  private readonly guides: HTMLCanvasElement;
   private readonly selection: HTMLElement;
   private readonly bars: HTMLCanvasElement;
   private readonly info: HTMLElement;
@@ -152,6 +154,7 @@ class MaskPlayer {
     this.regionLabel = el("span", { class: "region-label", "data-testid": "mask-region-label" });
 
     this.canvas = el("canvas", { id: "mask-canvas", "data-testid": "mask-canvas", class: "mask-canvas" });
+    this.guides = el("canvas", { class: "mask-guides", "aria-hidden": "true" });
     this.selection = el("div", { class: "drag-selection", hidden: true });
     this.bars = el("canvas", {
       id: "unit-sparsity-bars",
@@ -166,7 +169,7 @@ class MaskPlayer {
     this.area = el(
       "div",
       { class: "mask-area" },
-      el("div", { class: "mask-canvas-wrap" }, this.canvas, this.selection),
+      el("div", { class: "mask-canvas-wrap" }, this.canvas, this.guides, this.selection),
       el("div", { class: "bars-wrap" }, el("div", { class: "bars-title" }, "unit sparsity"), this.bars),
     );
 
@@ -336,8 +339,26 @@ class MaskPlayer {
     };
     for (const [key, value] of Object.entries(attrs)) this.canvas.setAttribute(key, value);
 
+    this.drawGuides(m, k, width, height);
     this.drawBars(unitBars(m.unit_sparsity, m.grid.cell_rows, rows), k, height);
     this.describe(m, withDiff);
+  }
+
+  /**
+   * For kernels with spatial axes, a faint line between input channels (each
+   * channel's kh x kw block of columns), where cells are large enough to see it.
+   */
+  private drawGuides(m: MaskResponse, k: number, width: number, height: number): void {
+    this.guides.width = width;
+    this.guides.height = height;
+    const g = this.guides.getContext("2d")!;
+    g.clearRect(0, 0, width, height);
+    const group = m.shape.length >= 3 ? m.shape.slice(0, -2).reduce((a, b) => a * b, 1) : 0;
+    if (group < 2 || m.grid.cell_cols !== 1 || k < 3) return;
+    g.fillStyle = "rgba(0, 0, 0, 0.35)";
+    for (let c = 1; c < m.grid.cols; c++) {
+      if ((m.region.col0 + c) % group === 0) g.fillRect(c * k, 0, 1, height);
+    }
   }
 
   private drawBars(bars: (number | null)[], k: number, height: number): void {
@@ -363,7 +384,10 @@ class MaskPlayer {
         `(${formatPercent(sparsity)} sparsity).`,
       `Rows: ${L.row_axis ?? "one row"} (${formatCount(L.rows)}); columns: ${colAxes} (${formatCount(L.cols)}).`,
       m.exact
-        ? "Each cell is one weight."
+        ? "Each cell is one weight." +
+          (m.shape.length >= 3 && L.col_axes.length > 1
+            ? ` Faint lines separate input channels (${L.col_axes.slice(1).join(" \u00d7 ")} columns each) when cells are large enough.`
+            : "")
         : `Each cell covers ${m.grid.cell_rows}\u00d7${m.grid.cell_cols} weights; its shade is the fraction kept. Zoom in to see single weights.`,
       this.diff
         ? m.shape_changed
