@@ -223,9 +223,7 @@ def _to_bytes(sums, region, cell_rows, cell_cols):
 
 def reduce_region(mask, region, max_cells):
     """The `Grid` of `region` of the mask's layout: kept fraction per cell, as bytes."""
-    cell_rows, cell_cols = cell_size(region.rows, region.cols, max_cells)
-    sums = _block_sums(_transposed_layout(mask), region, cell_rows, cell_cols)
-    return Grid(_to_bytes(sums, region, cell_rows, cell_cols), cell_rows, cell_cols)
+    return mask_grids(mask, region, max_cells)[0]
 
 
 def diff_grids(previous, current, region, max_cells):
@@ -234,23 +232,44 @@ def diff_grids(previous, current, region, max_cells):
     Newly pruned is `previous & ~current`, regrown is `~previous & current`; both masks
     must have the same shape. Returns `(newly_pruned Grid, regrown Grid)`.
     """
-    previous, current = np.asarray(previous, dtype=bool), np.asarray(current, dtype=bool)
-    if previous.shape != current.shape:
-        raise ValueError(
-            "cannot compare masks of shapes %s and %s" % (previous.shape, current.shape)
-        )
+    return mask_grids(current, region, max_cells, previous=previous)[1:]
+
+
+def mask_grids(current, region, max_cells, previous=None):
+    """The kept grid of `current`, and the diff grids against `previous` if it is given.
+
+    Returns `(kept, newly_pruned, regrown)` `Grid`s over `region`, the last two None
+    without `previous`. The diff counts come from block sums shared with the kept grid:
+    newly pruned = sum(previous) - sum(both), regrown = sum(current) - sum(both).
+
+    Raises:
+      ValueError: `previous` and `current` differ in shape.
+    """
     cell_rows, cell_cols = cell_size(region.rows, region.cols, max_cells)
-    tp, tc = _transposed_layout(previous), _transposed_layout(current)
+    transposed = _transposed_layout(current)
+    current_sums = _block_sums(transposed, region, cell_rows, cell_cols)
+
+    def grid(sums):
+        return Grid(_to_bytes(sums, region, cell_rows, cell_cols), cell_rows, cell_cols)
+
+    if previous is None:
+        return grid(current_sums), None, None
+    if np.shape(previous) != np.shape(current):
+        raise ValueError(
+            "cannot compare masks of shapes %s and %s" % (np.shape(previous), np.shape(current))
+        )
+    previous_transposed = _transposed_layout(previous)
     # Only the region's entries are combined, never the whole mask.
     rows = slice(region.row0, region.row0 + region.rows)
     cols = slice(region.col0, region.col0 + region.cols)
-    tp, tc = tp[cols, rows], tc[cols, rows]
-    whole = Region(0, 0, region.rows, region.cols)
-    grids = []
-    for changed in (tp & ~tc, ~tp & tc):
-        sums = _block_sums(changed, whole, cell_rows, cell_cols)
-        grids.append(Grid(_to_bytes(sums, whole, cell_rows, cell_cols), cell_rows, cell_cols))
-    return tuple(grids)
+    both = np.logical_and(previous_transposed[cols, rows], transposed[cols, rows])
+    both_sums = _block_sums(both, Region(0, 0, region.rows, region.cols), cell_rows, cell_cols)
+    previous_sums = _block_sums(previous_transposed, region, cell_rows, cell_cols)
+    return (
+        grid(current_sums),
+        grid(previous_sums - both_sums),
+        grid(current_sums - both_sums),
+    )
 
 
 def unit_sparsity(mask, region):

@@ -486,7 +486,11 @@ def mask_body(pruning_reader, ctx, eid, run, weight, step, bounds, max_cells, di
         raise errors.InvalidArgumentError(
             "%s (weight %r at step %d has shape %s)" % (e, weight, at.step, list(at.mask.shape))
         ) from None
-    grid = mask_layout.reduce_region(at.mask, region, max_cells)
+    previous = at.previous_mask if diff else None
+    shape_changed = previous is not None and previous.shape != at.mask.shape
+    grid, newly, regrown = mask_layout.mask_grids(
+        at.mask, region, max_cells, previous=None if shape_changed else previous
+    )
     body = {
         "run": run,
         "weight": weight,
@@ -519,12 +523,9 @@ def mask_body(pruning_reader, ctx, eid, run, weight, step, bounds, max_cells, di
         "unit_sparsity": _numbers(mask_layout.unit_sparsity(at.mask, region)),
     }
     if diff:
-        previous = at.previous_mask
-        shape_changed = previous is not None and previous.shape != at.mask.shape
         body["previous_step"] = at.previous_step
         body["shape_changed"] = shape_changed
-        if previous is not None and not shape_changed:
-            newly, regrown = mask_layout.diff_grids(previous, at.mask, region, max_cells)
+        if newly is not None:
             body["newly_pruned"] = _b64(newly.cells)
             body["regrown"] = _b64(regrown.cells)
     return body

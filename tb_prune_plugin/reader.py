@@ -16,9 +16,12 @@ does not decode, ...) is skipped with one warning naming it.
 This module never imports TensorFlow (TensorBoard's event loading may).
 """
 
+import collections
 import dataclasses
+import hashlib
 import json
 import logging
+import threading
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
@@ -35,6 +38,10 @@ PLUGIN_NAME = metadata.PLUGIN_NAME
 # Number of points asked from the data provider per series: enough for every step.
 # Both providers accept any non-negative int and keep at most what was ingested.
 DOWNSAMPLE_ALL = 10**9
+
+# Decoded masks kept for repeated /mask requests (zoom, pan), in mask entries (bytes):
+# four 4096x4096 masks.
+MASK_CACHE_ENTRIES = 1 << 26
 
 # Kinds stored as tensors, and as blob sequences (see `metadata.KINDS`).
 _TENSOR_KINDS = frozenset(
@@ -165,6 +172,7 @@ class PruningReader:
         self._provider = data_provider
         self._downsample = downsample
         self._warned = set()
+        self._mask_cache = _MaskCache(MASK_CACHE_ENTRIES)
 
     # Warnings ---------------------------------------------------------------------------------
 
@@ -543,22 +551,55 @@ class PruningReader:
             return None
         return MaskRecord(datum.step, shape, kept, encoding, header_key, payload_key)
 
-    def _decode(self, ctx, run, tag, record):
-        """The decoded mask of `record`, or None (warned) if its payload is corrupt."""
+    def _decode(self, ctx, run, tag, step, header_key, payload_key, cached=False):
+        """The decoded mask of one record, or None (warned) if it is corrupt.
+
+        With `cached`, the mask comes from (and goes to) a cache keyed by a hash of the
+        record's bytes, and is read-only.
+        """
         try:
-            header = self._provider.read_blob(ctx, blob_key=record.header_key)
-            payload = self._provider.read_blob(ctx, blob_key=record.payload_key)
-            return mask_codec.decode_mask(header, payload)
+            header = bytes(self._provider.read_blob(ctx, blob_key=header_key))
+            payload = bytes(self._provider.read_blob(ctx, blob_key=payload_key))
+            if not cached:
+                return mask_codec.decode_mask(header, payload)
+            key = hashlib.blake2b(len(header).to_bytes(8, "little"), digest_size=16)
+            key.update(header)
+            key.update(payload)
+            key = key.digest()
+            mask = self._mask_cache.get(key)
+            if mask is None:
+                mask = mask_codec.decode_mask(header, payload)
+                mask.flags.writeable = False
+                self._mask_cache.put(key, mask)
+            return mask
         except (mask_codec.MaskDecodeError, errors.NotFoundError) as e:
             self._warn_once(
-                ("datum", run, tag, record.step),
+                ("datum", run, tag, step),
                 "skipping pruning mask run %r, tag %r, step %d: %s",
                 run,
                 tag,
-                record.step,
+                step,
                 e,
             )
             return None
+
+    def _decode_datum(self, ctx, run, tag, datum):
+        """The decoded (cached, read-only) mask of a blob sequence datum, or None (warned)."""
+        if len(datum.values) != 2:
+            self._warn_once(
+                ("datum", run, tag, datum.step),
+                "skipping pruning mask run %r, tag %r, step %d: expected 2 blobs (header, "
+                "payload), got %d",
+                run,
+                tag,
+                datum.step,
+                len(datum.values),
+            )
+            return None
+        header_ref, payload_ref = datum.values
+        return self._decode(
+            ctx, run, tag, datum.step, header_ref.blob_key, payload_ref.blob_key, cached=True
+        )
 
     def mask_records(self, ctx, experiment_id, run, weight, downsample=None):
         """The `MaskRecord`s of `weight` by step (headers checked, payloads not decoded)."""
@@ -581,7 +622,8 @@ class PruningReader:
         """The mask in force at `step` as a `MaskAtStep`.
 
         That is the latest mask record at or before `step`, plus the record before it.
-        Records whose payload does not decode are skipped (with a warning).
+        Records that do not decode are skipped (with a warning). The masks are read-only:
+        they are shared with later requests through a small cache.
 
         Raises:
           NotFoundError: unknown run or weight, or no mask recorded at or before `step`.
@@ -591,10 +633,9 @@ class PruningReader:
         data = self._mask_data(ctx, experiment_id, run, tag) if tag else []
         found = []  # (step, mask) of the latest two decodable records at or before `step`
         for datum in reversed([d for d in data if d.step <= step]):
-            record = self._mask_record(ctx, run, tag, datum)
-            mask = self._decode(ctx, run, tag, record) if record is not None else None
+            mask = self._decode_datum(ctx, run, tag, datum)
             if mask is not None:
-                found.append((record.step, mask))
+                found.append((datum.step, mask))
                 if len(found) == 2:
                     break
         if not found:
@@ -617,7 +658,7 @@ class PruningReader:
         tag = tags.get(metadata.KIND_MASK)
         result = {}
         for record in self.mask_records(ctx, experiment_id, run, weight):
-            mask = self._decode(ctx, run, tag, record)
+            mask = self._decode(ctx, run, tag, record.step, record.header_key, record.payload_key)
             if mask is not None:
                 result[record.step] = mask
         return result
@@ -677,6 +718,35 @@ class PruningReader:
                 if vector is not None:
                     return datum.step, dict(zip(fields, vector.tolist()))
         return None, {}
+
+
+class _MaskCache:
+    """Decoded masks by key, least recently used out first, at most `max_entries` in all."""
+
+    def __init__(self, max_entries):
+        self._max_entries = max_entries
+        self._masks = collections.OrderedDict()
+        self._entries = 0
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            mask = self._masks.get(key)
+            if mask is not None:
+                self._masks.move_to_end(key)
+            return mask
+
+    def put(self, key, mask):
+        if mask.size > self._max_entries:
+            return
+        with self._lock:
+            if key in self._masks:
+                return
+            self._masks[key] = mask
+            self._entries += mask.size
+            while self._entries > self._max_entries:
+                _, old = self._masks.popitem(last=False)
+                self._entries -= old.size
 
 
 def _by_step(data):
