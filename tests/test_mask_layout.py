@@ -314,3 +314,25 @@ def test_mask_grids_of_4096_square_weight_take_under_100ms():
         request()
         timings.append(time.perf_counter() - start)
     assert min(timings) < 0.1, timings
+
+
+def test_mask_grids_without_previous_has_no_diff():
+    mask = _bits("10\n11\n01")
+    kept, newly, regrown = ml.mask_grids(mask, ml.Region(0, 0, 2, 3), 4)
+    assert (newly, regrown) == (None, None)
+    assert (kept.cell_rows, kept.cell_cols) == (2, 1)
+    np.testing.assert_array_equal(kept.cells, [[128, 255, 128]])  # layout 110 / 011
+
+
+def test_mask_grids_with_previous_equal_diff_grids():
+    rng = np.random.default_rng(5)
+    previous, current = rng.random((2, 9, 7, 5)) < 0.5
+    region = ml.Region(1, 3, 4, 50)
+    kept, newly, regrown = ml.mask_grids(current, region, 30, previous=previous)
+    expected = ml.diff_grids(previous, current, region, 30)
+    np.testing.assert_array_equal(newly.cells, expected[0].cells)
+    np.testing.assert_array_equal(regrown.cells, expected[1].cells)
+    prev_layout, cur_layout = ml.layout_matrix(previous), ml.layout_matrix(current)
+    naive = _naive_grid(prev_layout & ~cur_layout, region, newly.cell_rows, newly.cell_cols)
+    np.testing.assert_array_equal(newly.cells, naive)
+    np.testing.assert_array_equal(kept.cells, ml.reduce_region(current, region, 30).cells)

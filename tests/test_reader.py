@@ -584,3 +584,28 @@ def test_reader_modules_do_not_import_tensorflow():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_mask_at_masks_are_read_only_and_reused(demo):
+    first = demo.mask_at(CTX, "", "alpha", "dense/kernel", 25)
+    again = demo.mask_at(CTX, "", "alpha", "dense/kernel", 20)
+    assert again.mask is first.mask and again.previous_mask is first.previous_mask
+    assert not first.mask.flags.writeable
+    with pytest.raises(ValueError):
+        first.mask[0, 0] = True
+
+
+def test_masks_for_notebooks_are_writable(demo):
+    assert all(m.flags.writeable for m in demo.masks(CTX, "", "alpha", "dense/kernel").values())
+
+
+def test_mask_cache_evicts_least_recently_used():
+    cache = reader._MaskCache(max_entries=10)
+    a, b, c = np.zeros(4, bool), np.zeros(4, bool), np.zeros(4, bool)
+    cache.put("a", a)
+    cache.put("b", b)
+    assert cache.get("a") is a  # "b" is now the least recently used
+    cache.put("c", c)
+    assert (cache.get("a"), cache.get("b"), cache.get("c")) == (a, None, c)
+    cache.put("huge", np.zeros(11, bool))
+    assert cache.get("huge") is None
