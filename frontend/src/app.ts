@@ -47,7 +47,7 @@ export class App {
   private readonly tabs = new Map<TabId, HTMLButtonElement>();
   private lastHash = "";
 
-  constructor(private readonly root: HTMLElement) {
+  constructor(root: HTMLElement) {
     this.state = decodeState(location.hash);
     this.sidebar = new Sidebar({
       onSelect: (selected) => this.setState({ runs: selected }),

@@ -151,6 +151,8 @@ export interface MaskLayout {
   row_axis: string | null;
   /** The axes a column index runs over, outermost first, e.g. ["input", "kernel_h", "kernel_w"]. */
   col_axes: string[];
+  /** The sizes of col_axes; sent by the server though http_api.md does not list it yet. */
+  col_shape?: number[];
 }
 
 /** A rectangle in layout coordinates. */

@@ -3,7 +3,7 @@
 // and draws when they are in, so a slow or broken weight does not hold up
 // the others.
 
-import { ApiError, isAbort, mapLimited } from "../api";
+import { isAbort, mapLimited } from "../api";
 import type { RunInfo, WeightSeriesResponse } from "../types";
 import { chartBox } from "../ui/chart";
 import { el, replaceChildren } from "../ui/dom";
@@ -91,5 +91,5 @@ export async function loadModelSeries(ctx: ViewContext) {
 
 /** Whether an error is worth showing (an abort is the app's own doing). */
 export function showable(e: unknown): boolean {
-  return !isAbort(e) && (e instanceof ApiError || e instanceof Error);
+  return !isAbort(e);
 }
