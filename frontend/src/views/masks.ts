@@ -336,6 +336,8 @@ class MaskPlayer {
       "data-newly-pruned-rgb": MASK_COLORS.newlyPruned.join(","),
       "data-regrown-rgb": MASK_COLORS.regrown.join(","),
       "data-state": "ready",
+      role: "img",
+      "aria-label": `Mask of ${m.weight} in ${m.run} at step ${m.step}: ${m.kept_total} of ${m.size} weights kept`,
     };
     for (const [key, value] of Object.entries(attrs)) this.canvas.setAttribute(key, value);
 
