@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 
 import numpy as np
@@ -862,12 +863,45 @@ def _wait_for_url(process, lines, deadline):
     raise AssertionError("TensorBoard did not start:\n" + "".join(seen))
 
 
+def _fetch(url):
+    """(status, body bytes) of a GET, also for error statuses."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
 def _fetch_json(url):
-    with urllib.request.urlopen(url, timeout=10) as response:
-        return json.loads(response.read())
+    status, body = _fetch(url)
+    assert status == 200, (url, status, body)
+    return json.loads(body)
+
+
+PROCESS_URLS = (
+    "/runs",
+    "/config?run=alpha",
+    "/overview",
+    "/overview?run=beta/manual&run=long",
+    "/weight_series?run=alpha&weight=dense/kernel",
+    "/weight_series?run=long&weight=w",
+    "/model_series?run=alpha",
+    "/metrics?run=alpha",
+    "/histograms?run=alpha&weight=dense/kernel",
+    "/mask_steps?run=alpha&weight=dense/kernel",
+    "/mask_steps?run=long&weight=w",
+    "/mask?run=alpha&weight=dense/kernel&step=25&diff=1",
+    "/mask?run=beta/manual&weight=conv/kernel&step=5&max_cells=2&diff=1",
+    "/mask?run=long&weight=w&step=299&diff=1",
+)
 
 
 def test_tensorboard_process_serves_every_step_with_both_loaders(tmp_path):
+    """A real `tensorboard` keeps all 300 steps (not 10 or 100) with --load_fast true and false.
+
+    Every route answers as TensorBoard's WSGI app does in this process.
+    """
+    lb.write_demo_logdir(str(tmp_path))
     with lb.RunWriter(tmp_path / "long") as w:
         for step in range(300):
             values = [summary.weight_stats("w", lb.stats(size=2, nonzeros=2 - step % 2))]
@@ -876,35 +910,45 @@ def test_tensorboard_process_serves_every_step_with_both_loaders(tmp_path):
             w.add(step, values)
     started = {mode: _start_tensorboard(tmp_path, mode) for mode in ("true", "false")}
     try:
+        in_process, _ = _tensorboard_app(tmp_path)
+        expected = {url: _get_json(in_process, PREFIX + url) for url in PROCESS_URLS}
+        long_series = expected["/weight_series?run=long&weight=w"]
+        assert long_series["steps"] == list(range(300))
+        assert long_series["fields"]["nonzeros"] == [2.0 - s % 2 for s in range(300)]
+        assert expected["/mask_steps?run=long&weight=w"]["steps"] == list(range(0, 300, 2))
+        mask = expected["/mask?run=long&weight=w&step=299&diff=1"]
+        assert (mask["step"], _bytes(mask["kept"]), _bytes(mask["newly_pruned"])) == (
+            298,
+            [255, 0],
+            [0, 255],
+        )
         deadline = time.monotonic() + 90
         for mode, (process, lines) in started.items():
             base = _wait_for_url(process, lines, deadline) + PREFIX
-            while True:
-                runs = _fetch_json(base + "/runs")["runs"]
-                if runs and runs[0]["last_step"] == 299:
-                    break
-                assert time.monotonic() < deadline, (mode, runs)
+            while _fetch_json(base + "/runs") != expected["/runs"]:
+                assert time.monotonic() < deadline, (mode, _fetch_json(base + "/runs"))
                 time.sleep(0.5)
-            assert runs == [
+            for url in PROCESS_URLS:
+                assert _fetch_json(base + url) == expected[url], (mode, url)
+            status, body = _fetch(base + "/mask?run=long&weight=w&step=x")
+            assert (status, json.loads(body)) == (
+                400,
                 {
-                    "run": "long",
-                    "weights": ["w"],
-                    "metrics": {"epoch": [], "batch": []},
-                    "last_step": 299,
-                    "method": None,
-                }
-            ], mode
-            series = _fetch_json(base + "/weight_series?run=long&weight=w")
-            assert series["steps"] == list(range(300)), mode
-            assert series["fields"]["nonzeros"] == [2.0 - s % 2 for s in range(300)], mode
-            steps = _fetch_json(base + "/mask_steps?run=long&weight=w")["steps"]
-            assert steps == list(range(0, 300, 2)), mode
-            mask = _fetch_json(base + "/mask?run=long&weight=w&step=299&diff=1")
-            assert (mask["step"], _bytes(mask["kept"]), _bytes(mask["regrown"])) == (
-                298,
-                [255, 0],
-                [0, 0],
+                    "error": "Invalid argument: parameter 'step' must be an integer from 0 to "
+                    "9223372036854775807, got 'x'"
+                },
             ), mode
+            status, body = _fetch(base + "/config?run=long")
+            assert (status, json.loads(body)) == (
+                404,
+                {"error": "Not found: run 'long' has no run_config record"},
+            ), mode
+            status, body = _fetch(base + "/overview.csv?run=long")
+            assert (status, body) == (
+                200,
+                b"run,weight,shape,size,nonzeros,sparsity,"
+                b"target_sparsity,threshold,step\nlong,w,2,2,1,,,,299\n",
+            )
     finally:
         for process, _ in started.values():
             process.terminate()
