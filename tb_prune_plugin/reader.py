@@ -537,7 +537,7 @@ class PruningReader:
                     "expected 2 blobs (header, payload), got %d" % len(datum.values)
                 )
             header_key, payload_key = (v.blob_key for v in datum.values)
-            header = self._provider.read_blob(ctx, blob_key=header_key)
+            header = self._read_blob(ctx, header_key)
             shape, encoding, kept = mask_codec.parse_header(header)
         except (mask_codec.MaskDecodeError, errors.NotFoundError) as e:
             self._warn_once(
@@ -551,6 +551,22 @@ class PruningReader:
             return None
         return MaskRecord(datum.step, shape, kept, encoding, header_key, payload_key)
 
+    def _read_blob(self, ctx, blob_key):
+        """The bytes of one blob; MaskDecodeError if the provider cannot give them.
+
+        The Python provider indexes the record's tensor, which fails on a record of an
+        unexpected shape; such a record is corrupt, not a reason to fail the request.
+        """
+        try:
+            blob = self._provider.read_blob(ctx, blob_key=blob_key)
+        except (IndexError, ValueError, TypeError) as e:
+            raise mask_codec.MaskDecodeError("blob cannot be read: %r" % (e,)) from None
+        if not isinstance(blob, (bytes, bytearray)):
+            raise mask_codec.MaskDecodeError(
+                "blob is not a byte string but %s" % type(blob).__name__
+            )
+        return bytes(blob)
+
     def _decode(self, ctx, run, tag, step, header_key, payload_key, cached=False):
         """The decoded mask of one record, or None (warned) if it is corrupt.
 
@@ -558,8 +574,8 @@ class PruningReader:
         record's bytes, and is read-only.
         """
         try:
-            header = bytes(self._provider.read_blob(ctx, blob_key=header_key))
-            payload = bytes(self._provider.read_blob(ctx, blob_key=payload_key))
+            header = self._read_blob(ctx, header_key)
+            payload = self._read_blob(ctx, payload_key)
             if not cached:
                 return mask_codec.decode_mask(header, payload)
             key = hashlib.blake2b(len(header).to_bytes(8, "little"), digest_size=16)

@@ -609,3 +609,24 @@ def test_mask_cache_evicts_least_recently_used():
     assert (cache.get("a"), cache.get("b"), cache.get("c")) == (a, None, c)
     cache.put("huge", np.zeros(11, bool))
     assert cache.get("huge") is None
+
+
+def test_mask_record_of_wrong_rank_skipped_with_warning(tmp_path, caplog):
+    """Regression: the Python provider's read_blob raised IndexError on a [1, 2] string tensor."""
+    header, payload = mask_codec.encode_mask(np.ones([2], dtype=bool))
+    rank_2 = _strings([header, payload])
+    rank_2.tensor_shape.CopyFrom(
+        tensor_shape_pb2.TensorShapeProto(
+            dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=s) for s in (1, 2)]
+        )
+    )
+    with lb.RunWriter(tmp_path / "r") as w:
+        w.add(0, [summary.mask("w", np.array([True, False]))])
+        w.add(1, [_value("pruning/w/mask", rank_2)])
+    pruning_reader = _fresh_reader(tmp_path)
+    assert pruning_reader.mask_steps(CTX, "", "r", "w") == [(0, (2,))]
+    assert pruning_reader.mask_at(CTX, "", "r", "w", 1).step == 0
+    assert _warnings(caplog) == [
+        "skipping pruning mask run 'r', tag 'pruning/w/mask', step 1: blob is not a byte string "
+        "but ndarray"
+    ]
