@@ -648,6 +648,24 @@ def test_mask_region_start_only_runs_to_the_end(client):
     assert _bytes(body["kept"]) == [0]
 
 
+def test_mask_of_empty_weight(tmp_path):
+    with lb.RunWriter(tmp_path / "r") as w:
+        w.add(0, [summary.mask("w", np.zeros([0, 4], dtype=bool))])
+        w.add(1, [summary.mask("w", np.zeros([0, 4], dtype=bool))])
+    client, _ = _tensorboard_app(tmp_path)
+    body = _get_json(client, PREFIX + "/mask?run=r&weight=w&step=1&diff=1")
+    assert (body["size"], body["kept_total"], body["layout"]["rows"], body["layout"]["cols"]) == (
+        0,
+        0,
+        4,
+        0,
+    )
+    assert body["region"] == {"row0": 0, "col0": 0, "rows": 4, "cols": 0}
+    assert body["grid"] == {"rows": 4, "cols": 0, "cell_rows": 1, "cell_cols": 1}
+    assert (body["kept"], body["newly_pruned"], body["regrown"]) == ("", "", "")
+    assert body["unit_sparsity"] == [None] * 4
+
+
 def test_mask_before_first_record_is_404(client):
     assert _error(client, PREFIX + "/mask?run=reshaped&weight=w&step=2", 404) == (
         "Not found: no mask of weight 'w' in run 'reshaped' at or before step 2, first at step 3"
