@@ -1,0 +1,458 @@
+"""End to end: runs written by the real callback, a real `tensorboard`, headless Chromium.
+
+Two runs share one log directory: `poly` (TF-MOT PolynomialDecay, the session's
+`tfmot_poly_run`) and `manual` (Keras 3, masks recomputed by the user's own callback
+and re-applied after every step). Every view of the Pruning tab must show what
+`tb_prune_plugin.reader.load` reads from that directory, follow the run selection,
+and leave the browser console free of errors. Each test saves a screenshot of its
+view under the pytest tmp path, and into $TB_PRUNE_SCREENSHOTS when that is set.
+"""
+
+import base64
+import decimal
+import os
+import shutil
+import types
+import urllib.parse
+
+import numpy as np
+import pytest
+
+from tb_prune_plugin import reader
+from tests import browser, training
+
+sync_api = pytest.importorskip("playwright.sync_api")
+expect = sync_api.expect
+
+pytestmark = pytest.mark.skipif(
+    not os.path.exists(browser.CHROMIUM), reason="needs Debian's chromium at /usr/bin/chromium"
+)
+
+MANUAL_TARGET = 0.6
+# Colours of the mask heatmap (frontend/src/transforms/mask_grid.ts); the test reads them
+# from the canvas's data attributes and only checks here that they are four distinct ones.
+MASK_COLOR_ATTRS = ("kept", "pruned", "newly-pruned", "regrown")
+
+
+def _train_manual_keras3_run(logdir):
+    """Keras 3 MLP 64-24-10 on digits, its kernels pruned by hand: 16 steps, a few seconds.
+
+    Every 4 steps the user's pruner recomputes a magnitude mask (target ramping up to
+    MANUAL_TARGET) and, as SET-style sparse training does, regrows a few weights it had
+    pruned (re-initialised small); after every step it zeroes the pruned weights again.
+    """
+    import keras
+
+    from tb_prune_plugin.callbacks import PruningMonitor
+
+    class MagnitudePruner(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.step, self.masks, self.rng = 0, {}, np.random.default_rng(0)
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.step += 1
+            for kernel in [layer.kernel for layer in self.model.layers]:
+                w = np.array(kernel.numpy())
+                previous = self.masks.get(kernel.path)
+                if self.step % 4 == 0:
+                    level = MANUAL_TARGET * min(1.0, self.step / 12)
+                    keep = np.abs(w) > np.quantile(np.abs(w), level)
+                    if previous is not None:
+                        regrow = self.rng.choice(np.flatnonzero(~previous & ~keep), 3, False)
+                        keep.flat[regrow] = True
+                        w.flat[regrow] = 0.01
+                    self.masks[kernel.path] = keep
+                if kernel.path in self.masks:
+                    kernel.assign(np.where(self.masks[kernel.path], w, 0.0).astype(w.dtype))
+
+    model = keras.Sequential(
+        [
+            keras.Input((64,)),
+            keras.layers.Dense(24, activation="relu", name="hidden"),
+            keras.layers.Dense(10, name="logits"),
+        ]
+    )
+    training.compile_classifier(model)
+    x, y = training.digits(1000)
+    model.fit(
+        x[:800],
+        y[:800],
+        batch_size=100,
+        epochs=2,
+        validation_data=(x[800:], y[800:]),
+        verbose=0,
+        callbacks=[
+            MagnitudePruner(),
+            PruningMonitor(os.path.join(logdir, "manual"), target_sparsity=MANUAL_TARGET),
+        ],
+    )
+
+
+@pytest.fixture(scope="module")
+def served(tfmot_poly_run, tmp_path_factory):
+    """The two runs in one log directory, what the reader finds there, and TensorBoard on it.
+
+    The poly run is copied rather than joined in place: the session fixture's directory
+    is shared with other tests that read it whole.
+    """
+    logdir = tmp_path_factory.mktemp("e2e_logdir")
+    shutil.copytree(
+        os.path.join(tfmot_poly_run.logdir, tfmot_poly_run.run), logdir / "poly", symlinks=True
+    )
+    _train_manual_keras3_run(str(logdir))
+    experiment = reader.load(str(logdir))
+    assert sorted(experiment.runs) == ["manual", "poly"]
+    with browser.TensorBoardProcess(logdir) as tensorboard:
+        tensorboard.wait_for_runs(["manual", "poly"])
+        yield types.SimpleNamespace(url=tensorboard.url, experiment=experiment)
+
+
+@pytest.fixture(scope="module")
+def screenshot_dirs(tmp_path_factory):
+    dirs = [tmp_path_factory.mktemp("screenshots")]
+    if os.environ.get("TB_PRUNE_SCREENSHOTS"):
+        dirs.append(os.environ["TB_PRUNE_SCREENSHOTS"])
+        os.makedirs(dirs[-1], exist_ok=True)
+    return [str(d) for d in dirs]
+
+
+@pytest.fixture(scope="module")
+def tab(served, screenshot_dirs):
+    """TensorBoard's page at #pruning in headless Chromium, with its console watched."""
+    with sync_api.sync_playwright() as playwright:
+        chromium = browser.launch_chromium(playwright)
+        try:
+            page = chromium.new_page(viewport={"width": 1280, "height": 800})
+            page.set_default_timeout(20_000)
+            errors = browser.ConsoleErrors(page)
+            page.goto(served.url + "/#pruning")
+            frame = browser.plugin_frame(page)
+            yield types.SimpleNamespace(
+                page=page, frame=frame, errors=errors, screenshot_dirs=screenshot_dirs
+            )
+        finally:
+            chromium.close()
+
+
+# Helpers -------------------------------------------------------------------------------------
+
+
+def _open(tab, view, **state):
+    """Shows `view` with the given URL state (everything else at its default)."""
+    query = [("tab", view)] if view != "overview" else []
+    for key, value in state.items():
+        for v in value if isinstance(value, (list, tuple)) else [value]:
+            query.append((key, str(v)))
+    tab.frame.evaluate("hash => { location.hash = hash; }", urllib.parse.urlencode(query))
+    expect(tab.frame.locator("main[data-testid=view-%s]" % view)).to_be_visible()
+    expect(tab.frame.locator("#tab-%s" % view)).to_have_attribute("aria-selected", "true")
+
+
+def _set_run_checked(tab, run, checked):
+    box = tab.frame.locator("[data-testid=run-checkbox][data-run='%s']" % run)
+    box.set_checked(checked)
+    expect(box).to_be_checked(checked=checked)
+
+
+def _screenshot(tab, name):
+    for directory in tab.screenshot_dirs:
+        tab.page.screenshot(path=os.path.join(directory, name + ".png"))
+
+
+def _assert_no_console_errors(tab):
+    # Nothing is ignored: TensorBoard's own page logs no console errors in this setup either,
+    # so every message would be a regression worth looking at.
+    assert tab.errors.messages == []
+
+
+def _js_percent(value, decimals=2):
+    """`formatPercent` of frontend/src/transforms/format.ts: JavaScript's toFixed rounds the
+    exact binary value half up (Python's % formatting would round half to even)."""
+    scaled = decimal.Decimal(value * 100)
+    return str(scaled.quantize(decimal.Decimal(1).scaleb(-decimals), decimal.ROUND_HALF_UP)) + "%"
+
+
+def _canvas_rgba(frame, selector):
+    """The canvas's pixels as a [height, width, 4] uint8 array (its backing store, unscaled)."""
+    data = frame.evaluate(
+        """selector => {
+            const canvas = document.querySelector(selector);
+            const pixels = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height);
+            let text = "";
+            for (let i = 0; i < pixels.data.length; i += 0x8000) {
+              text += String.fromCharCode.apply(null, pixels.data.subarray(i, i + 0x8000));
+            }
+            return {width: canvas.width, height: canvas.height, b64: btoa(text)};
+        }""",
+        selector,
+    )
+    rgba = np.frombuffer(base64.b64decode(data["b64"]), np.uint8)
+    return rgba.reshape(data["height"], data["width"], 4)
+
+
+def _attr_rgb(canvas, name):
+    return [int(v) for v in canvas.get_attribute("data-%s-rgb" % name).split(",")]
+
+
+def _expected_mask_image(canvas, mask, previous):
+    """The heatmap of a Dense kernel's mask ([in, out], drawn as [out, in]) in the canvas's
+    colours, one k x k block per weight; with `previous`, newly pruned and regrown cells in
+    their own colours. Returns (image, newly pruned count, regrown count)."""
+    colors = {name: _attr_rgb(canvas, name) for name in MASK_COLOR_ATTRS}
+    assert len({tuple(c) for c in colors.values()}) == 4, colors
+    cur = mask.T
+    image = np.where(cur[..., None], colors["kept"], colors["pruned"])
+    newly = regrown = np.zeros_like(cur)
+    if previous is not None:
+        prev = previous.T
+        newly, regrown = prev & ~cur, ~prev & cur
+        image = np.where(newly[..., None], colors["newly-pruned"], image)
+        image = np.where(regrown[..., None], colors["regrown"], image)
+    k = int(canvas.get_attribute("data-cell-size"))
+    image = np.repeat(np.repeat(image, k, axis=0), k, axis=1)
+    alpha = np.full(image.shape[:2] + (1,), 255)
+    return (
+        np.concatenate([image, alpha], axis=2).astype(np.uint8),
+        int(newly.sum()),
+        int(regrown.sum()),
+    )
+
+
+def _wait_for_mask(frame, run, weight, step):
+    canvas = frame.locator("#mask-canvas")
+    expect(canvas).to_have_attribute("data-state", "ready")
+    expect(canvas).to_have_attribute("data-step", str(step))
+    expect(canvas).to_have_attribute("data-run", run)
+    expect(canvas).to_have_attribute("data-weight", weight)
+    expect(canvas).to_have_attribute("data-state", "ready")
+    return canvas
+
+
+# The views -----------------------------------------------------------------------------------
+
+
+def test_overview_rows_are_the_recorded_weights(served, tab):
+    exp = served.experiment
+    expected = {
+        (run.name, weight.name)
+        for run in exp.runs.values()
+        for weight in run.weights.values()
+        if len(weight.steps)
+    }
+    assert {w for _, w in expected} == {"hidden/kernel", "logits/kernel"}
+    _open(tab, "overview")
+    rows = tab.frame.locator("[data-testid=overview-row]")
+    expect(rows).to_have_count(len(expected))
+    shown = {
+        (row.get_attribute("data-run"), row.get_attribute("data-weight")) for row in rows.all()
+    }
+    assert shown == expected
+
+    hidden = exp.runs["poly"].weights["hidden/kernel"]
+    row = tab.frame.locator(
+        "[data-testid=overview-row][data-run=poly][data-weight='hidden/kernel']"
+    )
+    expect(row.locator("td[data-col=sparsity]")).to_have_text(
+        _js_percent(hidden.fields["sparsity"][-1])
+    )
+    expect(row.locator("td[data-col=target_sparsity]")).to_have_text(
+        _js_percent(hidden.fields["target_sparsity"][-1])
+    )
+    expect(row.locator("td[data-col=shape]")).to_have_text("64x24")
+    expect(row.locator("td[data-col=step]")).to_have_text(str(int(hidden.steps[-1])))
+    run_rows = tab.frame.locator("[data-testid=overview-run-row]")
+    expect(run_rows).to_have_count(2)
+    expect(
+        tab.frame.locator(
+            "[data-testid=overview-run-row][data-run=poly] [data-testid=global-sparsity]"
+        )
+    ).to_have_text(_js_percent(exp.runs["poly"].model.fields["global_sparsity"][-1]))
+    _screenshot(tab, "overview")
+
+    _set_run_checked(tab, "manual", False)
+    expect(rows).to_have_count(len([r for r in expected if r[0] == "poly"]))
+    assert {row.get_attribute("data-run") for row in rows.all()} == {"poly"}
+    expect(run_rows).to_have_count(1)
+    _set_run_checked(tab, "manual", True)
+    expect(rows).to_have_count(len(expected))
+    _assert_no_console_errors(tab)
+
+
+def _schedule_series(exp, runs, weight):
+    """Lines the Schedules view draws for `weight`: per run, sparsity, the target when one
+    was recorded, and the mask-change markers."""
+    count = 0
+    for name in runs:
+        w = exp.runs[name].weights.get(weight)
+        if w is not None:
+            count += 2 + int(not np.isnan(w.fields["target_sparsity"]).all())
+    return count
+
+
+def test_schedules_draw_a_series_per_run(served, tab):
+    exp = served.experiment
+    _open(tab, "schedules")
+    frame = tab.frame
+    for weight in ("hidden/kernel", "logits/kernel"):
+        chart = frame.locator("figure[data-testid=chart-schedule][data-weight='%s']" % weight)
+        # Both runs record a target: sparsity, target and markers for each of the two.
+        assert _schedule_series(exp, ["manual", "poly"], weight) == 6
+        expect(chart).to_have_attribute("data-series-count", "6")
+        expect(chart.locator("canvas")).to_have_count(1)
+    expect(frame.locator("figure[data-testid=chart-global-sparsity]")).to_have_attribute(
+        "data-series-count", "2"
+    )
+    _screenshot(tab, "schedules")
+
+    _set_run_checked(tab, "poly", False)
+    chart = frame.locator("figure[data-testid=chart-schedule][data-weight='hidden/kernel']")
+    expect(chart).to_have_attribute(
+        "data-series-count", str(_schedule_series(exp, ["manual"], "hidden/kernel"))
+    )
+    expect(frame.locator("figure[data-testid=chart-global-sparsity]")).to_have_attribute(
+        "data-series-count", "1"
+    )
+    _assert_no_console_errors(tab)
+
+
+def test_masks_canvas_is_the_recorded_mask(served, tab):
+    weight = served.experiment.runs["poly"].weights["hidden/kernel"]
+    steps = sorted(weight.masks)
+    # A step whose mask pruned weights since the previous recorded mask, and a later one.
+    first = next(
+        i
+        for i in range(1, len(steps))
+        if (weight.masks[steps[i - 1]] & ~weight.masks[steps[i]]).any()
+    )
+    later = len(steps) - 1
+    assert later > first, steps
+
+    # Start elsewhere, so that choosing the run and the weight both change the view.
+    _open(tab, "masks", focusRun="manual", focusWeight="logits/kernel")
+    frame = tab.frame
+    frame.locator("#focus-run").select_option("poly")
+    frame.locator("#focus-weight").select_option("hidden/kernel")
+    canvas = _wait_for_mask(frame, "poly", "hidden/kernel", steps[-1])
+    slider = frame.locator("#mask-step-slider")
+    expect(slider).to_have_attribute("max", str(len(steps) - 1))
+
+    slider.fill(str(first))
+    canvas = _wait_for_mask(frame, "poly", "hidden/kernel", steps[first])
+    expect(canvas).to_have_attribute("data-diff", "true")
+    expect(canvas).to_have_attribute("data-exact", "true")
+    expect(canvas).to_have_attribute("data-rows", "24")  # output units
+    expect(canvas).to_have_attribute("data-cols", "64")  # inputs
+    mask, previous = weight.masks[steps[first]], weight.masks[steps[first - 1]]
+    image, newly, regrown = _expected_mask_image(canvas, mask, previous)
+    np.testing.assert_array_equal(_canvas_rgba(frame, "#mask-canvas"), image)
+    # The diff's counts are the recorded churn at that step.
+    at = list(weight.steps).index(steps[first])
+    assert (newly, regrown) == (weight.fields["newly_pruned"][at], weight.fields["regrown"][at])
+    assert newly > 0
+    expect(frame.locator("[data-testid=mask-info]")).to_contain_text(
+        "{:,} of {:,} weights kept".format(int(mask.sum()), mask.size)
+    )
+    expect(frame.locator("[data-testid=mask-legend] [data-legend=newly-pruned]")).to_be_visible()
+    _screenshot(tab, "masks")
+
+    slider.fill(str(later))
+    canvas = _wait_for_mask(frame, "poly", "hidden/kernel", steps[later])
+    image, _, _ = _expected_mask_image(
+        canvas, weight.masks[steps[later]], weight.masks[steps[later - 1]]
+    )
+    np.testing.assert_array_equal(_canvas_rgba(frame, "#mask-canvas"), image)
+
+    # Without the diff, kept and pruned only.
+    frame.locator("#mask-diff").set_checked(False)
+    expect(canvas).to_have_attribute("data-diff", "false")
+    expect(canvas).to_have_attribute("data-state", "ready")
+    image, _, _ = _expected_mask_image(canvas, weight.masks[steps[later]], None)
+    np.testing.assert_array_equal(_canvas_rgba(frame, "#mask-canvas"), image)
+    _assert_no_console_errors(tab)
+
+
+def test_masks_canvas_shows_regrown_weights_of_manual_pruning(served, tab):
+    weight = served.experiment.runs["manual"].weights["logits/kernel"]
+    steps = sorted(weight.masks)
+    index = next(
+        i
+        for i in range(1, len(steps))
+        if (~weight.masks[steps[i - 1]] & weight.masks[steps[i]]).any()
+    )
+    _open(tab, "masks", focusRun="manual", focusWeight="logits/kernel", step=steps[index])
+    canvas = _wait_for_mask(tab.frame, "manual", "logits/kernel", steps[index])
+    expect(canvas).to_have_attribute("data-diff", "true")
+    image, newly, regrown = _expected_mask_image(
+        canvas, weight.masks[steps[index]], weight.masks[steps[index - 1]]
+    )
+    np.testing.assert_array_equal(_canvas_rgba(tab.frame, "#mask-canvas"), image)
+    assert regrown > 0
+    _assert_no_console_errors(tab)
+
+
+def test_accuracy_charts_each_run_and_the_pareto_front(served, tab):
+    exp = served.experiment
+    runs = sorted(r for r in exp.runs if "val_accuracy" in exp.runs[r].metrics.get("epoch", {}))
+    assert runs == ["manual", "poly"]
+    _open(tab, "accuracy")
+    frame = tab.frame
+    expect(frame.locator("[data-testid=metric-select]")).to_have_value("epoch/val_accuracy")
+    training_chart = frame.locator("figure[data-testid=chart-accuracy-training]")
+    expect(training_chart).to_have_attribute("data-series-count", "2")
+    # One series per run's final point, and the front.
+    expect(frame.locator("figure[data-testid=chart-accuracy-pareto]")).to_have_attribute(
+        "data-series-count", "3"
+    )
+    pareto = frame.locator("[data-testid=pareto-row]")
+    expect(pareto).to_have_count(2)
+    assert sorted(r.get_attribute("data-run") for r in pareto.all()) == runs
+    assert "true" in [r.get_attribute("data-front") for r in pareto.all()]
+    _screenshot(tab, "accuracy")
+
+    frame.locator("[data-testid=x-axis-select]").select_option("remaining")
+    expect(training_chart).to_have_attribute("data-series-count", "2")
+    _set_run_checked(tab, "manual", False)
+    expect(pareto).to_have_count(1)
+    expect(frame.locator("[data-testid=pareto-row][data-run=poly]")).to_have_attribute(
+        "data-front", "true"
+    )
+    expect(training_chart).to_have_attribute("data-series-count", "1")
+    _assert_no_console_errors(tab)
+
+
+def test_distributions_draw_the_histograms_with_the_threshold(served, tab):
+    weight = served.experiment.runs["poly"].weights["hidden/kernel"]
+    _open(tab, "distributions", focusRun="poly", focusWeight="hidden/kernel")
+    frame = tab.frame
+    canvas = frame.locator("#histogram-canvas")
+    expect(canvas).to_have_attribute("data-steps", str(len(weight.histograms.steps)))
+    expect(frame.locator("figure[data-testid=chart-histogram]")).to_have_attribute(
+        "data-series-count", "1"
+    )
+    pixels = _canvas_rgba(frame, "#histogram-canvas")[..., :3].reshape(-1, 3)
+    assert (pixels != 255).any(axis=1).mean() > 0.1  # shaded, not blank
+    # TF-MOT thresholds are drawn in red (THRESHOLD_RGB of views/distributions.ts).
+    assert (pixels == [214, 39, 40]).all(axis=1).any()
+    _screenshot(tab, "distributions")
+
+    frame.locator("#focus-run").select_option("manual")
+    manual = served.experiment.runs["manual"].weights["hidden/kernel"]
+    expect(canvas).to_have_attribute("data-steps", str(len(manual.histograms.steps)))
+    _assert_no_console_errors(tab)
+
+
+def test_stability_draws_churn_per_run(served, tab):
+    _open(tab, "stability")
+    frame = tab.frame
+    for weight in ("hidden/kernel", "logits/kernel"):
+        chart = frame.locator("figure[data-testid=chart-stability][data-weight='%s']" % weight)
+        # Newly pruned and regrown, for each of the two runs.
+        expect(chart).to_have_attribute("data-series-count", "4")
+        expect(chart.locator("canvas")).to_have_count(1)
+    _screenshot(tab, "stability")
+
+    _set_run_checked(tab, "manual", False)
+    chart = frame.locator("figure[data-testid=chart-stability][data-weight='hidden/kernel']")
+    expect(chart).to_have_attribute("data-series-count", "2")
+    _assert_no_console_errors(tab)
