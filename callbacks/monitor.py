@@ -136,6 +136,7 @@ class PruningMonitor(tf_keras.callbacks.Callback):
         self._config_written = False
         self._model_constants = None
         self._measure_warned = False
+        self._config_value = None  # the run_config record, built once
 
     # ----------------------------------------------------------------- Keras hooks
 
@@ -144,6 +145,8 @@ class PruningMonitor(tf_keras.callbacks.Callback):
         if self._is_chief:
             self._check_log_dir()
         self._prepare_weights()
+        if self._is_chief:
+            self._warm_up()
         self._starting = True
 
     def on_train_batch_begin(self, batch, logs=None):
@@ -275,6 +278,18 @@ class PruningMonitor(tf_keras.callbacks.Callback):
 
     # --------------------------------------------------------------- recording
 
+    def _warm_up(self):
+        # The slow first-time work happens here: Keras times batch hooks (and warns when they
+        # are slow), not on_train_begin. Problems are reported once, by the first record.
+        try:
+            if not self._config_written and self._config_value is None:
+                self._config_value = summary.run_config(self._run_config())
+            self._writer.open()
+            if self._weights:
+                self._measurer.measure()  # traces the measuring graph
+        except Exception:  # noqa: BLE001
+            pass
+
     def _measure_baseline(self):
         _, _, masks, _ = self._measurer.measure()
         for w, mask in zip(self._weights, masks):
@@ -287,7 +302,9 @@ class PruningMonitor(tf_keras.callbacks.Callback):
         values = []
         try:
             if not self._config_written:
-                values.append(summary.run_config(self._run_config()))
+                if self._config_value is None:
+                    self._config_value = summary.run_config(self._run_config())
+                values.append(self._config_value)
             if self._weights:
                 values.extend(self._weight_values(step))
             if batch_logs:

@@ -14,6 +14,7 @@ writes, so a full disk does not get a new event file at every step.
 import collections
 import logging
 
+import numpy as np
 import tensorflow as tf
 from tensorboard.compat.proto import summary_pb2
 
@@ -47,6 +48,10 @@ class GuardedWriter:
         self._next_backoff = 1
         self.failures = 0
         self.dropped_steps = 0  # failed steps evicted from the backlog (lost)
+
+    def open(self):
+        """Opens the event file now (it is otherwise opened by the first write)."""
+        self._open()
 
     def _open(self):
         if self._writer is None:
@@ -90,8 +95,10 @@ class GuardedWriter:
                             v.ClearField("metadata")
                         else:
                             self._tags_with_metadata.add(v.tag)
+                    # The step goes in as a NumPy integer: TensorFlow caches the tensor of every
+                    # Python int it converts, for the life of the process (a leak per step).
                     tf.summary.experimental.write_raw_pb(
-                        tf.constant(summary.SerializeToString()), step=pending_step
+                        tf.constant(summary.SerializeToString()), step=np.int64(pending_step)
                     )
                 if len(self._backlog) > 1:
                     writer.flush()  # recovering: make sure it landed before dropping the backlog
