@@ -95,7 +95,9 @@ def decode_mask(header_bytes, payload):
         raise MaskDecodeError(
             "mask payload holds %d bytes, shape %s needs %d" % (len(packed), list(shape), nbytes)
         )
-    bits = np.unpackbits(np.frombuffer(packed, dtype=np.uint8), count=size).astype(np.bool_)
-    if int(bits.sum()) != kept:
-        raise MaskDecodeError("mask payload keeps %d weights, header says %d" % (bits.sum(), kept))
+    # unpackbits yields only 0 and 1, so viewing the bytes as booleans is exact (and copy-free).
+    bits = np.unpackbits(np.frombuffer(packed, dtype=np.uint8), count=size).view(np.bool_)
+    found = int(np.count_nonzero(bits))
+    if found != kept:
+        raise MaskDecodeError("mask payload keeps %d weights, header says %d" % (found, kept))
     return bits.reshape(shape)
