@@ -1,0 +1,105 @@
+"""Makes the README's screenshots of the Pruning tab from the demo runs.
+
+    python -m tb_prune_plugin.callbacks.demo --logdir /tmp/demo_runs --no-serve
+    python docs/screenshots/make_screenshots.py --logdir /tmp/demo_runs
+
+Starts `tensorboard --logdir <logdir>` on 127.0.0.1, opens each view in Debian's headless
+Chromium (1280x800) and writes overview.png, schedules.png, masks.png, accuracy.png,
+distributions.png and stability.png next to this script (or into --out). Each view is
+shown through its URL state and captured once it has drawn; a console error fails the run.
+"""
+
+import argparse
+import os
+import re
+import sys
+import urllib.parse
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, REPO_ROOT)
+
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
+
+from tests import browser  # noqa: E402
+
+DEMO_RUNS = [
+    "dense_baseline",
+    "manual_keras3_80",
+    "tfmot_2of4",
+    "tfmot_cnn_60",
+    "tfmot_const_70",
+    "tfmot_poly_90",
+]
+# Three runs keep the per-weight charts' legends short enough to fit the picture.
+SOME_RUNS = ["manual_keras3_80", "tfmot_const_70", "tfmot_poly_90"]
+
+# (file name, URL state of the plugin, (a selector to wait for, an attribute it must have))
+SHOTS = [
+    ("overview", [], ("[data-testid=overview-row]", None)),
+    (
+        "schedules",
+        [("tab", "schedules")] + [("run", r) for r in SOME_RUNS] + [("weightFilter", "fc")],
+        ("figure[data-testid=chart-schedule][data-weight='fc2/kernel']", "data-series-count"),
+    ),
+    (
+        "masks",
+        [
+            ("tab", "masks"),
+            ("focusRun", "tfmot_poly_90"),
+            ("focusWeight", "fc2/kernel"),
+            ("step", "40"),
+        ],
+        ("#mask-canvas[data-state=ready][data-step='40']", None),
+    ),
+    ("accuracy", [("tab", "accuracy")], ("[data-testid=pareto-row]", None)),
+    (
+        "distributions",
+        [("tab", "distributions"), ("focusRun", "tfmot_poly_90"), ("focusWeight", "fc2/kernel")],
+        ("figure[data-testid=chart-histogram]", "data-series-count"),
+    ),
+    (
+        "stability",
+        [("tab", "stability")] + [("run", r) for r in SOME_RUNS] + [("weightFilter", "fc")],
+        ("figure[data-testid=chart-stability][data-weight='fc2/kernel']", "data-series-count"),
+    ),
+]
+
+
+def main(argv=None):
+    """Writes one PNG per view; returns 0, or raises when a view does not draw."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--logdir", default="/tmp/demo_runs", help="the demo's log directory")
+    parser.add_argument("--out", default=os.path.dirname(os.path.abspath(__file__)))
+    args = parser.parse_args(argv)
+    with browser.TensorBoardProcess(args.logdir) as tensorboard:
+        tensorboard.wait_for_runs(DEMO_RUNS)
+        with sync_playwright() as playwright:
+            chromium = browser.launch_chromium(playwright)
+            try:
+                page = chromium.new_page(viewport={"width": 1280, "height": 800})
+                errors = browser.ConsoleErrors(page)
+                page.goto(tensorboard.url + "/#pruning")
+                frame = browser.plugin_frame(page)
+                for name, state, (selector, attribute) in SHOTS:
+                    frame.evaluate(
+                        "hash => { location.hash = hash; }", urllib.parse.urlencode(state)
+                    )
+                    target = frame.locator(selector).first
+                    expect(target).to_be_visible(timeout=20_000)
+                    if attribute:
+                        expect(target).to_have_attribute(
+                            attribute, re.compile(".+"), timeout=20_000
+                        )
+                    # Every chart of the view has drawn: nothing says "Loading" any more.
+                    expect(frame.locator("[data-testid=state-loading]")).to_have_count(0)
+                    path = os.path.join(args.out, name + ".png")
+                    page.screenshot(path=path)
+                    print(path)
+                assert errors.messages == [], errors.messages
+            finally:
+                chromium.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
