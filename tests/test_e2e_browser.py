@@ -22,7 +22,10 @@ from tb_prune_plugin import reader
 from tests import browser, training
 
 sync_api = pytest.importorskip("playwright.sync_api")
-expect = sync_api.expect
+# This module's own `expect` (the default one is shared by the whole process): its assertions
+# retry for up to 15 s, as the machine may be busy with other tests.
+expect = sync_api.Expect()
+expect.set_options(timeout=15_000)
 
 pytestmark = pytest.mark.skipif(
     not os.path.exists(browser.CHROMIUM), reason="needs Debian's chromium at /usr/bin/chromium"
