@@ -156,7 +156,11 @@ class PruningMonitor(tf_keras.callbacks.Callback):
         self._check_update_pruning_step()
         step = self._current_step()
         self._last_seen_step = step
-        if step == 0 and self._last_recorded_step is None:
+        record_now = step == 0 and self._last_recorded_step is None
+        if self._is_chief:
+            # Records from this training's first one on replace those a killed training left.
+            self._writer.start_session(step if record_now else step + 1)
+        if record_now:
             self._record(step, None)
         elif self._is_chief and self._weights and self._last_recorded_step is None:
             # Resumed training: the earlier run recorded this step; keep the masks for churn.
@@ -241,8 +245,11 @@ class PruningMonitor(tf_keras.callbacks.Callback):
             ),
             "prunable_size": sum(w.size for w in weights),
         }
-        self._prev_masks = {}
+        # Another model (a rebuilt one, fewer units): its first record carries every mask and
+        # a run config of its own. The previous masks stay for churn: NaN where shapes differ.
         self._masks_on_disk = set()
+        self._config_written = False
+        self._config_value = None
 
     def _filter_layers(self, weights):
         by_layer = {}

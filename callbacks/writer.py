@@ -9,14 +9,22 @@ and swallowed. The steps that failed are kept (up to `MAX_BACKLOG_STEPS`, the
 oldest dropped first) and written again, in order, once the storage takes
 writes again; reopening is retried after 1, 2, 4, ... (at most 64) further
 writes, so a full disk does not get a new event file at every step.
+
+Each training starts with a `SessionLog.START` event at the first step it will
+write (`start_session`). TensorBoard reads a later START in a run as a restart
+and drops the records at and after its step that an earlier, killed training
+wrote after the checkpoint the new one resumed from; without it, TensorBoard's
+Python loader would keep those orphaned records (masks the resumed training
+never had) among the new ones.
 """
 
 import collections
 import logging
+import time
 
 import numpy as np
 import tensorflow as tf
-from tensorboard.compat.proto import summary_pb2
+from tensorboard.compat.proto import event_pb2, summary_pb2
 
 logger = logging.getLogger("tb_prune_plugin")
 
@@ -46,6 +54,7 @@ class GuardedWriter:
         self._backlog = collections.deque(maxlen=MAX_BACKLOG_STEPS)
         self._backoff = 0  # writes to skip before the next reopening attempt
         self._next_backoff = 1
+        self._session_start = None  # step of a START event still to be written
         self.failures = 0
         self.dropped_steps = 0  # failed steps evicted from the backlog (lost)
 
@@ -71,6 +80,15 @@ class GuardedWriter:
         """Steps that failed to write and wait to be written again."""
         return [step for step, _ in self._backlog]
 
+    def start_session(self, step):
+        """Marks the start of a training whose first record is at `step` (or later).
+
+        A `SessionLog.START` event at `step` goes out with the next write, before its
+        records: TensorBoard then drops the records of an earlier, killed training at
+        `step` and after.
+        """
+        self._session_start = int(step)
+
     def write(self, step, values):
         """Writes the `Summary.Value`s of one step. Returns False (and warns once) on failure.
 
@@ -86,6 +104,9 @@ class GuardedWriter:
             return False
         try:
             writer = self._open()
+            if self._session_start is not None:
+                self._write_session_start(writer, self._session_start)
+                self._session_start = None
             with writer.as_default():
                 for pending_step, pending in self._backlog:
                     summary = summary_pb2.Summary(value=pending)
@@ -110,6 +131,19 @@ class GuardedWriter:
             self._backoff = self._next_backoff
             self._next_backoff = min(self._next_backoff * 2, _MAX_BACKOFF)
             return False
+
+    @staticmethod
+    def _write_session_start(writer, step):
+        event = event_pb2.Event(
+            step=step,
+            wall_time=time.time(),
+            session_log=event_pb2.SessionLog(status=event_pb2.SessionLog.START),
+        )
+        # tf.summary has no public call for a whole Event; ImportEvent writes one as it is.
+        tf.raw_ops.ImportEvent(
+            writer=writer._resource,  # the C++ writer's handle
+            event=tf.constant(event.SerializeToString()),
+        )
 
     def flush(self):
         """Flushes buffered events to storage; warns once on failure."""

@@ -1,0 +1,759 @@
+"""The training side under stress: tf.distribute, remote file systems, long runs, kills, bad values.
+
+Every test trains for real. Set-ups that need a fresh TensorFlow (two logical CPUs, two
+MultiWorkerMirroredStrategy workers, a process to kill) run this module as a script in a
+subprocess: `python -m tests.test_reliability_training <scenario> <args>`; the scenario saves what
+its probe saw next to the log directory, and the test reads both back. docs/reliability.md lists
+each fault tried, how, and its result.
+"""
+
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tf_keras
+from tensorboard.backend.event_processing import event_file_loader
+
+from tb_prune_plugin import mask_codec, metadata, reader
+from tb_prune_plugin.callbacks import PruningMonitor
+from tests import training
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WEIGHTS = ("hidden/kernel", "logits/kernel")
+FLAVOURS = ("tfmot", "tf_keras", "keras3")  # TF-MOT, manual pruning in tf_keras and Keras 3
+
+
+# ------------------------------------------------------------------------------ training
+
+
+class MagnitudePruner(tf_keras.callbacks.Callback):
+    """A user's own pruning: every `every` steps, zero the smallest |w| of each kernel."""
+
+    def __init__(self, target, every):
+        super().__init__()
+        self.target, self.every = target, every
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = int(np.asarray(self.model.optimizer.iterations.numpy()))
+        if step % self.every:
+            return
+        for layer in self.model.layers:
+            kernel = getattr(layer, "kernel", None)
+            if kernel is not None:
+                value = np.asarray(kernel.numpy())
+                cut = np.quantile(np.abs(value), self.target)
+                kernel.assign(np.where(np.abs(value) <= cut, 0.0, value).astype(value.dtype))
+
+
+def _local_values(strategy, variable):
+    """The variable's value on every device (one entry without distribution)."""
+    value = getattr(variable, "value", None)  # a Keras 3 variable holds its tf.Variable here
+    if value is not None and not callable(value):
+        variable = value
+    return [np.asarray(v.numpy()) for v in strategy.experimental_local_results(variable)]
+
+
+class ReplicaProbe(tf_keras.callbacks.Callback):
+    """Captures, per optimizer step, every device's copy of each weight's mask and weights.
+
+    Placed after the monitor, it sees the state the monitor has just recorded. TF-MOT masks
+    come from the wrappers' mask variables; manual masks are `kernel != 0`.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.masks, self.weights, self._first = {}, {}, True
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self._first:
+            self._first = False
+            self._capture()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._capture()
+
+    def _capture(self):
+        strategy = self.model.distribute_strategy
+        step = int(np.asarray(self.model.optimizer.iterations.numpy()))
+        masks, weights = {}, {}
+        for layer in self.model.layers:
+            if hasattr(layer, "pruning_vars"):
+                ((weight, mask, _),) = layer.pruning_vars
+                path = "%s/kernel" % layer.layer.name
+                masks[path] = np.stack(_local_values(strategy, mask)) != 0
+            else:
+                weight, path = layer.kernel, "%s/kernel" % layer.name
+                masks[path] = np.stack(_local_values(strategy, weight)) != 0
+            weights[path] = np.stack(_local_values(strategy, weight))
+        self.masks[step], self.weights[step] = masks, weights
+
+    def save(self, path):
+        arrays = {}
+        for step, masks in self.masks.items():
+            for w, mask in masks.items():
+                arrays["mask|%d|%s" % (step, w)] = mask
+                arrays["weight|%d|%s" % (step, w)] = self.weights[step][w]
+        np.savez(path, **arrays)
+
+
+def _load_probe(path):
+    """{"mask"|"weight": {step: {weight path: [replicas, ...] array}}} from `ReplicaProbe.save`."""
+    out = {"mask": {}, "weight": {}}
+    with np.load(path) as data:
+        for key in data.files:
+            kind, step, w = key.split("|", 2)
+            out[kind].setdefault(int(step), {})[w] = data[key]
+    return out
+
+
+def _train(flavour, logdir, strategy=None, epochs=2, probe_path=None):
+    """Trains the tiny digits MLP (64-24-10) with a PruningMonitor; returns the probe.
+
+    tfmot: ConstantSparsity 50% pruned every 2 steps; tf_keras/keras3: MagnitudePruner 60%
+    every 2 steps. 400 digits in batches of 100: 4 steps per epoch.
+    """
+    import tensorflow_model_optimization as tfmot
+
+    scope = strategy.scope() if strategy is not None else _no_scope()
+    with scope:
+        if flavour == "tfmot":
+            tf_keras.utils.set_random_seed(0)
+            model = training.dense_tfmot_model(
+                tfmot.sparsity.keras.ConstantSparsity(0.5, begin_step=0, frequency=2)
+            )
+            first = [tfmot.sparsity.keras.UpdatePruningStep()]
+            monitor = PruningMonitor(logdir)
+        else:
+            keras_module = tf_keras
+            if flavour == "keras3":
+                import keras as keras_module
+            keras_module.utils.set_random_seed(0)
+            model = keras_module.Sequential(
+                [
+                    keras_module.Input((64,)),
+                    keras_module.layers.Dense(24, activation="relu", name="hidden"),
+                    keras_module.layers.Dense(10, name="logits"),
+                ]
+            )
+            training.compile_classifier(model)
+            first = [MagnitudePruner(0.6, every=2)]
+            monitor = PruningMonitor(logdir, target_sparsity=0.6)
+    probe = ReplicaProbe()
+    x, y = training.digits(400)
+    model.fit(
+        x,
+        y,
+        batch_size=100,
+        epochs=epochs,
+        shuffle=False,
+        verbose=0,
+        callbacks=first + [monitor, probe],
+    )
+    if probe_path is not None:
+        probe.save(probe_path)
+    return probe
+
+
+class _no_scope:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
+
+
+# ------------------------------------------------------------------------------ reading back
+
+
+def _event_files(logdir):
+    return sorted(tf.io.gfile.glob(logdir.rstrip("/") + "/events.out.tfevents.*"))
+
+
+def _tag_steps(logdir):
+    """{tag: sorted steps} of every summary value in the run's own event files."""
+    out = {}
+    for path in _event_files(logdir):
+        for event in event_file_loader.LegacyEventFileLoader(path).Load():
+            for value in event.summary.value:
+                out.setdefault(value.tag, []).append(event.step)
+    return {tag: sorted(steps) for tag, steps in out.items()}
+
+
+def _mask_at(weight, step):
+    """The recorded mask in force at `step`: the latest mask record at or before it."""
+    return weight.masks[max(s for s in weight.masks if s <= step)]
+
+
+def _assert_records_equal_probe(run, probe, replicas):
+    """Masks, sparsity and sizes of every recorded step equal every device's mask variable."""
+    for w in WEIGHTS:
+        weight = run.weights[w]
+        assert weight.steps.tolist() == sorted(probe["mask"])
+        for i, step in enumerate(weight.steps.tolist()):
+            copies = probe["mask"][step][w]
+            assert copies.shape[0] == replicas
+            for copy in copies[1:]:  # mirrored: every device holds the same mask
+                np.testing.assert_array_equal(copy, copies[0])
+            np.testing.assert_array_equal(_mask_at(weight, step), copies[0])
+            assert weight.fields["sparsity"][i] == 1.0 - np.mean(copies[0])
+            assert weight.fields["nonzeros"][i] == np.count_nonzero(copies[0])
+            assert weight.fields["size"][i] == copies[0].size
+
+
+def _run_scenario(*args, timeout=240):
+    """Runs `python -m tests.test_reliability_training <args>`; fails with its stderr."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.test_reliability_training", *map(str, args)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    return done
+
+
+# ------------------------------------------------------------------------------ MirroredStrategy
+
+
+def _scenario_mirrored(out):
+    """Two logical CPUs; each flavour trained with MirroredStrategy and on one device."""
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    assert strategy.num_replicas_in_sync == 2
+    for flavour in FLAVOURS:
+        for name, chosen in (("mirrored", strategy), ("single", None)):
+            run = "%s_%s" % (flavour, name)
+            _train(flavour, os.path.join(out, "logs", run), chosen, probe_path=_probe(out, run))
+
+
+def _probe(out, run):
+    return os.path.join(out, "probe_%s.npz" % run)
+
+
+def test_mirrored_strategy_two_devices_records_mirrored_values(tmp_path):
+    out = str(tmp_path)
+    _run_scenario("mirrored", out)
+    exp = reader.load(os.path.join(out, "logs"))
+    for flavour in FLAVOURS:
+        mirrored = exp.runs["%s_mirrored" % flavour]
+        _assert_records_equal_probe(
+            mirrored, _load_probe(_probe(out, "%s_mirrored" % flavour)), replicas=2
+        )
+        _assert_records_equal_probe(
+            exp.runs["%s_single" % flavour],
+            _load_probe(_probe(out, "%s_single" % flavour)),
+            replicas=1,
+        )
+        assert mirrored.weights["hidden/kernel"].steps.tolist() == list(range(9))
+        # The same series (tags and steps) as the single-device run.
+        assert _tag_steps(os.path.join(out, "logs", "%s_mirrored" % flavour)) == _tag_steps(
+            os.path.join(out, "logs", "%s_single" % flavour)
+        )
+        assert mirrored.config["method"] == ("tfmot" if flavour == "tfmot" else "manual")
+    # TF-MOT's first mask update (frequency 2) keeps exactly half of each kernel.
+    sparsity = exp.runs["tfmot_mirrored"].weights["hidden/kernel"].fields["sparsity"]
+    assert sparsity.tolist() == [0.0, 0.0] + [0.5] * 7
+
+
+# ------------------------------------------------------------------------------ MultiWorkerMirrored
+
+
+def _free_ports(n):
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def _scenario_worker(index, ports, out):
+    """One MultiWorkerMirroredStrategy worker: TF-MOT into a log dir shared by both workers,
+    then manual tf_keras pruning into a log dir of its own."""
+    index = int(index)
+    os.environ["TF_CONFIG"] = json.dumps(
+        {
+            "cluster": {"worker": ["127.0.0.1:%s" % p for p in ports.split(",")]},
+            "task": {"type": "worker", "index": index},
+        }
+    )
+    strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    assert strategy.num_replicas_in_sync == 2
+    _train(
+        "tfmot",
+        os.path.join(out, "logs", "shared"),
+        strategy,
+        probe_path=_probe(out, "tfmot_worker%d" % index),
+    )
+    _train(
+        "tf_keras",
+        os.path.join(out, "logs", "own_worker%d" % index),
+        strategy,
+        probe_path=_probe(out, "tf_keras_worker%d" % index),
+    )
+
+
+def test_multi_worker_only_chief_writes_single_device_series(tmp_path):
+    out = str(tmp_path)
+    ports = ",".join(str(p) for p in _free_ports(2))
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
+    env.pop("TF_CONFIG", None)
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.test_reliability_training", "worker", i, ports, out],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in ("0", "1")
+    ]
+    try:
+        results = [w.communicate(timeout=240) for w in workers]
+    finally:
+        for w in workers:
+            if w.poll() is None:
+                w.kill()
+    for w, (_, stderr) in zip(workers, results):
+        assert w.returncode == 0, stderr[-4000:]
+    logs = os.path.join(out, "logs")
+    # Only the chief (worker 0) wrote: one event file in the shared dir, none for worker 1.
+    shared = _event_files(os.path.join(logs, "shared"))
+    assert len(shared) == 1 and ".%d." % workers[0].pid in os.path.basename(shared[0])
+    assert _event_files(os.path.join(logs, "own_worker0"))
+    assert not os.path.exists(os.path.join(logs, "own_worker1"))
+    assert sorted(os.listdir(logs)) == ["own_worker0", "shared"]
+    # The chief recorded its own (mirrored) variables, equal to the other worker's copies.
+    exp = reader.load(logs)
+    for run, flavour in (("shared", "tfmot"), ("own_worker0", "tf_keras")):
+        chief = _load_probe(_probe(out, "%s_worker0" % flavour))
+        other = _load_probe(_probe(out, "%s_worker1" % flavour))
+        _assert_records_equal_probe(exp.runs[run], chief, replicas=1)
+        for step in chief["mask"]:
+            for w in WEIGHTS:
+                np.testing.assert_array_equal(chief["mask"][step][w], other["mask"][step][w])
+        # The same series (tags and steps) as a single-device run of the same training.
+        single = os.path.join(out, "single", flavour)
+        _train(flavour, single)
+        assert _tag_steps(os.path.join(logs, run)) == _tag_steps(single)
+
+
+# ------------------------------------------------------------------------------ ram:// file system
+
+
+def test_log_dir_on_ram_file_system_read_back(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a mistaken local write would land here
+    import tensorflow_model_optimization as tfmot
+
+    root = "ram://%s" % uuid.uuid4().hex
+    model = training.dense_tfmot_model(tfmot.sparsity.keras.ConstantSparsity(0.5, 0, frequency=2))
+    probe = training.Probe()
+    x, y = training.digits(300)
+    model.fit(
+        x,
+        y,
+        batch_size=100,
+        verbose=0,
+        callbacks=[
+            tfmot.sparsity.keras.UpdatePruningStep(),
+            PruningMonitor(root + "/run"),
+            probe,
+        ],
+    )
+    assert os.listdir(tmp_path) == []
+    (path,) = _event_files(root + "/run")
+    assert path.startswith(root + "/run/events.out.tfevents.")
+    # Decoded with the format's own functions, straight from the event file.
+    masks = {}
+    for event in event_file_loader.EventFileLoader(path).Load():
+        for value in event.summary.value:
+            if value.tag.endswith("/mask"):
+                header, payload = tf.make_ndarray(value.tensor).tolist()
+                masks[(value.tag, event.step)] = mask_codec.decode_mask(header, payload)
+    assert sorted(masks) == [("pruning/%s/mask" % w, s) for w in WEIGHTS for s in (0, 2)]
+    for (tag, step), mask in masks.items():
+        np.testing.assert_array_equal(mask, probe.masks[step][tag[len("pruning/") : -5]])
+    # And through TensorBoard's own loading, as the dashboard reads it.
+    run = reader.load(root).runs["run"]
+    for w in WEIGHTS:
+        assert run.weights[w].steps.tolist() == [0, 1, 2, 3]
+        for step in range(4):
+            np.testing.assert_array_equal(_mask_at(run.weights[w], step), probe.masks[step][w])
+    assert run.config["format_version"] == metadata.FORMAT_VERSION
+
+
+def test_log_dir_on_unknown_file_system_says_so():
+    model = tf_keras.Sequential([tf_keras.layers.Dense(4, input_shape=(64,), name="hidden")])
+    model.compile("sgd", "mse")
+    x, _ = training.digits(10)
+    with pytest.raises(ValueError, match="PruningMonitor cannot create log_dir 'nosuchfs://x/run'"):
+        model.fit(x, x[:, :4], verbose=0, callbacks=[PruningMonitor("nosuchfs://x/run")])
+
+
+# ------------------------------------------------------------------------------ long runs
+
+
+def _rss_mib():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+class _RssAt(tf_keras.callbacks.Callback):
+    def __init__(self, steps):
+        super().__init__()
+        self.steps, self.rss, self.times = set(steps), {}, {}
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = int(self.model.optimizer.iterations.numpy())
+        if step in self.steps:
+            self.rss[step], self.times[step] = _rss_mib(), time.perf_counter()
+
+
+def test_long_run_every_step_memory_stays_flat(tmp_path):
+    """Regression: TensorFlow kept a tensor for every Python int step written (1.3 KB/step)."""
+    model = tf_keras.Sequential(
+        [
+            tf_keras.layers.Dense(4, input_shape=(8,), name="hidden"),
+            tf_keras.layers.Dense(2, name="logits"),
+        ]
+    )
+    model.compile(tf_keras.optimizers.SGD(0.01), "mse")
+    x = np.random.default_rng(0).normal(size=(3000, 8)).astype("float32")
+    monitor = PruningMonitor(str(tmp_path / "long"))
+    rss = _RssAt([1000, 2000, 3000])
+    model.fit(x, x[:, :2], batch_size=1, shuffle=False, verbose=0, callbacks=[monitor, rss])
+    growth = rss.rss[3000] - rss.rss[1000]
+    assert growth < 1.0, "RSS grew %.2f MiB from step 1000 to 3000: %s" % (growth, rss.rss)
+    # Nothing accumulates per step: one previous mask per weight, no backlog.
+    assert sorted(monitor._prev_masks) == list(WEIGHTS)
+    assert monitor._writer.backlog_steps == []
+    run = reader.load(str(tmp_path)).runs["long"]
+    assert run.weights["hidden/kernel"].steps.tolist() == list(range(3001))
+
+
+# ------------------------------------------------------------------------------ SIGKILL and resume
+
+KILL = {"steps_per_epoch": 60, "checkpoint_at": 100, "kill_at": 130}
+
+
+class MaskPruner(tf_keras.callbacks.Callback):
+    """Manual pruning with mask variables (so checkpoints hold them): at each step of
+    `prune_at` (step -> target sparsity), a magnitude mask; after every step, the mask applied."""
+
+    def __init__(self, masks, prune_at):
+        super().__init__()
+        self.masks, self.prune_at = masks, prune_at
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = int(self.model.optimizer.iterations.numpy())
+        for path, mask in self.masks.items():
+            kernel = self.model.get_layer(path.split("/")[0]).kernel
+            value = kernel.numpy()
+            if step in self.prune_at:
+                cut = np.quantile(np.abs(value), self.prune_at[step])
+                mask.assign((np.abs(value) > cut).astype(np.float32))
+            kernel.assign(value * mask.numpy())
+
+
+class MaskProbe(tf_keras.callbacks.Callback):
+    """Captures the mask variables (step -> path -> bool mask) after the monitor recorded."""
+
+    def __init__(self, masks):
+        super().__init__()
+        self.masks, self.seen = masks, {}
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = int(self.model.optimizer.iterations.numpy())
+        self.seen[step] = {path: m.numpy() != 0 for path, m in self.masks.items()}
+
+
+def _killable_model():
+    """(model, mask variables, checkpoint of model, optimizer and masks)."""
+    tf_keras.utils.set_random_seed(1)
+    model = _unit_model(16)
+    masks = {
+        w: tf.Variable(np.ones(model.get_layer(w.split("/")[0]).kernel.shape, np.float32))
+        for w in WEIGHTS
+    }
+    checkpoint = tf.train.Checkpoint(
+        model=model,
+        optimizer=model.optimizer,
+        hidden_mask=masks[WEIGHTS[0]],
+        logits_mask=masks[WEIGHTS[1]],
+    )
+    return model, masks, checkpoint
+
+
+class _Checkpointer(tf_keras.callbacks.Callback):
+    def __init__(self, checkpoint, at, prefix):
+        super().__init__()
+        self.checkpoint, self.at, self.prefix = checkpoint, at, prefix
+
+    def on_train_batch_end(self, batch, logs=None):
+        if int(self.model.optimizer.iterations.numpy()) == self.at:
+            self.checkpoint.write(self.prefix)
+
+
+class _StopAt(tf_keras.callbacks.Callback):
+    """Says READY on stdout at step `at`, after the monitor recorded it, then waits to be killed."""
+
+    def __init__(self, at):
+        super().__init__()
+        self.at = at
+
+    def on_train_batch_end(self, batch, logs=None):
+        if int(self.model.optimizer.iterations.numpy()) == self.at:
+            print("READY %d" % self.at, flush=True)
+            time.sleep(600)
+
+
+def _scenario_killable(logdir, prefix):
+    """Trains with the monitor, prunes at 30 (50%) and 110 (80%), checkpoints at step 100 and
+    stops at 130."""
+    model, masks, checkpoint = _killable_model()
+    x, y = training.digits(10 * KILL["steps_per_epoch"])
+    model.fit(
+        x,
+        y,
+        batch_size=10,
+        epochs=3,
+        shuffle=False,
+        verbose=0,
+        callbacks=[
+            MaskPruner(masks, prune_at={30: 0.5, 110: 0.8}),
+            PruningMonitor(logdir, masks=masks),
+            _Checkpointer(checkpoint, KILL["checkpoint_at"], prefix),
+            _StopAt(KILL["kill_at"]),
+        ],
+    )
+
+
+def _kill_when_ready(process, timeout=180):
+    deadline = time.time() + timeout
+    line = ""
+    while time.time() < deadline and not line.startswith("READY"):
+        ready, _, _ = select.select([process.stdout], [], [], 1.0)
+        if ready:
+            line = process.stdout.readline()
+            if not line and process.poll() is not None:
+                break
+    if not line.startswith("READY"):
+        process.kill()
+        raise AssertionError("the training never got ready: %s" % process.stderr.read()[-4000:])
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    process.stdout.close()
+    process.stderr.close()
+    assert process.returncode == -signal.SIGKILL
+
+
+def test_sigkill_mid_run_readable_then_resumed_without_duplicates(tmp_path):
+    logdir, prefix = str(tmp_path / "logs" / "killed"), str(tmp_path / "ckpt" / "at100")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.test_reliability_training", "killable", logdir, prefix],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    _kill_when_ready(process)
+
+    # What the killed run left is readable, a whole prefix of its steps: up to the last flush.
+    killed = reader.load(str(tmp_path / "logs")).runs["killed"]
+    steps = killed.weights["hidden/kernel"].steps.tolist()
+    last_flushed = steps[-1]
+    assert steps == list(range(last_flushed + 1))
+    # Flushed at every epoch end (step 120) and whenever 50 events wait; at most 50 are lost.
+    assert KILL["kill_at"] - 50 <= last_flushed <= KILL["kill_at"]
+    assert last_flushed >= 2 * KILL["steps_per_epoch"]
+    assert sorted(killed.weights["hidden/kernel"].masks) == [0, 30, 110]
+    assert killed.metrics["epoch"]["loss"].steps.tolist() == [60, 120]
+
+    # Resumed in a new process (this one) from the checkpoint of step 100. This training
+    # prunes at 140, not 110: the records the killed run wrote after 100 are orphans.
+    model, masks, checkpoint = _killable_model()
+    checkpoint.read(prefix).expect_partial()
+    assert int(model.optimizer.iterations.numpy()) == KILL["checkpoint_at"]
+    probe = MaskProbe(masks)
+    x, y = training.digits(10 * KILL["steps_per_epoch"])
+    model.fit(
+        x,
+        y,
+        batch_size=10,
+        epochs=3,
+        initial_epoch=2,
+        shuffle=False,
+        verbose=0,
+        callbacks=[
+            MaskPruner(masks, prune_at={140: 0.8}),
+            PruningMonitor(logdir, masks=masks),
+            probe,
+        ],
+    )
+    run = reader.load(str(tmp_path / "logs")).runs["killed"]
+    for w in WEIGHTS:
+        weight = run.weights[w]
+        assert weight.steps.tolist() == list(range(161))  # continued, no step twice
+        # The killed run's mask of step 110 is gone; the resumed run's masks are in force.
+        assert sorted(weight.masks) == [0, 30, 101, 140]
+        for i, step in enumerate(weight.steps.tolist()):
+            if step > KILL["checkpoint_at"]:
+                np.testing.assert_array_equal(_mask_at(weight, step), probe.seen[step][w])
+                assert weight.fields["sparsity"][i] == 1.0 - np.mean(probe.seen[step][w])
+    assert run.metrics["epoch"]["loss"].steps.tolist() == [60, 160]
+    # In the resumed run's own event file, every step once.
+    resumed_file = _event_files(logdir)[-1]
+    resumed_steps = [
+        e.step
+        for e in event_file_loader.LegacyEventFileLoader(resumed_file).Load()
+        if e.HasField("summary")
+        and any(v.tag == "pruning/hidden/kernel/weight_stats" for v in e.summary.value)
+    ]
+    assert resumed_steps == list(range(101, 161))
+
+
+# ------------------------------------------------------------------------------ NaN and Inf
+
+
+class _Poison(tf_keras.callbacks.Callback):
+    """At step `at`, puts NaN, +Inf and -Inf into the first column of hidden/kernel."""
+
+    def __init__(self, at):
+        super().__init__()
+        self.at = at
+
+    def on_train_batch_end(self, batch, logs=None):
+        if int(self.model.optimizer.iterations.numpy()) == self.at:
+            kernel = self.model.get_layer("hidden").kernel
+            value = kernel.numpy()
+            value[0:3, 0] = [np.nan, np.inf, -np.inf]
+            kernel.assign(value)
+
+
+def test_nan_and_inf_weights_counted_and_readable(tmp_path):
+    model = tf_keras.Sequential(
+        [
+            tf_keras.layers.Dense(16, activation="relu", input_shape=(64,), name="hidden"),
+            tf_keras.layers.Dense(10, name="logits"),
+        ]
+    )
+    training.compile_classifier(model)
+    kernels = {"hidden/kernel": model.layers[0].kernel, "logits/kernel": model.layers[1].kernel}
+    probe = training.Probe(manual_weights=kernels)
+    x, y = training.digits(400)
+    history = model.fit(
+        x,
+        y,
+        batch_size=100,
+        verbose=0,
+        callbacks=[_Poison(at=2), PruningMonitor(str(tmp_path / "nan")), probe],
+    )
+    assert len(history.history["loss"]) == 1  # training finished
+    run = reader.load(str(tmp_path)).runs["nan"]
+    weight = run.weights["hidden/kernel"]
+    assert weight.steps.tolist() == [0, 1, 2, 3, 4]
+    for w in WEIGHTS:
+        series = run.weights[w]
+        for i, step in enumerate(series.steps.tolist()):
+            values = probe.weights[step][w]
+            kept = values != 0  # NaN != 0: a NaN weight is a kept weight
+            assert series.fields["nonfinite"][i] == np.count_nonzero(~np.isfinite(values) & kept)
+            assert series.fields["sparsity"][i] == 1.0 - np.mean(kept)
+            np.testing.assert_array_equal(_mask_at(series, step), kept)
+            finite = np.abs(values[kept & np.isfinite(values)])
+            hist = series.histograms
+            assert int(np.sum(hist.counts[i])) == finite.size
+            assert hist.hi[i] == (np.float64(finite.max()) if finite.size else 0.0)
+    # At step 2 exactly the three poisoned weights are flagged; statistics are written as NaN.
+    assert weight.fields["nonfinite"].tolist()[:3] == [0, 0, 3]
+    assert np.isnan(weight.fields["mean"][2]) and np.isnan(weight.fields["l2"][2])
+    assert np.isfinite(weight.fields["mean"][1])
+    assert run.model.steps.tolist() == [0, 1, 2, 3, 4]
+
+
+# ------------------------------------------------------------------------------ shape changes
+
+
+def _unit_model(units):
+    model = tf_keras.Sequential(
+        [
+            tf_keras.layers.Dense(units, activation="relu", input_shape=(64,), name="hidden"),
+            tf_keras.layers.Dense(10, name="logits"),
+        ]
+    )
+    training.compile_classifier(model)
+    return model
+
+
+def _cut_units(model, keep):
+    """Structured pruning: a new model keeping the `keep` hidden units of largest L2 norm."""
+    kernel, bias = model.get_layer("hidden").get_weights()
+    out_kernel, out_bias = model.get_layer("logits").get_weights()
+    units = np.sort(np.argsort(-np.linalg.norm(kernel, axis=0))[:keep])
+    smaller = _unit_model(keep)
+    smaller.get_layer("hidden").set_weights([kernel[:, units], bias[units]])
+    smaller.get_layer("logits").set_weights([out_kernel[units], out_bias])
+    # The step count goes on, so that the series continues.
+    smaller.optimizer.iterations.assign(model.optimizer.iterations)
+    return smaller
+
+
+@pytest.mark.parametrize("monitors", ["same_monitor", "new_monitor"])
+def test_units_cut_between_fits_masks_keep_their_shapes(tmp_path, monitors):
+    x, y = training.digits(300)
+    logdir = str(tmp_path / "cut")
+    monitor = PruningMonitor(logdir)
+    model = _unit_model(16)
+    model.fit(x, y, batch_size=100, verbose=0, callbacks=[monitor])
+    smaller = _cut_units(model, 8)
+    if monitors == "new_monitor":
+        monitor = PruningMonitor(logdir)
+    smaller.fit(x, y, batch_size=100, verbose=0, callbacks=[monitor])
+    run = reader.load(str(tmp_path)).runs["cut"]
+    hidden, logits = run.weights["hidden/kernel"], run.weights["logits/kernel"]
+    assert hidden.steps.tolist() == [0, 1, 2, 3, 4, 5, 6]
+    assert {s: m.shape for s, m in hidden.masks.items()} == {0: (64, 16), 4: (64, 8)}
+    assert {s: m.shape for s, m in logits.masks.items()} == {0: (16, 10), 4: (8, 10)}
+    np.testing.assert_array_equal(hidden.masks[4], smaller.get_layer("hidden").kernel.numpy() != 0)
+    assert hidden.fields["size"].tolist() == [64 * 16] * 4 + [64 * 8] * 3
+    if monitors == "same_monitor":
+        # The monitor saw both models: churn across a change of shape is undefined, so NaN.
+        assert np.isnan(hidden.fields["newly_pruned"][4]) and np.isnan(hidden.fields["regrown"][4])
+        assert hidden.fields["mask_changed"][4] == 1.0
+    else:
+        # A new monitor (as in a new process) only knows the rebuilt model, from step 3.
+        assert hidden.fields["newly_pruned"][4] == hidden.fields["regrown"][4] == 0.0
+        assert hidden.fields["mask_changed"][4] == 0.0
+    assert hidden.fields["newly_pruned"][5] == 0.0
+    assert run.model.fields["prunable_size"].tolist() == [64 * 16 + 160] * 4 + [64 * 8 + 80] * 3
+    # The run's configuration describes the model trained last.
+    assert [w["shape"] for w in run.config["weights"]] == [[64, 8], [8, 10]]
+
+
+# ------------------------------------------------------------------------------ main
+
+_SCENARIOS = {
+    "mirrored": _scenario_mirrored,
+    "worker": _scenario_worker,
+    "killable": _scenario_killable,
+}
+
+if __name__ == "__main__":
+    _SCENARIOS[sys.argv[1]](*sys.argv[2:])
