@@ -102,48 +102,50 @@ def find_prunable_weights(model):
     seen = set()
     for layer_path, layer in iter_layers(model):
         lpath = "/".join(layer_path)
-        if is_tfmot_wrapper(layer):
-            block = tuple(int(b) for b in (getattr(layer, "block_size", None) or (1, 1)))
-            m_by_n = getattr(layer, "sparsity_m_by_n", None)
-            for weight, mask, threshold in layer.pruning_vars:
-                if id(weight) in seen:
-                    continue
-                seen.add(id(weight))
-                found.append(
-                    PrunableWeight(
-                        path="%s/%s" % (lpath, weight_short_name(weight)),
-                        layer_path=lpath,
-                        variable=weight,
-                        shape=_shape_of(weight),
-                        method="tfmot",
-                        wrapper=layer,
-                        mask_variable=mask,
-                        threshold_variable=threshold,
-                        block_size=block if block != (1, 1) else None,
-                        block_pooling_type=getattr(layer, "block_pooling_type", None)
-                        if block != (1, 1)
-                        else None,
-                        sparsity_m_by_n=tuple(int(x) for x in m_by_n) if m_by_n else None,
-                    )
+        for weight, extra in _candidates(layer):
+            if id(weight) in seen:
+                continue
+            seen.add(id(weight))
+            found.append(
+                PrunableWeight(
+                    path="%s/%s" % (lpath, weight_short_name(weight)),
+                    layer_path=lpath,
+                    variable=weight,
+                    shape=_shape_of(weight),
+                    **extra,
                 )
-        else:
-            for weight in layer.trainable_weights:
-                if id(weight) in seen or len(weight.shape) < 2:
-                    continue
-                seen.add(id(weight))
-                found.append(
-                    PrunableWeight(
-                        path="%s/%s" % (lpath, weight_short_name(weight)),
-                        layer_path=lpath,
-                        variable=weight,
-                        shape=_shape_of(weight),
-                        method="manual",
-                    )
-                )
+            )
     if any(w.method == "tfmot" for w in found):
         found = [w for w in found if w.method == "tfmot"]
     _make_paths_unique(found)
     return found
+
+
+def _candidates(layer):
+    """Yields `(weight, PrunableWeight fields)` for the prunable weights of one leaf layer."""
+    if not is_tfmot_wrapper(layer):
+        for weight in layer.trainable_weights:
+            if len(weight.shape) >= 2:
+                yield weight, {"method": "manual"}
+        return
+    block = tuple(int(b) for b in (getattr(layer, "block_size", None) or (1, 1)))
+    blocked = block != (1, 1)
+    m_by_n = getattr(layer, "sparsity_m_by_n", None)
+    for weight, mask, threshold in layer.pruning_vars:
+        yield (
+            weight,
+            {
+                "method": "tfmot",
+                "wrapper": layer,
+                "mask_variable": mask,
+                "threshold_variable": threshold,
+                "block_size": block if blocked else None,
+                "block_pooling_type": getattr(layer, "block_pooling_type", None)
+                if blocked
+                else None,
+                "sparsity_m_by_n": tuple(int(x) for x in m_by_n) if m_by_n else None,
+            },
+        )
 
 
 def _make_paths_unique(weights):
