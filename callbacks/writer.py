@@ -1,14 +1,25 @@
 """The monitor's event writer: TensorFlow's C++ summary writer, guarded so that training goes on.
 
-Each recorded step becomes one `Summary` proto written with
-`tf.summary.experimental.write_raw_pb`, so the file is written (with its
-CRCs) by TensorFlow's own writer, on any `tf.io.gfile` file system.
+Each recorded step becomes one `Summary` proto written as one event by
+TensorFlow's own event writer (with its CRCs), on any `tf.io.gfile` file system.
+
+Flushing: on a local file system every write is flushed at once (a flush is a
+cheap write into the OS's cache), so a process killed with SIGKILL loses no
+recorded step. On other file systems (a URL such as gs://, s3://, hdfs://,
+ram://) a flush is a round trip to the storage, and GCS re-uploads the whole
+object at each one (unless GCS_APPEND_MODE=compose), so written events wait in
+memory until `max_queue` (50) of them wait, or until the first write
+`flush_millis` (10 s) after the last flush, or an explicit `flush()` (the
+monitor flushes at every epoch end) or `close()` (end of training); a SIGKILL
+there loses the events written since the last flush, at most 49 recorded steps.
+The first write of a training is always flushed at once.
 
 Failures (disk full, directory removed, remote storage down) are logged once
-and swallowed. The steps that failed are kept (up to `MAX_BACKLOG_STEPS`, the
-oldest dropped first) and written again, in order, once the storage takes
-writes again; reopening is retried after 1, 2, 4, ... (at most 64) further
-writes, so a full disk does not get a new event file at every step.
+and swallowed. The steps that failed, including those written but lost in a
+failed flush, are kept (up to `MAX_BACKLOG_STEPS`, the oldest dropped first) and
+written again, in order, once the storage takes writes again; reopening is
+retried after 1, 2, 4, ... (at most 64) further writes, so a full disk does not
+get a new event file at every step.
 
 Each training starts with a `SessionLog.START` event at the first step it will
 write (`start_session`). TensorBoard reads a later START in a run as a restart
@@ -30,6 +41,11 @@ logger = logging.getLogger("tb_prune_plugin")
 
 MAX_BACKLOG_STEPS = 256
 _MAX_BACKOFF = 64
+FILENAME_SUFFIX = ".pruning.v2"
+# The C++ writer's own flushing thresholds, out of reach: this module decides when to flush,
+# so that it knows which events a failed flush lost.
+_NEVER_QUEUE = 1 << 30
+_NEVER_MILLIS = 1 << 30
 
 
 class GuardedWriter:
@@ -40,21 +56,26 @@ class GuardedWriter:
 
     Args:
       log_dir: directory (any tf.io.gfile path) the event file goes into.
-      max_queue: events buffered before the C++ writer writes them out.
-      flush_millis: the C++ writer's periodic flush interval.
+      max_queue: written events kept in memory before a flush; by default 1 (flush
+        every write) for a local path, 50 for a URL (remote storage).
+      flush_millis: a write this long after the last flush flushes.
     """
 
-    def __init__(self, log_dir, max_queue=50, flush_millis=10_000):
+    def __init__(self, log_dir, max_queue=None, flush_millis=10_000):
         self.log_dir = log_dir
+        if max_queue is None:
+            max_queue = 50 if "://" in str(log_dir) else 1
         self._max_queue = max_queue
         self._flush_millis = flush_millis
         self._writer = None
         self._tags_with_metadata = set()
         self._warned = False
+        # (step, values) to write, oldest first; values None: a SessionLog START event.
         self._backlog = collections.deque(maxlen=MAX_BACKLOG_STEPS)
+        self._unflushed = []  # entries written since the last flush, kept until it succeeds
+        self._last_flush = time.monotonic()
         self._backoff = 0  # writes to skip before the next reopening attempt
         self._next_backoff = 1
-        self._session_start = None  # step of a START event still to be written
         self.failures = 0
         self.dropped_steps = 0  # failed steps evicted from the backlog (lost)
 
@@ -65,20 +86,45 @@ class GuardedWriter:
     def _open(self):
         if self._writer is None:
             tf.io.gfile.makedirs(self.log_dir)
-            with tf.init_scope():
-                self._writer = tf.summary.create_file_writer(
-                    self.log_dir,
-                    max_queue=self._max_queue,
-                    flush_millis=self._flush_millis,
-                    filename_suffix=".pruning.v2",
-                )
+            self._writer = self._create_last_file()
             self._tags_with_metadata = set()
+            self._last_flush = time.monotonic()
         return self._writer
+
+    def _create_last_file(self):
+        """A new event file whose name sorts after the monitor's earlier ones in `log_dir`.
+
+        TensorBoard reads a run's event files in name order, and the names start with the
+        creation time in seconds: a file created in the same second as an earlier one can
+        sort before it (`...pid.10.pruning.v2` < `...pid.9.pruning.v2`), and its records would
+        then be read first and replaced by the older ones. Such a file is made again in the
+        next second.
+        """
+        pattern = "%s/*%s" % (self.log_dir.rstrip("/"), FILENAME_SUFFIX)
+        for attempt in range(3):
+            before = set(tf.io.gfile.glob(pattern))
+            with tf.init_scope():
+                writer = tf.summary.create_file_writer(
+                    self.log_dir,
+                    max_queue=_NEVER_QUEUE,
+                    flush_millis=_NEVER_MILLIS,
+                    filename_suffix=FILENAME_SUFFIX,
+                )
+            if not before or attempt == 2:
+                return writer
+            after = set(tf.io.gfile.glob(pattern))
+            new = after - before
+            if len(new) != 1 or max(after) in new:
+                return writer
+            writer.close()
+            tf.io.gfile.remove(new.pop())  # holds nothing but the file header
+            time.sleep(1.01 - time.time() % 1.0)
+        return writer
 
     @property
     def backlog_steps(self):
         """Steps that failed to write and wait to be written again."""
-        return [step for step, _ in self._backlog]
+        return [step for step, values in self._backlog if values is not None]
 
     def start_session(self, step):
         """Marks the start of a training whose first record is at `step` (or later).
@@ -87,7 +133,7 @@ class GuardedWriter:
         records: TensorBoard then drops the records of an earlier, killed training at
         `step` and after.
         """
-        self._session_start = int(step)
+        self._backlog.append((int(step), None))
 
     def write(self, step, values):
         """Writes the `Summary.Value`s of one step. Returns False (and warns once) on failure.
@@ -96,7 +142,7 @@ class GuardedWriter:
         """
         if not values:
             return True
-        if len(self._backlog) == self._backlog.maxlen:
+        if len(self._backlog) == self._backlog.maxlen and self._backlog[0][1] is not None:
             self.dropped_steps += 1
         self._backlog.append((int(step), list(values)))
         if self._backoff > 0:
@@ -104,26 +150,16 @@ class GuardedWriter:
             return False
         try:
             writer = self._open()
-            if self._session_start is not None:
-                self._write_session_start(writer, self._session_start)
-                self._session_start = None
-            with writer.as_default():
-                for pending_step, pending in self._backlog:
-                    summary = summary_pb2.Summary(value=pending)
-                    # Metadata goes with the first value of each tag in an event file only.
-                    for v in summary.value:
-                        if v.tag in self._tags_with_metadata:
-                            v.ClearField("metadata")
-                        else:
-                            self._tags_with_metadata.add(v.tag)
-                    # The step goes in as a NumPy integer: TensorFlow caches the tensor of every
-                    # Python int it converts, for the life of the process (a leak per step).
-                    tf.summary.experimental.write_raw_pb(
-                        tf.constant(summary.SerializeToString()), step=np.int64(pending_step)
-                    )
-                if len(self._backlog) > 1:
-                    writer.flush()  # recovering: make sure it landed before dropping the backlog
-            self._backlog.clear()
+            # Recovering from a failure, or a training's first record: flush now, so that it is
+            # known to have landed (and the dashboard shows a new run at once).
+            flush_now = len(self._backlog) > 1
+            while self._backlog:
+                entry = self._backlog[0]
+                self._write_entry(writer, *entry)
+                self._unflushed.append(self._backlog.popleft())
+            due = time.monotonic() - self._last_flush >= self._flush_millis / 1000.0
+            if flush_now or due or len(self._unflushed) >= self._max_queue:
+                self._flush(writer)
             self._next_backoff = 1
             return True
         except Exception as e:  # noqa: BLE001 - monitoring must never stop training
@@ -132,25 +168,44 @@ class GuardedWriter:
             self._next_backoff = min(self._next_backoff * 2, _MAX_BACKOFF)
             return False
 
-    @staticmethod
-    def _write_session_start(writer, step):
-        event = event_pb2.Event(
-            step=step,
-            wall_time=time.time(),
-            session_log=event_pb2.SessionLog(status=event_pb2.SessionLog.START),
-        )
-        # tf.summary has no public call for a whole Event; ImportEvent writes one as it is.
-        tf.raw_ops.ImportEvent(
-            writer=writer._resource,  # the C++ writer's handle
-            event=tf.constant(event.SerializeToString()),
+    def _write_entry(self, writer, step, values):
+        # The C++ writer's handle: tf.summary's calls flush when their `as_default()` context
+        # exits (a flush per step) and have no call for a whole Event (SessionLog START).
+        resource = writer._resource
+        if values is None:
+            event = event_pb2.Event(
+                step=step,
+                wall_time=time.time(),
+                session_log=event_pb2.SessionLog(status=event_pb2.SessionLog.START),
+            )
+            tf.raw_ops.ImportEvent(writer=resource, event=tf.constant(event.SerializeToString()))
+            return
+        summary = summary_pb2.Summary(value=values)
+        # Metadata goes with the first value of each tag in an event file only.
+        for v in summary.value:
+            if v.tag in self._tags_with_metadata:
+                v.ClearField("metadata")
+            else:
+                self._tags_with_metadata.add(v.tag)
+        # The step goes in as a NumPy integer: TensorFlow caches the tensor of every Python int
+        # it converts, for the life of the process (a leak per step).
+        tf.raw_ops.WriteRawProtoSummary(
+            writer=resource,
+            step=np.int64(step),
+            tensor=tf.constant(summary.SerializeToString()),
         )
 
+    def _flush(self, writer):
+        writer.flush()
+        self._unflushed = []
+        self._last_flush = time.monotonic()
+
     def flush(self):
-        """Flushes buffered events to storage; warns once on failure."""
+        """Flushes written events to storage; warns once on failure."""
         if self._writer is None:
             return
         try:
-            self._writer.flush()
+            self._flush(self._writer)
         except Exception as e:  # noqa: BLE001
             self._fail("flush", e)
 
@@ -159,6 +214,7 @@ class GuardedWriter:
         if self._writer is None:
             return
         try:
+            self._flush(self._writer)
             self._writer.close()
         except Exception as e:  # noqa: BLE001
             self._fail("close", e)
@@ -176,6 +232,12 @@ class GuardedWriter:
                 type(error).__name__,
                 error,
             )
+        # What the failed file may not hold is written again, before anything newer.
+        pending = self._unflushed + list(self._backlog)
+        overflow = max(0, len(pending) - MAX_BACKLOG_STEPS)
+        self.dropped_steps += sum(1 for _, values in pending[:overflow] if values is not None)
+        self._backlog = collections.deque(pending[overflow:], maxlen=MAX_BACKLOG_STEPS)
+        self._unflushed = []
         try:
             if self._writer is not None:
                 self._writer.close()

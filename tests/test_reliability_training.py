@@ -23,8 +23,9 @@ import tensorflow as tf
 import tf_keras
 from tensorboard.backend.event_processing import event_file_loader
 
-from tb_prune_plugin import mask_codec, metadata, reader
+from tb_prune_plugin import mask_codec, metadata, reader, summary
 from tb_prune_plugin.callbacks import PruningMonitor
+from tb_prune_plugin.callbacks.writer import GuardedWriter
 from tests import training
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -397,12 +398,85 @@ def test_log_dir_on_ram_file_system_read_back(tmp_path, monkeypatch):
     assert run.config["format_version"] == metadata.FORMAT_VERSION
 
 
+class _StepsOnStorage(tf_keras.callbacks.Callback):
+    """At each batch end, the steps of the weight records the event files hold by then."""
+
+    def __init__(self, logdir):
+        super().__init__()
+        self.logdir, self.seen = logdir, {}
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = int(self.model.optimizer.iterations.numpy())
+        self.seen[step] = (_tag_steps(self.logdir).get(_STATS_TAG, []), time.monotonic())
+
+
+_STATS_TAG = "pruning/hidden/kernel/weight_stats"
+
+
+def test_remote_log_dir_flushed_every_50_records_and_at_epoch_end():
+    """On a URL (remote storage) a flush is costly: records wait for 50 of them or an epoch end."""
+    logdir = "ram://%s/run" % uuid.uuid4().hex
+    model = _unit_model(8)
+    x, y = training.digits(600)
+    storage = _StepsOnStorage(logdir)
+    start = time.monotonic()
+    model.fit(
+        x,
+        y,
+        batch_size=10,
+        epochs=2,
+        shuffle=False,
+        verbose=0,
+        callbacks=[PruningMonitor(logdir), storage],
+    )
+    if storage.seen[120][1] - start >= 9.0:
+        pytest.skip("training took 9 s or more: the 10 s time flush may have come first")
+    last = {step: steps[-1] for step, (steps, _) in storage.seen.items()}
+    # Step 0 (a training's first record) is flushed at once; then 50 records per flush
+    # (steps 1-50); the end of epoch 1, after step 60, flushes 51-60; then 61-110.
+    assert last[1] == last[49] == 0
+    assert last[50] == last[60] == 50
+    assert last[61] == last[109] == 60
+    assert last[110] == last[120] == 110
+    assert _tag_steps(logdir)[_STATS_TAG] == list(range(121))  # all there after the end
+
+
 def test_log_dir_on_unknown_file_system_says_so():
     model = tf_keras.Sequential([tf_keras.layers.Dense(4, input_shape=(64,), name="hidden")])
     model.compile("sgd", "mse")
     x, _ = training.digits(10)
     with pytest.raises(ValueError, match="PruningMonitor cannot create log_dir 'nosuchfs://x/run'"):
         model.fit(x, x[:, :4], verbose=0, callbacks=[PruningMonitor("nosuchfs://x/run")])
+
+
+def _next_writer_number():
+    """The number TensorFlow gives the next event file this process creates (`...pid.N`)."""
+    scratch = "ram://%s" % uuid.uuid4().hex
+    tf.summary.create_file_writer(scratch).close()
+    (name,) = tf.io.gfile.listdir(scratch)
+    return int(name.rsplit(".", 2)[1]) + 1  # events.out.tfevents.<time>.<host>.<pid>.<N>.v2
+
+
+def test_event_files_of_one_second_read_in_creation_order(tmp_path):
+    """Regression: two trainings into one log dir within a second, the second file named
+    `...pid.10.pruning.v2` after `...pid.9.pruning.v2`, sorted first; TensorBoard read it
+    first, then the first training's START event dropped all of it."""
+    number = _next_writer_number()
+    boundary = 10 ** len(str(number))
+    for _ in range(boundary - 1 - number):  # the next two files: boundary - 1, boundary
+        tf.summary.create_file_writer("ram://%s" % uuid.uuid4().hex).close()
+    logdir = str(tmp_path / "run")
+    fields = dict.fromkeys(metadata.MODEL_STATS_FIELDS, 1.0)
+    for first_step in (0, 2):  # two trainings, as two monitors would write them
+        writer = GuardedWriter(logdir)
+        writer.start_session(first_step)
+        for step in (first_step, first_step + 1):
+            assert writer.write(step, [summary.model_stats(fields)])
+        writer.close()
+    assert reader.load(str(tmp_path)).runs["run"].model.steps.tolist() == [0, 1, 2, 3]
+    # In name order (TensorBoard's reading order), the files are in creation order.
+    numbers = [int(f.rsplit(".", 3)[1]) for f in _event_files(logdir)]
+    assert len(numbers) == 2 and numbers[0] == boundary - 1 and numbers[1] > numbers[0]
 
 
 # ------------------------------------------------------------------------------ long runs
@@ -575,14 +649,10 @@ def test_sigkill_mid_run_readable_then_resumed_without_duplicates(tmp_path):
     )
     _kill_when_ready(process)
 
-    # What the killed run left is readable, a whole prefix of its steps: up to the last flush.
+    # What the killed run left is readable, every step up to the kill: on a local disk each
+    # record is flushed as it is written.
     killed = reader.load(str(tmp_path / "logs")).runs["killed"]
-    steps = killed.weights["hidden/kernel"].steps.tolist()
-    last_flushed = steps[-1]
-    assert steps == list(range(last_flushed + 1))
-    # Flushed at every epoch end (step 120) and whenever 50 events wait; at most 50 are lost.
-    assert KILL["kill_at"] - 50 <= last_flushed <= KILL["kill_at"]
-    assert last_flushed >= 2 * KILL["steps_per_epoch"]
+    assert killed.weights["hidden/kernel"].steps.tolist() == list(range(KILL["kill_at"] + 1))
     assert sorted(killed.weights["hidden/kernel"].masks) == [0, 30, 110]
     assert killed.metrics["epoch"]["loss"].steps.tolist() == [60, 120]
 
