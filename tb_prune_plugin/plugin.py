@@ -34,7 +34,12 @@ _STATIC_ROUTE = "/data/plugin/%s/static/" % metadata.PLUGIN_NAME
 DEFAULT_MAX_CELLS = 65536
 MAX_MAX_CELLS = 1048576
 _MAX_INT = 2**63 - 1
-_INT_RE = re.compile(r"^-?[0-9]{1,19}$")
+_INT_RE = re.compile(r"-?[0-9]{1,19}")
+# An error message quotes what the request sent: longer ones are cut, so a huge parameter
+# never comes back in full.
+MAX_ERROR_CHARS = 1000
+# /runs lists at most this many notices (one per skipped series); the rest are counted.
+MAX_NOTICES = 20
 
 CONTENT_TYPES = {
     ".js": "application/javascript",
@@ -91,7 +96,7 @@ def _json_errors(method):
             return method(self, request)
         except errors.PublicError as e:
             return http_util.Respond(
-                request, {"error": str(e)}, "application/json", code=e.http_code
+                request, {"error": _cut(str(e))}, "application/json", code=e.http_code
             )
 
     return wrappers.Request.application(wrapper)
@@ -264,7 +269,7 @@ def _int(request, name, minimum, maximum=_MAX_INT, default=Ellipsis):
     raw = _single(request, name, required=default is Ellipsis)
     if raw is None or (raw == "" and default is not Ellipsis):
         return default
-    value = int(raw) if _INT_RE.match(raw) else None
+    value = int(raw) if _INT_RE.fullmatch(raw) else None
     if value is None or not minimum <= value <= maximum:
         raise errors.InvalidArgumentError(
             "parameter %r must be an integer from %d to %d, got %r" % (name, minimum, maximum, raw)
@@ -282,6 +287,13 @@ def _flag(request, name):
 
 
 # JSON helpers ---------------------------------------------------------------------------------
+
+
+def _cut(message, limit=MAX_ERROR_CHARS):
+    """`message`, cut to `limit` characters with a note of how many were left out."""
+    if len(message) <= limit:
+        return message
+    return "%s... (%d more characters)" % (message[:limit], len(message) - limit)
 
 
 def _respond_json(request, body):
@@ -316,8 +328,13 @@ def _series_fields(series):
 
 
 def runs_body(pruning_reader, ctx, eid):
-    """The body of /runs: every run with pruning data, sorted by name."""
-    index = pruning_reader.runs(ctx, eid)
+    """The body of /runs: every run with pruning data, sorted by name, and notices.
+
+    `notices` says which series were skipped because a newer tb_prune_plugin wrote
+    them (at most `MAX_NOTICES`, then a count of the others).
+    """
+    skipped = []
+    index = pruning_reader.runs(ctx, eid, skipped=skipped)
     configs = pruning_reader.run_configs(ctx, eid, index.values())
     runs = []
     for name, contents in index.items():
@@ -335,7 +352,27 @@ def runs_body(pruning_reader, ctx, eid):
                 "method": method if method in RUN_METHODS else None,
             }
         )
-    return {"runs": runs}
+    return {"runs": runs, "notices": notices(skipped)}
+
+
+def notices(skipped):
+    """The notices of /runs for a list of `reader.SkippedSeries`, sorted by run and tag."""
+    skipped = sorted(set(skipped), key=lambda s: (s.run, s.tag, s.version))
+    result = [
+        _cut(
+            "Run %r, tag %r: skipped, written in format version %d, newer than this "
+            "tb_prune_plugin reads (%d); upgrade tb_prune_plugin to see it."
+            % (s.run, s.tag, s.version, metadata.FORMAT_VERSION),
+            limit=500,
+        )
+        for s in skipped[:MAX_NOTICES]
+    ]
+    if len(skipped) > MAX_NOTICES:
+        result.append(
+            "%d more series skipped for a newer format version (each is named in "
+            "TensorBoard's log)." % (len(skipped) - MAX_NOTICES)
+        )
+    return result
 
 
 def config_body(pruning_reader, ctx, eid, run):

@@ -75,6 +75,15 @@ class RunContents:
     last_step: Optional[int] = None
 
 
+@dataclasses.dataclass(frozen=True)
+class SkippedSeries:
+    """A pruning series left out because a newer tb_prune_plugin wrote it."""
+
+    run: str
+    tag: str
+    version: int
+
+
 @dataclasses.dataclass
 class Series:
     """Vector records by step: `fields[name][i]` is the value at `steps[i]` (NaN: n/a)."""
@@ -184,11 +193,14 @@ class PruningReader:
 
     # Index ------------------------------------------------------------------------------------
 
-    def runs(self, ctx, experiment_id, runs=None):
+    def runs(self, ctx, experiment_id, runs=None, skipped=None):
         """Returns {run name: `RunContents`} for the runs holding pruning data, sorted by name.
 
         Args:
           runs: restrict to these run names (None: all runs).
+          skipped: a list to which a `SkippedSeries` is appended for every series left
+            out because its format version is newer than this code reads (the log
+            warning is written once per series; this list is filled on every call).
         """
         rtf = provider.RunTagFilter(runs=runs) if runs is not None else None
         tensors = self._provider.list_tensors(
@@ -202,7 +214,7 @@ class PruningReader:
             for run, tags in listing.items():
                 for tag in sorted(tags):
                     time_series = tags[tag]
-                    record = self._parse(run, tag, time_series.plugin_content)
+                    record = self._parse(run, tag, time_series.plugin_content, skipped)
                     if record is None:
                         continue
                     if record.kind not in allowed_kinds:
@@ -231,10 +243,12 @@ class PruningReader:
             raise errors.NotFoundError("no pruning data for run %r" % (run,))
         return found
 
-    def _parse(self, run, tag, content):
+    def _parse(self, run, tag, content, skipped=None):
         try:
             return metadata.parse_plugin_metadata(content)
         except metadata.NewerFormatError as e:
+            if skipped is not None:
+                skipped.append(SkippedSeries(run, tag, e.version))
             self._warn_once(
                 ("version", run, tag, e.version),
                 "skipping pruning series run %r, tag %r: format version %r is newer than this "
@@ -623,6 +637,9 @@ class PruningReader:
         tag = tags.get(metadata.KIND_MASK)
         if tag is None:
             return []
+        return self._mask_records(ctx, experiment_id, run, tag, downsample)
+
+    def _mask_records(self, ctx, experiment_id, run, tag, downsample=None):
         records = []
         for datum in self._mask_data(ctx, experiment_id, run, tag, downsample):
             record = self._mask_record(ctx, run, tag, datum)
@@ -707,10 +724,13 @@ class PruningReader:
                     metadata.WEIGHT_STATS_FIELDS,
                 )
                 shape = None
-                if metadata.KIND_MASK in tags:
-                    records = self.mask_records(ctx, experiment_id, run, weight, downsample=1)
+                mask_tag = tags.get(metadata.KIND_MASK)
+                if mask_tag is not None:
+                    # By tag, from the index above: looking the weight up again would list
+                    # every run's series once per weight (minutes for thousands of runs).
+                    records = self._mask_records(ctx, experiment_id, run, mask_tag, downsample=1)
                     if not records:  # the last record is corrupt: look at all of them
-                        records = self.mask_records(ctx, experiment_id, run, weight)
+                        records = self._mask_records(ctx, experiment_id, run, mask_tag)
                     if records:
                         shape = records[-1].shape
                 weights.append(WeightSummary(run, weight, shape, step, stats))

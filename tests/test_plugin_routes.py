@@ -133,7 +133,7 @@ def test_plugins_listing_without_pruning_data_is_disabled(tmp_path):
         w.add(0, [summary.scalar("loss", 1.0)])
     client, _ = _tensorboard_app(tmp_path)
     assert _get_json(client, "/data/plugins_listing")["pruning"]["enabled"] is False
-    assert _get_json(client, PREFIX + "/runs") == {"runs": []}
+    assert _get_json(client, PREFIX + "/runs") == {"runs": [], "notices": []}
 
 
 def test_plugin_entry_imports_static_index(client):
@@ -169,7 +169,8 @@ def test_runs_lists_runs_with_pruning_data(client):
                 "last_step": 4,
                 "method": None,
             },
-        ]
+        ],
+        "notices": [],
     }
 
 
