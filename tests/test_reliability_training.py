@@ -210,148 +210,43 @@ def _assert_records_equal_probe(run, probe, replicas):
             assert weight.fields["size"][i] == copies[0].size
 
 
-def _run_scenario(*args, timeout=240):
-    """Runs `python -m tests.test_reliability_training <args>`; fails with its stderr."""
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
-    done = subprocess.run(
-        [sys.executable, "-m", "tests.test_reliability_training", *map(str, args)],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    assert done.returncode == 0, done.stderr[-4000:]
-    return done
+class _Scenario:
+    """`python -m tests.test_reliability_training <args>`, running while other tests run.
+
+    Output goes to files (a full pipe would block the process).
+    """
+
+    def __init__(self, out, name, *args, env=None):
+        self.log = os.path.join(out, "%s.log" % name)
+        with open(self.log, "w") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "tests.test_reliability_training", *map(str, args)],
+                cwd=REPO,
+                env=dict(env or _scenario_env()),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def wait(self, timeout=300):
+        try:
+            returncode = self.process.wait(timeout=timeout)
+        finally:
+            self.stop()
+        with open(self.log) as log:
+            output = log.read()
+        assert returncode == 0, output[-4000:]
+        return output
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
 
 
-# ------------------------------------------------------------------------------ MirroredStrategy
-
-
-def _scenario_mirrored(out):
-    """Two logical CPUs; each flavour trained with MirroredStrategy and on one device."""
-    cpu = tf.config.list_physical_devices("CPU")[0]
-    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-    assert strategy.num_replicas_in_sync == 2
-    for flavour in FLAVOURS:
-        for name, chosen in (("mirrored", strategy), ("single", None)):
-            run = "%s_%s" % (flavour, name)
-            _train(flavour, os.path.join(out, "logs", run), chosen, probe_path=_probe(out, run))
-
-
-def _probe(out, run):
-    return os.path.join(out, "probe_%s.npz" % run)
-
-
-def test_mirrored_strategy_two_devices_records_mirrored_values(tmp_path):
-    out = str(tmp_path)
-    _run_scenario("mirrored", out)
-    exp = reader.load(os.path.join(out, "logs"))
-    for flavour in FLAVOURS:
-        mirrored = exp.runs["%s_mirrored" % flavour]
-        _assert_records_equal_probe(
-            mirrored, _load_probe(_probe(out, "%s_mirrored" % flavour)), replicas=2
-        )
-        _assert_records_equal_probe(
-            exp.runs["%s_single" % flavour],
-            _load_probe(_probe(out, "%s_single" % flavour)),
-            replicas=1,
-        )
-        assert mirrored.weights["hidden/kernel"].steps.tolist() == list(range(9))
-        # The same series (tags and steps) as the single-device run.
-        assert _tag_steps(os.path.join(out, "logs", "%s_mirrored" % flavour)) == _tag_steps(
-            os.path.join(out, "logs", "%s_single" % flavour)
-        )
-        assert mirrored.config["method"] == ("tfmot" if flavour == "tfmot" else "manual")
-    # TF-MOT's first mask update (frequency 2) keeps exactly half of each kernel.
-    sparsity = exp.runs["tfmot_mirrored"].weights["hidden/kernel"].fields["sparsity"]
-    assert sparsity.tolist() == [0.0, 0.0] + [0.5] * 7
-
-
-# ------------------------------------------------------------------------------ MultiWorkerMirrored
-
-
-def _free_ports(n):
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
-def _scenario_worker(index, ports, out):
-    """One MultiWorkerMirroredStrategy worker: TF-MOT into a log dir shared by both workers,
-    then manual tf_keras pruning into a log dir of its own."""
-    index = int(index)
-    os.environ["TF_CONFIG"] = json.dumps(
-        {
-            "cluster": {"worker": ["127.0.0.1:%s" % p for p in ports.split(",")]},
-            "task": {"type": "worker", "index": index},
-        }
-    )
-    strategy = tf.distribute.MultiWorkerMirroredStrategy()
-    assert strategy.num_replicas_in_sync == 2
-    _train(
-        "tfmot",
-        os.path.join(out, "logs", "shared"),
-        strategy,
-        probe_path=_probe(out, "tfmot_worker%d" % index),
-    )
-    _train(
-        "tf_keras",
-        os.path.join(out, "logs", "own_worker%d" % index),
-        strategy,
-        probe_path=_probe(out, "tf_keras_worker%d" % index),
-    )
-
-
-def test_multi_worker_only_chief_writes_single_device_series(tmp_path):
-    out = str(tmp_path)
-    ports = ",".join(str(p) for p in _free_ports(2))
+def _scenario_env():
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
     env.pop("TF_CONFIG", None)
-    workers = [
-        subprocess.Popen(
-            [sys.executable, "-m", "tests.test_reliability_training", "worker", i, ports, out],
-            cwd=REPO,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for i in ("0", "1")
-    ]
-    try:
-        results = [w.communicate(timeout=240) for w in workers]
-    finally:
-        for w in workers:
-            if w.poll() is None:
-                w.kill()
-    for w, (_, stderr) in zip(workers, results):
-        assert w.returncode == 0, stderr[-4000:]
-    logs = os.path.join(out, "logs")
-    # Only the chief (worker 0) wrote: one event file in the shared dir, none for worker 1.
-    shared = _event_files(os.path.join(logs, "shared"))
-    assert len(shared) == 1 and ".%d." % workers[0].pid in os.path.basename(shared[0])
-    assert _event_files(os.path.join(logs, "own_worker0"))
-    assert not os.path.exists(os.path.join(logs, "own_worker1"))
-    assert sorted(os.listdir(logs)) == ["own_worker0", "shared"]
-    # The chief recorded its own (mirrored) variables, equal to the other worker's copies.
-    exp = reader.load(logs)
-    for run, flavour in (("shared", "tfmot"), ("own_worker0", "tf_keras")):
-        chief = _load_probe(_probe(out, "%s_worker0" % flavour))
-        other = _load_probe(_probe(out, "%s_worker1" % flavour))
-        _assert_records_equal_probe(exp.runs[run], chief, replicas=1)
-        for step in chief["mask"]:
-            for w in WEIGHTS:
-                np.testing.assert_array_equal(chief["mask"][step][w], other["mask"][step][w])
-        # The same series (tags and steps) as a single-device run of the same training.
-        single = os.path.join(out, "single", flavour)
-        _train(flavour, single)
-        assert _tag_steps(os.path.join(logs, run)) == _tag_steps(single)
+    return env
 
 
 # ------------------------------------------------------------------------------ ram:// file system
@@ -815,6 +710,150 @@ def test_units_cut_between_fits_masks_keep_their_shapes(tmp_path, monitors):
     assert run.model.fields["prunable_size"].tolist() == [64 * 16 + 160] * 4 + [64 * 8 + 80] * 3
     # The run's configuration describes the model trained last.
     assert [w["shape"] for w in run.config["weights"]] == [[64, 8], [8, 10]]
+
+
+# ------------------------------------------------------------------------------ distributed
+
+
+@pytest.fixture(scope="module")
+def distributed(request, tmp_path_factory):
+    """The distributed trainings, started in subprocesses when this module's first test runs.
+
+    They run while the module's other tests run (the distributed tests come last), which
+    halves the module's time on two cores.
+    """
+    selected = {item.originalname for item in request.session.items}
+    runs = {}
+    if "test_mirrored_strategy_two_devices_records_mirrored_values" in selected:
+        out = str(tmp_path_factory.mktemp("mirrored"))
+        runs["mirrored_out"] = out
+        runs["mirrored"] = _Scenario(out, "mirrored", "mirrored", out)
+    if "test_multi_worker_only_chief_writes_single_device_series" in selected:
+        out = str(tmp_path_factory.mktemp("workers"))
+        ports = ",".join(str(p) for p in _free_ports(2))
+        runs["workers_out"] = out
+        runs["workers"] = [_Scenario(out, "worker%d" % i, "worker", i, ports, out) for i in (0, 1)]
+    yield runs
+    for run in runs.values():
+        for scenario in run if isinstance(run, list) else [run]:
+            if isinstance(scenario, _Scenario):
+                scenario.stop()
+
+
+@pytest.fixture(autouse=True)
+def _start_distributed_first(request):
+    """Makes the first test of the module start the distributed trainings."""
+    request.getfixturevalue("distributed")
+
+
+# ------------------------------------------------------------------------------ MirroredStrategy
+
+
+def _scenario_mirrored(out):
+    """Two logical CPUs; each flavour trained with MirroredStrategy and on one device."""
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    assert strategy.num_replicas_in_sync == 2
+    for flavour in FLAVOURS:
+        for name, chosen in (("mirrored", strategy), ("single", None)):
+            run = "%s_%s" % (flavour, name)
+            _train(flavour, os.path.join(out, "logs", run), chosen, probe_path=_probe(out, run))
+
+
+def _probe(out, run):
+    return os.path.join(out, "probe_%s.npz" % run)
+
+
+def test_mirrored_strategy_two_devices_records_mirrored_values(distributed):
+    out = distributed["mirrored_out"]
+    distributed["mirrored"].wait()
+    exp = reader.load(os.path.join(out, "logs"))
+    for flavour in FLAVOURS:
+        mirrored = exp.runs["%s_mirrored" % flavour]
+        _assert_records_equal_probe(
+            mirrored, _load_probe(_probe(out, "%s_mirrored" % flavour)), replicas=2
+        )
+        _assert_records_equal_probe(
+            exp.runs["%s_single" % flavour],
+            _load_probe(_probe(out, "%s_single" % flavour)),
+            replicas=1,
+        )
+        assert mirrored.weights["hidden/kernel"].steps.tolist() == list(range(9))
+        # The same series (tags and steps) as the single-device run.
+        assert _tag_steps(os.path.join(out, "logs", "%s_mirrored" % flavour)) == _tag_steps(
+            os.path.join(out, "logs", "%s_single" % flavour)
+        )
+        assert mirrored.config["method"] == ("tfmot" if flavour == "tfmot" else "manual")
+    # TF-MOT's first mask update (frequency 2) keeps exactly half of each kernel.
+    sparsity = exp.runs["tfmot_mirrored"].weights["hidden/kernel"].fields["sparsity"]
+    assert sparsity.tolist() == [0.0, 0.0] + [0.5] * 7
+
+
+# ------------------------------------------------------------------------------ MultiWorkerMirrored
+
+
+def _free_ports(n):
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def _scenario_worker(index, ports, out):
+    """One MultiWorkerMirroredStrategy worker: TF-MOT into a log dir shared by both workers,
+    then manual tf_keras pruning into a log dir of its own."""
+    index = int(index)
+    os.environ["TF_CONFIG"] = json.dumps(
+        {
+            "cluster": {"worker": ["127.0.0.1:%s" % p for p in ports.split(",")]},
+            "task": {"type": "worker", "index": index},
+        }
+    )
+    strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    assert strategy.num_replicas_in_sync == 2
+    _train(
+        "tfmot",
+        os.path.join(out, "logs", "shared"),
+        strategy,
+        probe_path=_probe(out, "tfmot_worker%d" % index),
+    )
+    _train(
+        "tf_keras",
+        os.path.join(out, "logs", "own_worker%d" % index),
+        strategy,
+        probe_path=_probe(out, "tf_keras_worker%d" % index),
+    )
+
+
+def test_multi_worker_only_chief_writes_single_device_series(distributed, tmp_path):
+    out = distributed["workers_out"]
+    chief, other = distributed["workers"]
+    other.wait()
+    chief.wait()
+    logs = os.path.join(out, "logs")
+    # Only the chief (worker 0) wrote: one event file in the shared dir, none for worker 1.
+    shared = _event_files(os.path.join(logs, "shared"))
+    assert len(shared) == 1 and ".%d." % chief.process.pid in os.path.basename(shared[0])
+    assert _event_files(os.path.join(logs, "own_worker0"))
+    assert not os.path.exists(os.path.join(logs, "own_worker1"))
+    assert sorted(os.listdir(logs)) == ["own_worker0", "shared"]
+    # The chief recorded its own (mirrored) variables, equal to the other worker's copies.
+    exp = reader.load(logs)
+    for run, flavour in (("shared", "tfmot"), ("own_worker0", "tf_keras")):
+        chief = _load_probe(_probe(out, "%s_worker0" % flavour))
+        other = _load_probe(_probe(out, "%s_worker1" % flavour))
+        _assert_records_equal_probe(exp.runs[run], chief, replicas=1)
+        for step in chief["mask"]:
+            for w in WEIGHTS:
+                np.testing.assert_array_equal(chief["mask"][step][w], other["mask"][step][w])
+        # The same series (tags and steps) as a single-device run of the same training.
+        single = str(tmp_path / flavour)
+        _train(flavour, single)
+        assert _tag_steps(os.path.join(logs, run)) == _tag_steps(single)
 
 
 # ------------------------------------------------------------------------------ main
