@@ -491,13 +491,16 @@ def histograms_body(pruning_reader, ctx, eid, run, weight):
 
 
 def mask_steps_body(pruning_reader, ctx, eid, run, weight):
-    """The body of /mask_steps: the steps with a mask record, and each mask's shape."""
-    steps = pruning_reader.mask_steps(ctx, eid, run, weight)
+    """The body of /mask_steps: the steps with a mask record, each mask's shape, and how
+    many records could not be read (left out)."""
+    skipped = []
+    steps = pruning_reader.mask_steps(ctx, eid, run, weight, skipped=skipped)
     return {
         "run": run,
         "weight": weight,
         "steps": [s for s, _ in steps],
         "shapes": [list(shape) for _, shape in steps],
+        "unreadable": len(skipped),
     }
 
 

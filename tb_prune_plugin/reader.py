@@ -543,8 +543,11 @@ class PruningReader:
             by_step[datum.step] = datum
         return [by_step[s] for s in sorted(by_step)]
 
-    def _mask_record(self, ctx, run, tag, datum):
-        """The `MaskRecord` of a blob sequence datum, or None (warned) if it is corrupt."""
+    def _mask_record(self, ctx, run, tag, datum, skipped=None):
+        """The `MaskRecord` of a blob sequence datum, or None (warned) if it is corrupt.
+
+        The reason a record is skipped is appended to `skipped` (a list) when given.
+        """
         try:
             if len(datum.values) != 2:
                 raise mask_codec.MaskDecodeError(
@@ -562,6 +565,8 @@ class PruningReader:
                 datum.step,
                 e,
             )
+            if skipped is not None:
+                skipped.append(str(e))
             return None
         return MaskRecord(datum.step, shape, kept, encoding, header_key, payload_key)
 
@@ -570,18 +575,25 @@ class PruningReader:
 
         The Python provider indexes the record's tensor, which fails on a record of an
         unexpected shape; such a record is corrupt, not a reason to fail the request.
+        TensorBoard's Rust data server (0.7) cannot parse the blob keys it made itself
+        for a run or tag holding `"`, `\\` or a control character, and says
+        InvalidArgumentError: those masks cannot be read, and the request goes on.
         """
         try:
             blob = self._provider.read_blob(ctx, blob_key=blob_key)
         except (IndexError, ValueError, TypeError) as e:
             raise mask_codec.MaskDecodeError("blob cannot be read: %r" % (e,)) from None
+        except errors.InvalidArgumentError as e:
+            raise mask_codec.MaskDecodeError(
+                "TensorBoard's data provider cannot read the blob: %s" % (e,)
+            ) from None
         if not isinstance(blob, (bytes, bytearray)):
             raise mask_codec.MaskDecodeError(
                 "blob is not a byte string but %s" % type(blob).__name__
             )
         return bytes(blob)
 
-    def _decode(self, ctx, run, tag, step, header_key, payload_key, cached=False):
+    def _decode(self, ctx, run, tag, step, header_key, payload_key, cached=False, skipped=None):
         """The decoded mask of one record, or None (warned) if it is corrupt.
 
         With `cached`, the mask comes from (and goes to) a cache keyed by a hash of the
@@ -611,9 +623,11 @@ class PruningReader:
                 step,
                 e,
             )
+            if skipped is not None:
+                skipped.append(str(e))
             return None
 
-    def _decode_datum(self, ctx, run, tag, datum):
+    def _decode_datum(self, ctx, run, tag, datum, skipped=None):
         """The decoded (cached, read-only) mask of a blob sequence datum, or None (warned)."""
         if len(datum.values) != 2:
             self._warn_once(
@@ -625,31 +639,45 @@ class PruningReader:
                 datum.step,
                 len(datum.values),
             )
+            if skipped is not None:
+                skipped.append("expected 2 blobs, got %d" % len(datum.values))
             return None
         header_ref, payload_ref = datum.values
         return self._decode(
-            ctx, run, tag, datum.step, header_ref.blob_key, payload_ref.blob_key, cached=True
+            ctx,
+            run,
+            tag,
+            datum.step,
+            header_ref.blob_key,
+            payload_ref.blob_key,
+            cached=True,
+            skipped=skipped,
         )
 
-    def mask_records(self, ctx, experiment_id, run, weight, downsample=None):
-        """The `MaskRecord`s of `weight` by step (headers checked, payloads not decoded)."""
+    def mask_records(self, ctx, experiment_id, run, weight, downsample=None, skipped=None):
+        """The `MaskRecord`s of `weight` by step (headers checked, payloads not decoded).
+
+        Records whose header cannot be read are left out (warned); the reason for each is
+        appended to `skipped` (a list) when given.
+        """
         _, tags = self.weight_tags(ctx, experiment_id, run, weight)
         tag = tags.get(metadata.KIND_MASK)
         if tag is None:
             return []
-        return self._mask_records(ctx, experiment_id, run, tag, downsample)
+        return self._mask_records(ctx, experiment_id, run, tag, downsample, skipped)
 
-    def _mask_records(self, ctx, experiment_id, run, tag, downsample=None):
+    def _mask_records(self, ctx, experiment_id, run, tag, downsample=None, skipped=None):
         records = []
         for datum in self._mask_data(ctx, experiment_id, run, tag, downsample):
-            record = self._mask_record(ctx, run, tag, datum)
+            record = self._mask_record(ctx, run, tag, datum, skipped)
             if record is not None:
                 records.append(record)
         return records
 
-    def mask_steps(self, ctx, experiment_id, run, weight):
-        """[(step, shape)] of the masks recorded for `weight`, by step."""
-        return [(r.step, r.shape) for r in self.mask_records(ctx, experiment_id, run, weight)]
+    def mask_steps(self, ctx, experiment_id, run, weight, skipped=None):
+        """[(step, shape)] of the masks recorded for `weight`, by step (see `mask_records`)."""
+        records = self.mask_records(ctx, experiment_id, run, weight, skipped=skipped)
+        return [(r.step, r.shape) for r in records]
 
     def mask_at(self, ctx, experiment_id, run, weight, step):
         """The mask in force at `step` as a `MaskAtStep`.
@@ -665,12 +693,18 @@ class PruningReader:
         tag = tags.get(metadata.KIND_MASK)
         data = self._mask_data(ctx, experiment_id, run, tag) if tag else []
         found = []  # (step, mask) of the latest two decodable records at or before `step`
+        unreadable = []
         for datum in reversed([d for d in data if d.step <= step]):
-            mask = self._decode_datum(ctx, run, tag, datum)
+            mask = self._decode_datum(ctx, run, tag, datum, unreadable)
             if mask is not None:
                 found.append((datum.step, mask))
                 if len(found) == 2:
                     break
+        if not found and unreadable:
+            raise errors.NotFoundError(
+                "no readable mask of weight %r in run %r at or before step %r: %d recorded "
+                "masks could not be read (%s)" % (weight, run, step, len(unreadable), unreadable[0])
+            )
         if not found:
             first = ", first at step %d" % data[0].step if data else ""
             raise errors.NotFoundError(

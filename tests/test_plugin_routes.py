@@ -518,6 +518,7 @@ def test_mask_steps_with_shapes(client):
         "weight": "dense/kernel",
         "steps": [0, 10, 20],
         "shapes": [[3, 2], [3, 2], [3, 2]],
+        "unreadable": 0,
     }
 
 

@@ -10,7 +10,9 @@ One log directory holds good runs next to broken ones:
   empty and a garbage event file beside its good one;
 - `future` (only records of format version 99) and `mixed` (version 1 and 99),
   written with the real record writers after patching the metadata's JSON;
-- `big`, two 512x512 masks, for concurrent heavy requests.
+- `big`, two 512x512 masks, for concurrent heavy requests;
+- `quote"and\\backslash`, a copy of `alpha` whose name TensorBoard's Rust data server
+  cannot put in a blob key.
 
 docs/reliability.md ("Dashboard") lists every input tried here with its result.
 """
@@ -44,6 +46,7 @@ PREFIX = "/data/plugin/pruning"
 READER_LOGGER = "tb_prune_plugin.reader"
 NEWER_VERSION = 99
 GOOD_RUNS = ("alpha", "beta/manual")
+QUOTE_RUN = 'quote"and\\backslash'
 # Copies of `alpha` with a broken event file, by how it is broken.
 BROKEN_RUNS = (
     "truncated",
@@ -140,6 +143,7 @@ def write_hostile_logdir(logdir):
     _broken_copy(alpha, os.path.join(logdir, "bad_data_crc"), _flip_bit(lambda d: len(d) // 2))
     _broken_copy(alpha, os.path.join(logdir, "empty_file"), lambda d: b"")
     _broken_copy(alpha, os.path.join(logdir, "garbage_file"), lambda d: _random_bytes(4096))
+    shutil.copytree(alpha, os.path.join(logdir, QUOTE_RUN))
     beside = os.path.join(logdir, "good_beside_broken")
     shutil.copytree(alpha, beside)
     good_name = os.path.basename(_event_file(beside))
@@ -389,6 +393,48 @@ def test_broken_event_files_leave_good_runs_exact_rust_data_server(served, clean
     runs = {r["run"] for r in _json(*get(PREFIX + "/runs"))["runs"]}
     assert {"alpha", "beta/manual", "good_beside_broken", "truncated"} <= runs
     assert not runs & {"flipped_bytes", "bad_length_crc", "empty_file", "garbage_file"}
+
+
+def _quote_run_url(route, **params):
+    return PREFIX + "/" + route + "?" + urllib.parse.urlencode(dict(run=QUOTE_RUN, **params))
+
+
+def test_run_name_with_quote_and_backslash_reads_whole_python_loader(client, clean):
+    for route, params in (
+        ("mask_steps", {"weight": "dense/kernel"}),
+        ("mask", {"weight": "dense/kernel", "step": "25", "diff": "1"}),
+        ("overview", {}),
+    ):
+        body = _json(*_wsgi_get(client)(_quote_run_url(route, **params)))
+        alpha = _alpha_at(_wsgi_get(clean), route, **params)
+        assert json.dumps(body).replace(json.dumps(QUOTE_RUN)[1:-1], "alpha") == json.dumps(alpha)
+
+
+def test_run_name_with_quote_masks_unreadable_is_said_rust_data_server(served, clean):
+    """Regression: the Rust data server cannot parse the blob keys it makes for a run named
+    with '"' or '\\' (InvalidArgumentError), which made /overview answer 400 for every
+    run. Now its masks are left out with a reason; everything else of the run is served."""
+    get = _process_get(served)
+    steps = _json(*get(_quote_run_url("mask_steps", weight="dense/kernel")))
+    assert (steps["steps"], steps["shapes"], steps["unreadable"]) == ([], [], 3)
+    error = _assert_json_error(
+        *get(_quote_run_url("mask", weight="dense/kernel", step="25")), statuses=(404,)
+    )
+    assert error.startswith(
+        "Not found: no readable mask of weight 'dense/kernel' in run %r at or before step 25: "
+        "3 recorded masks could not be read (TensorBoard's data provider cannot read the blob: "
+        "Invalid argument: failed to parse blob key" % QUOTE_RUN
+    ), error
+    overview = _json(*get(PREFIX + "/overview"))
+    rows = {(r["run"], r["weight"]): r for r in overview["rows"]}
+    assert rows[(QUOTE_RUN, "dense/kernel")] == dict(
+        rows[("alpha", "dense/kernel")], run=QUOTE_RUN, shape=None
+    )
+    series = _json(*get(_quote_run_url("weight_series", weight="dense/kernel")))
+    assert (
+        series["fields"]
+        == _alpha_at(_wsgi_get(clean), "weight_series", weight="dense/kernel")["fields"]
+    )
 
 
 # Newer format version ------------------------------------------------------------------------
