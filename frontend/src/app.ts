@@ -44,6 +44,7 @@ export class App {
   private readonly sidebar: Sidebar;
   private readonly main: HTMLElement;
   private readonly status: HTMLElement;
+  private readonly notices: HTMLElement;
   private readonly tabs = new Map<TabId, HTMLButtonElement>();
   private lastHash = "";
 
@@ -56,6 +57,7 @@ export class App {
     });
     this.main = el("main", { class: "view", id: "view" });
     this.status = el("span", { class: "status", "data-testid": "status", "aria-live": "polite" });
+    this.notices = el("div", { class: "notices", "data-testid": "notices", role: "status", hidden: true });
     const nav = el("nav", { class: "tabs", role: "tablist" });
     for (const id of TABS) {
       const b = el("button", { type: "button", role: "tab", id: `tab-${id}`, "data-testid": `tab-${id}` }, VIEWS[id].title);
@@ -68,6 +70,7 @@ export class App {
     replaceChildren(
       root,
       el("header", { class: "header" }, nav, el("div", { class: "header-right" }, this.status, refresh)),
+      this.notices,
       el("div", { class: "body" }, this.sidebar.element, this.main),
     );
   }
@@ -103,6 +106,8 @@ export class App {
       this.runsFingerprint = fingerprint;
       this.runs = response.runs;
       setRuns(response.runs.map((r) => r.run));
+      replaceChildren(this.notices, ...response.notices.map((n) => el("p", {}, n)));
+      this.notices.hidden = response.notices.length === 0;
       this.status.textContent = `Updated ${new Date().toLocaleTimeString()}`;
       if (force || changed) {
         this.api.clearCache();

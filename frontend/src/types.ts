@@ -21,13 +21,16 @@ export interface RunInfo {
 /** `GET /runs`. */
 export interface RunsResponse {
   runs: RunInfo[];
+  /** Sentences about skipped data (series of a newer format version), shown above every view. */
+  notices: string[];
 }
 
 /** One row of `GET /overview`: the last recorded state of one pruned weight. */
 export interface OverviewRow {
   run: string;
   weight: string;
-  shape: number[];
+  /** null: the weight has no (readable) mask record. */
+  shape: number[] | null;
   size: number;
   nonzeros: number;
   sparsity: number | null;
@@ -141,6 +144,8 @@ export interface MaskStepsResponse {
   weight: string;
   steps: number[];
   shapes: number[][];
+  /** Mask records left out because they could not be read (TensorBoard's log says why). */
+  unreadable: number;
 }
 
 /** The 2-D layout of a mask: rows are output units. */

@@ -29,6 +29,8 @@ describe("formatting", () => {
   it("test_shape_like_the_csv", () => {
     expect(formatShape([3, 3, 16, 32])).toBe("3x3x16x32");
     expect(formatShape([])).toBe("scalar");
+    // Regression: an overview row without a mask record (shape null) crashed the Overview.
+    expect(formatShape(null)).toBe(MISSING);
   });
 });
 

@@ -40,7 +40,8 @@ export function formatBytes(value: number | null | undefined): string {
 }
 
 /** A shape as the CSV writes it: [64, 32] -> "64x32"; a scalar's [] -> "scalar". */
-export function formatShape(shape: readonly number[]): string {
+export function formatShape(shape: readonly number[] | null): string {
+  if (shape === null) return MISSING;
   return shape.length ? shape.join("x") : "scalar";
 }
 

@@ -5,6 +5,15 @@
 export type ParamValue = string | number | boolean | null | undefined | readonly string[];
 
 /**
+ * The `run` parameter of a route that takes any number of runs (/overview): none when every
+ * listed run is shown, which the route reads as "all runs". Thousands of run names would
+ * otherwise make a URL longer than TensorBoard's server accepts (64 KiB: 414).
+ */
+export function runsParam(shown: readonly string[], listed: number): readonly string[] {
+  return shown.length === listed ? [] : shown;
+}
+
+/**
  * Returns "./<route>?<query>" with parameters in the given order; `true` is sent as 1,
  * `false` is left out (the routes treat a missing flag as off).
  */

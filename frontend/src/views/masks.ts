@@ -44,10 +44,15 @@ export function masksView(root: HTMLElement, ctx: ViewContext): void {
       body.replaceChildren();
       if (!steps.steps.length) {
         body.appendChild(
-          noticeState(
-            `No mask of ${focus.weight} was recorded in ${focus.run.run}.`,
-            "Masks are recorded when training starts and whenever they change; press Refresh once training has begun.",
-          ),
+          steps.unreadable
+            ? noticeState(
+                `${steps.unreadable} recorded masks of ${focus.weight} in ${focus.run.run} could not be read.`,
+                "TensorBoard's output names the reason for each. Its fast data server cannot read masks of runs whose name holds a quote or a backslash; --load_fast=false can.",
+              )
+            : noticeState(
+                `No mask of ${focus.weight} was recorded in ${focus.run.run}.`,
+                "Masks are recorded when training starts and whenever they change; press Refresh once training has begun.",
+              ),
         );
         return;
       }

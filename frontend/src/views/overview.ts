@@ -4,6 +4,7 @@
 import { isAbort, overviewCsvUrl } from "../api";
 import { runColor } from "../ui/run_colors";
 import { formatBytes, formatCount, formatNumber, formatPercent, formatShape } from "../transforms/format";
+import { runsParam } from "../transforms/query";
 import { sortRows, type SortDirection } from "../transforms/sorting";
 import type { OverviewResponse, OverviewRow } from "../types";
 import { el, replaceChildren, swatch } from "../ui/dom";
@@ -36,7 +37,7 @@ export function overviewView(root: HTMLElement, ctx: ViewContext): void {
   }
   const body = el("div", { class: "overview" }, loadingState("the overview"));
   root.appendChild(body);
-  ctx.api.overview(runs).then(
+  ctx.api.overview(runsParam(runs, ctx.runs.length)).then(
     (data) => {
       if (ctx.ticket.isCurrent()) draw(body, data, ctx);
     },
@@ -48,10 +49,12 @@ export function overviewView(root: HTMLElement, ctx: ViewContext): void {
 
 function draw(body: HTMLElement, data: OverviewResponse, ctx: ViewContext): void {
   const runs = ctx.shownRuns.map((r) => r.run);
-  const rows = data.rows.filter((r) => ctx.weightFilter.test(r.weight));
+  // Without a run parameter the answer holds every run, also one that appeared since /runs.
+  const shown = new Set(runs);
+  const rows = data.rows.filter((r) => shown.has(r.run) && ctx.weightFilter.test(r.weight));
   const csv = el(
     "a",
-    { class: "button", href: overviewCsvUrl(runs), download: "pruning_overview.csv", "data-testid": "overview-csv" },
+    { class: "button", href: overviewCsvUrl(runsParam(runs, ctx.runs.length)), download: "pruning_overview.csv", "data-testid": "overview-csv" },
     "Download CSV",
   );
 
