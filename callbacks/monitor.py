@@ -136,7 +136,7 @@ class PruningMonitor(tf_keras.callbacks.Callback):
         self._config_written = False
         self._model_constants = None
         self._measure_warned = False
-        self._dropped_seen = 0  # the writer's dropped_steps when last looked at
+        self._failures_seen = (0, 0)  # the writer's dropped_steps and failures, last looked at
         self._config_value = None  # the run_config record, built once
 
     # ----------------------------------------------------------------- Keras hooks
@@ -330,10 +330,10 @@ class PruningMonitor(tf_keras.callbacks.Callback):
             return
         if self._writer.write(step, values):
             self._config_written = True
-        if self._writer.dropped_steps != self._dropped_seen:
-            # A failed step was evicted from the backlog (here or in a failed flush); its mask
-            # changes are lost, so the next records carry every mask again.
-            self._dropped_seen = self._writer.dropped_steps
+        if (self._writer.dropped_steps, self._writer.failures) != self._failures_seen:
+            # A failed step was evicted from the backlog, or the event file failed (it may be
+            # gone with its directory): the next records carry every mask again.
+            self._failures_seen = (self._writer.dropped_steps, self._writer.failures)
             self._masks_on_disk = set()
 
     def _weight_values(self, step):

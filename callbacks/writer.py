@@ -15,11 +15,12 @@ there loses the events written since the last flush, at most 49 recorded steps.
 The first write of a training is always flushed at once.
 
 Failures (disk full, directory removed, remote storage down) are logged once
-and swallowed. The steps that failed, including those written but lost in a
-failed flush, are kept (up to `MAX_BACKLOG_STEPS`, the oldest dropped first) and
-written again, in order, once the storage takes writes again; reopening is
-retried after 1, 2, 4, ... (at most 64) further writes, so a full disk does not
-get a new event file at every step.
+and swallowed; a removed event file is noticed at the next flush. The steps
+that failed, including those written but lost in a failed flush or a removed
+file, are kept (up to `MAX_BACKLOG_STEPS`, the oldest dropped first) and written
+again, in order, once the storage takes writes again; reopening is retried after
+1, 2, 4, ... (at most 64) further writes, so a full disk does not get a new event
+file at every step.
 
 Each training starts with a `SessionLog.START` event at the first step it will
 write (`start_session`). TensorBoard reads a later START in a run as a restart
@@ -68,6 +69,7 @@ class GuardedWriter:
         self._max_queue = max_queue
         self._flush_millis = flush_millis
         self._writer = None
+        self._path = None  # the current event file, when known
         self._tags_with_metadata = set()
         self._warned = False
         # (step, values) to write, oldest first; values None: a SessionLog START event.
@@ -110,14 +112,13 @@ class GuardedWriter:
                     flush_millis=_NEVER_MILLIS,
                     filename_suffix=FILENAME_SUFFIX,
                 )
-            if not before or attempt == 2:
-                return writer
             after = set(tf.io.gfile.glob(pattern))
             new = after - before
-            if len(new) != 1 or max(after) in new:
+            self._path = new.pop() if len(new) == 1 else None
+            if self._path is None or max(after) == self._path or attempt == 2:
                 return writer
             writer.close()
-            tf.io.gfile.remove(new.pop())  # holds nothing but the file header
+            tf.io.gfile.remove(self._path)  # holds nothing but the file header
             time.sleep(1.01 - time.time() % 1.0)
         return writer
 
@@ -197,6 +198,10 @@ class GuardedWriter:
 
     def _flush(self, writer):
         writer.flush()
+        # Writing into a file whose directory was removed fails nowhere (the open file lives
+        # on, unlinked), so look: then what this flush wrote is written again, to a new file.
+        if self._path is not None and not tf.io.gfile.exists(self._path):
+            raise FileNotFoundError("the event file %s was removed" % self._path)
         self._unflushed = []
         self._last_flush = time.monotonic()
 

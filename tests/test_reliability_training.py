@@ -8,8 +8,10 @@ each fault tried, how, and its result.
 """
 
 import json
+import logging
 import os
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -372,6 +374,42 @@ def test_event_files_of_one_second_read_in_creation_order(tmp_path):
     # In name order (TensorBoard's reading order), the files are in creation order.
     numbers = [int(f.rsplit(".", 3)[1]) for f in _event_files(logdir)]
     assert len(numbers) == 2 and numbers[0] == boundary - 1 and numbers[1] > numbers[0]
+
+
+class _RemoveDirAt(tf_keras.callbacks.Callback):
+    def __init__(self, path, at):
+        super().__init__()
+        self.path, self.at = path, at
+
+    def on_train_batch_end(self, batch, logs=None):
+        if int(self.model.optimizer.iterations.numpy()) == self.at:
+            shutil.rmtree(self.path)
+
+
+def test_log_dir_removed_mid_run_warns_once_and_writes_again(tmp_path, caplog):
+    """Regression: records written after the directory was removed went, without a word, into
+    the removed (still open) file; now the removal is noticed at the next flush."""
+    logdir = str(tmp_path / "run")
+    model = _unit_model(8)
+    x, y = training.digits(1000)
+    with caplog.at_level(logging.WARNING, logger="tb_prune_plugin"):
+        history = model.fit(
+            x,
+            y,
+            batch_size=100,
+            verbose=0,
+            callbacks=[PruningMonitor(logdir), _RemoveDirAt(logdir, at=4)],
+        )
+    assert len(history.history["loss"]) == 1
+    warnings = [r.getMessage() for r in caplog.records if r.name == "tb_prune_plugin"]
+    assert len(warnings) == 1 and "was removed" in warnings[0]
+    run = reader.load(str(tmp_path)).runs["run"]
+    weight = run.weights["hidden/kernel"]
+    # Steps 0-4 went with the directory; step 5, written into the removed file, is written
+    # again, with every later step, into a new file; masks again from the next record on.
+    assert weight.steps.tolist() == [5, 6, 7, 8, 9, 10]
+    assert sorted(weight.masks) == [6]
+    np.testing.assert_array_equal(weight.masks[6], model.get_layer("hidden").kernel.numpy() != 0)
 
 
 # ------------------------------------------------------------------------------ long runs
