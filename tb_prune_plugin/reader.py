@@ -746,6 +746,20 @@ class PruningReader:
         for run in runs or ():
             if run not in index:
                 raise errors.NotFoundError("no pruning data for run %r" % (run,))
+        # The latest datum of every series in two provider calls (the providers always keep
+        # the latest datum when downsampling to 1), not a few calls per weight: with
+        # thousands of runs each call costs a round trip to TensorBoard's data server.
+        vector_pairs, mask_pairs = [], []
+        for run, contents in index.items():
+            for tags in contents.weights.values():
+                if metadata.KIND_WEIGHT_STATS in tags:
+                    vector_pairs.append((run, tags[metadata.KIND_WEIGHT_STATS]))
+                if metadata.KIND_MASK in tags:
+                    mask_pairs.append((run, tags[metadata.KIND_MASK]))
+            if contents.model_stats_tag is not None:
+                vector_pairs.append((run, contents.model_stats_tag))
+        latest_vectors = self._latest_tensors(ctx, experiment_id, vector_pairs)
+        latest_masks = self._latest_blob_sequences(ctx, experiment_id, mask_pairs)
         weights, models = [], []
         for run, contents in index.items():
             for weight in sorted(contents.weights):
@@ -756,33 +770,66 @@ class PruningReader:
                     contents,
                     tags.get(metadata.KIND_WEIGHT_STATS),
                     metadata.WEIGHT_STATS_FIELDS,
+                    latest_vectors,
                 )
                 shape = None
                 mask_tag = tags.get(metadata.KIND_MASK)
                 if mask_tag is not None:
-                    # By tag, from the index above: looking the weight up again would list
-                    # every run's series once per weight (minutes for thousands of runs).
-                    records = self._mask_records(ctx, experiment_id, run, mask_tag, downsample=1)
+                    latest = latest_masks.get((run, mask_tag), [])
+                    records = [self._mask_record(ctx, run, mask_tag, d) for d in latest[-1:]]
+                    records = [r for r in records if r is not None]
                     if not records:  # the last record is corrupt: look at all of them
                         records = self._mask_records(ctx, experiment_id, run, mask_tag)
                     if records:
                         shape = records[-1].shape
                 weights.append(WeightSummary(run, weight, shape, step, stats))
             step, stats = self._last_vector(
-                ctx, experiment_id, contents, contents.model_stats_tag, metadata.MODEL_STATS_FIELDS
+                ctx,
+                experiment_id,
+                contents,
+                contents.model_stats_tag,
+                metadata.MODEL_STATS_FIELDS,
+                latest_vectors,
             )
             models.append(RunSummary(run, step, stats))
         return weights, models
 
-    def _last_vector(self, ctx, experiment_id, contents, tag, default_fields):
-        """(step, {field: value}) of the last valid record of a vector series, or (None, {})."""
+    def _latest_tensors(self, ctx, experiment_id, pairs):
+        """{(run, tag): [latest datum]} for tensor series `pairs`, in one provider call."""
+        if not pairs:
+            return {}
+        runs, tags = sorted({r for r, _ in pairs}), sorted({t for _, t in pairs})
+        data = self._read_tensors(ctx, experiment_id, runs, tags, downsample=1)
+        return {(r, t): _by_step(data.get(r, {}).get(t, [])) for r, t in pairs}
+
+    def _latest_blob_sequences(self, ctx, experiment_id, pairs):
+        """{(run, tag): [latest datum]} for blob sequence series `pairs`, in one provider call."""
+        if not pairs:
+            return {}
+        data = self._provider.read_blob_sequences(
+            ctx,
+            experiment_id=experiment_id,
+            plugin_name=PLUGIN_NAME,
+            downsample=1,
+            run_tag_filter=provider.RunTagFilter(
+                runs=sorted({r for r, _ in pairs}), tags=sorted({t for _, t in pairs})
+            ),
+        )
+        return {(r, t): _by_step(data.get(r, {}).get(t, [])) for r, t in pairs}
+
+    def _last_vector(self, ctx, experiment_id, contents, tag, default_fields, latest):
+        """(step, {field: value}) of the last valid record of a vector series, or (None, {}).
+
+        `latest` maps (run, tag) to the series' latest datum; the whole series is read only
+        when that one is not valid.
+        """
         if tag is None:
             return None, {}
         record = contents.records[tag]
         fields = record.fields if record.fields is not None else default_fields
-        # The providers always keep the latest datum when downsampling: read 1 point first.
-        for downsample in (1, None):
-            data = self._series_data(ctx, experiment_id, contents.name, tag, downsample)
+        for data in (latest.get((contents.name, tag), []), None):
+            if data is None:
+                data = self._series_data(ctx, experiment_id, contents.name, tag)
             for datum in reversed(data):
                 vector = self._vector(contents.name, tag, datum, len(fields))
                 if vector is not None:

@@ -565,6 +565,7 @@ def test_two_thousand_runs_are_listed_and_summarized(tmp_path):
 # Parameters ----------------------------------------------------------------------------------
 
 HUGE = "9" * 10_000_000  # a 10 MB query value
+LARGE = "9" * 100_000
 MASK = "/mask?run=alpha&weight=dense/kernel"
 
 # (url, status, start of the message after TensorBoard's prefix, or None to only check form)
@@ -636,13 +637,16 @@ BAD_REQUESTS = [
     (MASK + "&step=20&max_cells=" + "9" * 19, 400, "parameter 'max_cells' must be an integer"),
     (MASK + "&step=20&diff=2", 400, "parameter 'diff' must be 0 or 1, got '2'"),
     (MASK + "&step=20&diff=yes", 400, "parameter 'diff' must be 0 or 1, got 'yes'"),
-    # huge (10 MB values): refused, the message cut to a bounded size
-    ("/config?run=" + HUGE, 404, "no pruning data for run '999"),
+    # huge (10 MB values, and 100 kB ones for the other parameters): refused, the message
+    # cut to a bounded size (the 10 MB run is in test_huge_parameter_is_quoted_cut_...)
     ("/weight_series?run=alpha&weight=" + HUGE, 404, "run 'alpha' has no pruning data"),
-    ("/overview?run=" + HUGE, 404, "no pruning data for run '999"),
     (MASK + "&step=" + HUGE, 400, "parameter 'step' must be an integer"),
-    (MASK + "&step=20&max_cells=" + HUGE, 400, "parameter 'max_cells' must be an integer"),
-    (MASK + "&step=20&diff=" + HUGE, 400, "parameter 'diff' must be 0 or 1"),
+    ("/overview?run=" + LARGE, 404, "no pruning data for run '999"),
+    ("/histograms?run=" + LARGE + "&weight=w", 404, "no pruning data for run '999"),
+    (MASK + "&step=20&max_cells=" + LARGE, 400, "parameter 'max_cells' must be an integer"),
+    (MASK + "&step=20&row0=" + LARGE, 400, "parameter 'row0' must be an integer"),
+    (MASK + "&step=20&diff=" + LARGE, 400, "parameter 'diff' must be 0 or 1"),
+    ("/overview?" + "&".join(["run=" + "9" * 1000] * 1000), 404, "no pruning data for run"),
 ]
 
 
