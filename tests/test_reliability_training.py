@@ -3,14 +3,15 @@
 Every test trains for real. Set-ups that need a fresh TensorFlow (two logical CPUs, two
 MultiWorkerMirroredStrategy workers, a process to kill) run this module as a script in a
 subprocess: `python -m tests.test_reliability_training <scenario> <args>`; the scenario saves what
-its probe saw next to the log directory, and the test reads both back. docs/reliability.md lists
-each fault tried, how, and its result.
+its probe saw next to the log directory, and the test reads both back. The distributed ones start
+with the module's first test and run while the others run. docs/reliability.md lists each fault
+tried, how, and its result.
 """
 
+import contextlib
 import json
 import logging
 import os
-import select
 import shutil
 import signal
 import socket
@@ -126,7 +127,7 @@ def _train(flavour, logdir, strategy=None, epochs=2, probe_path=None):
     """
     import tensorflow_model_optimization as tfmot
 
-    scope = strategy.scope() if strategy is not None else _no_scope()
+    scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
     with scope:
         if flavour == "tfmot":
             tf_keras.utils.set_random_seed(0)
@@ -164,14 +165,6 @@ def _train(flavour, logdir, strategy=None, epochs=2, probe_path=None):
     if probe_path is not None:
         probe.save(probe_path)
     return probe
-
-
-class _no_scope:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
 
 
 # ------------------------------------------------------------------------------ reading back
@@ -238,6 +231,20 @@ class _Scenario:
             output = log.read()
         assert returncode == 0, output[-4000:]
         return output
+
+    def wait_for(self, text, timeout=180):
+        """Waits until the process has printed `text`; fails if it ends or times out first."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with open(self.log) as log:
+                output = log.read()
+            if text in output:
+                return
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.2)
+        self.stop()
+        raise AssertionError("no %r from the process: %s" % (text, output[-4000:]))
 
     def stop(self):
         if self.process.poll() is None:
@@ -552,37 +559,12 @@ def _scenario_killable(logdir, prefix):
     )
 
 
-def _kill_when_ready(process, timeout=180):
-    deadline = time.time() + timeout
-    line = ""
-    while time.time() < deadline and not line.startswith("READY"):
-        ready, _, _ = select.select([process.stdout], [], [], 1.0)
-        if ready:
-            line = process.stdout.readline()
-            if not line and process.poll() is not None:
-                break
-    if not line.startswith("READY"):
-        process.kill()
-        raise AssertionError("the training never got ready: %s" % process.stderr.read()[-4000:])
-    process.send_signal(signal.SIGKILL)
-    process.wait(timeout=30)
-    process.stdout.close()
-    process.stderr.close()
-    assert process.returncode == -signal.SIGKILL
-
-
 def test_sigkill_mid_run_readable_then_resumed_without_duplicates(tmp_path):
     logdir, prefix = str(tmp_path / "logs" / "killed"), str(tmp_path / "ckpt" / "at100")
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.test_reliability_training", "killable", logdir, prefix],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    _kill_when_ready(process)
+    training_process = _Scenario(str(tmp_path), "killable", "killable", logdir, prefix)
+    training_process.wait_for("READY %d" % KILL["kill_at"])
+    training_process.process.send_signal(signal.SIGKILL)
+    assert training_process.process.wait(timeout=30) == -signal.SIGKILL
 
     # What the killed run left is readable, every step up to the kill: on a local disk each
     # record is flushed as it is written.
