@@ -437,6 +437,36 @@ def _weights_of(model):
     return int(sum(int(np.prod(w.shape)) for w in model.trainable_weights))
 
 
+def one_pass_floor(callbacks, repeats=30):
+    """Median ms of one tf.function that reads every recorded weight (and mask) once.
+
+    No exact per-step statistic of the weights can cost less than this pass: it is the floor
+    under the measuring graph.
+    """
+    import tensorflow as tf
+
+    from tb_prune_plugin.callbacks import PruningMonitor, measure
+
+    monitor = next(c for c in callbacks if isinstance(c, PruningMonitor))
+    tensors = []
+    for w in monitor._weights:
+        tensors.append(w.variable)
+        if w.mask_variable is not None:
+            tensors.append(w.mask_variable)
+
+    @tf.function(autograph=False)
+    def one_pass():
+        return [tf.reduce_sum(tf.cast(measure._as_tensor(t), tf.float32)) for t in tensors]
+
+    one_pass()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        [t.numpy() for t in one_pass()]
+        times.append((time.perf_counter() - start) * 1e3)
+    return float(np.median(times))
+
+
 def _group(model, variants, data, config, reference):
     result = measure_group(model, variants, data, config, reference)
     result["trainable_weights"] = _weights_of(model)
@@ -444,6 +474,7 @@ def _group(model, variants, data, config, reference):
         v: profile_monitor(model, variants[v], data, config)
         for v in ("monitor_every_1", "monitor_every_10")
     }
+    result["one_pass_floor_ms"] = one_pass_floor(variants["monitor_every_1"])
     for callbacks in variants.values():
         for c in callbacks:
             writer = getattr(c, "_writer", None)
