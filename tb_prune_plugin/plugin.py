@@ -424,12 +424,18 @@ def overview_body(pruning_reader, ctx, eid, runs=None):
     return {"rows": rows, "runs": run_rows}
 
 
+# A text cell starting with one of these is a formula to a spreadsheet (CSV injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _csv_cell(value):
     if value is None:
         return ""
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
-    return str(value)
+    text = str(value)
+    # Run and weight names are anyone's: make sure a spreadsheet shows them as text.
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
 def overview_csv(body):

@@ -362,6 +362,23 @@ def test_overview_csv_of_chosen_run(client):
     ]
 
 
+def test_overview_csv_names_that_look_like_formulas_stay_text():
+    """Regression: a run named `=HYPERLINK(...)` became a live formula in a spreadsheet."""
+    row = {
+        "run": '=HYPERLINK("http://x")',
+        "weight": "@w/kernel",
+        "shape": [2],
+        "size": 2.0,
+        "nonzeros": 1.0,
+        "sparsity": -0.5,
+        "target_sparsity": None,
+        "threshold": None,
+        "step": 3,
+    }
+    text = plugin.overview_csv({"rows": [row], "runs": []})
+    assert text.splitlines()[1] == '"\'=HYPERLINK(""http://x"")",\'@w/kernel,2,2,1,-0.5,,,3'
+
+
 def test_overview_csv_unknown_run_is_404_json(client):
     assert _error(client, PREFIX + "/overview.csv?run=x", 404) == (
         "Not found: no pruning data for run 'x'"
