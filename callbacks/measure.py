@@ -43,16 +43,21 @@ def _as_tensor(variable):
     return tf.convert_to_tensor(variable)
 
 
-def _fraction_without_kept(mask2d, axis):
-    """Fraction of slices along `axis` of a 2-D bool mask that keep no weight."""
-    none_kept = tf.logical_not(tf.reduce_any(mask2d, axis=axis))
-    return tf.reduce_mean(tf.cast(none_kept, tf.float64))
+def _mask_counts(maskf, shape):
+    """(pruned units fraction, pruned inputs fraction, kept count) from a 0/1 float mask.
 
-
-def _pruned_units_fraction(mask, shape):
+    Two reductions of the mask (per output unit, per input channel) give all three; the kept
+    count is summed in int64 from per-unit counts, which float32 holds exactly.
+    """
     if len(shape) < 2 or not all(shape):
-        return tf.constant(_NAN, tf.float64)
-    return _fraction_without_kept(tf.reshape(mask, [-1, shape[-1]]), axis=0)
+        nan = tf.constant(_NAN, tf.float64)
+        return nan, nan, tf.cast(tf.reduce_sum(tf.cast(maskf, tf.float64)), tf.int64)
+    rank = len(shape)
+    per_unit = tf.reduce_sum(maskf, axis=list(range(rank - 1)))
+    per_input = tf.reduce_sum(maskf, axis=[a for a in range(rank) if a != rank - 2])
+    units = tf.reduce_mean(tf.cast(tf.equal(per_unit, 0.0), tf.float64))
+    inputs = tf.reduce_mean(tf.cast(tf.equal(per_input, 0.0), tf.float64))
+    return units, inputs, tf.reduce_sum(tf.cast(per_unit, tf.int64))
 
 
 def _move_input_axis(mask, shape, last):
@@ -62,12 +67,6 @@ def _move_input_axis(mask, shape, last):
     if last:
         return tf.reshape(tf.transpose(mask, others + [rank - 2]), [-1, shape[-2]])
     return tf.reshape(tf.transpose(mask, [rank - 2] + others), [shape[-2], -1])
-
-
-def _pruned_inputs_fraction(mask, shape):
-    if len(shape) < 2 or not all(shape):
-        return tf.constant(_NAN, tf.float64)
-    return _fraction_without_kept(_move_input_axis(mask, shape, last=False), axis=1)
 
 
 def _nm_compliance(mask, shape, m_by_n):
@@ -133,37 +132,57 @@ class Measurer:
         self._fn = tf.function(self._compute, autograph=False)
 
     def _mask_of(self, pw, w):
+        """(mask as float32 0/1, whether the weights are already zero where it is 0)."""
         user = self._user_masks.get(pw.path)
         if user is not None:
             value = user() if callable(user) and not hasattr(user, "shape") else user
-            return tf.not_equal(tf.cast(_as_tensor(value), tf.float32), 0.0)
+            value = tf.cast(_as_tensor(value), tf.float32)
+            return tf.cast(tf.not_equal(value, 0.0), tf.float32), False
         if pw.mask_variable is not None:
-            return tf.not_equal(_as_tensor(pw.mask_variable), 0)
-        return tf.not_equal(w, 0.0)
+            # TF-MOT's masks hold 0 and 1; the raw weights may be non-zero where they are 0.
+            return tf.cast(_as_tensor(pw.mask_variable), tf.float32), False
+        return tf.cast(tf.not_equal(w, 0.0), tf.float32), True
 
     def _weight_figures(self, pw):
         shape = pw.shape
         size = pw.size
         w = tf.cast(_as_tensor(pw.variable), tf.float32)
-        mask = self._mask_of(pw, w)
-        eff = tf.where(mask, w, tf.zeros_like(w))
+        maskf, zero_where_pruned = self._mask_of(pw, w)
+        eff = w if zero_where_pruned else w * maskf
         flat = tf.reshape(eff, [-1])
-        nonzeros = tf.reduce_sum(tf.cast(mask, tf.int64))
-        finite = tf.math.is_finite(flat)
-        nonfinite = tf.reduce_sum(tf.cast(tf.logical_not(finite), tf.int64))
-        absf = tf.where(finite, tf.abs(flat), tf.zeros_like(flat))
+        units, inputs, nonzeros = _mask_counts(maskf, shape)
+        mask = tf.not_equal(maskf, 0.0) if (pw.sparsity_m_by_n or pw.block_size) else None
         target, should_prune = _schedule_values(pw)
         if pw.threshold_variable is not None and pw.sparsity_m_by_n is None:
             threshold = tf.cast(_as_tensor(pw.threshold_variable), tf.float64)
         else:  # manual pruning has none; TF-MOT's N:M threshold is a dummy value
             threshold = tf.constant(_NAN, tf.float64)
         if size:
+            # Sums in float64 (a mean near zero needs it); the other passes stay in float32.
             f64 = tf.cast(flat, tf.float64)
-            mean = tf.reduce_mean(f64)
-            std = tf.math.reduce_std(f64)
-            wmin, wmax = tf.reduce_min(f64), tf.reduce_max(f64)
-            l1 = tf.reduce_sum(tf.abs(f64))
-            l2 = tf.sqrt(tf.reduce_sum(tf.square(f64)))
+            total = tf.reduce_sum(f64)
+            squares = tf.reduce_sum(tf.square(f64))
+            absf = tf.abs(flat)
+            l1 = tf.reduce_sum(tf.cast(absf, tf.float64))
+            mean = total / size
+            std = tf.sqrt(tf.maximum(squares / size - tf.square(mean), 0.0))
+            wmin = tf.cast(tf.reduce_min(flat), tf.float64)
+            wmax = tf.cast(tf.reduce_max(flat), tf.float64)
+            l2 = tf.sqrt(squares)
+            # NaN and Inf reach every sum; only then are they counted and kept out.
+            all_finite = tf.math.is_finite(squares)
+            nonfinite = tf.cond(
+                all_finite,
+                lambda: tf.constant(0, tf.int64),
+                lambda: tf.math.count_nonzero(
+                    tf.logical_not(tf.math.is_finite(flat)), dtype=tf.int64
+                ),
+            )
+            absf = tf.cond(
+                all_finite,
+                lambda: absf,
+                lambda: tf.where(tf.math.is_finite(absf), absf, tf.zeros_like(absf)),
+            )
             hi = tf.reduce_max(absf)
             counts = tf.histogram_fixed_width(
                 absf, tf.stack([0.0, tf.maximum(hi, 1e-30)]), nbins=self.histogram_bins
@@ -172,6 +191,7 @@ class Measurer:
             not_kept = tf.cast(size - nonzeros, tf.int32) + tf.cast(nonfinite, tf.int32)
             counts = tf.tensor_scatter_nd_sub(counts, [[0]], tf.reshape(not_kept, [1]))
         else:
+            nonfinite = tf.constant(0, tf.int64)
             mean = std = wmin = wmax = tf.constant(_NAN, tf.float64)
             l1 = l2 = tf.constant(0.0, tf.float64)
             hi = tf.constant(0.0, tf.float32)
@@ -188,15 +208,15 @@ class Measurer:
                 wmax,
                 l1,
                 l2,
-                _pruned_units_fraction(mask, shape),
-                _pruned_inputs_fraction(mask, shape),
+                units,
+                inputs,
                 _nm_compliance(mask, shape, pw.sparsity_m_by_n),
                 _block_sparsity(mask, shape, pw.block_size),
                 tf.cast(nonfinite, tf.float64),
                 tf.cast(hi, tf.float64),
             ]
         )
-        return vector, counts, mask
+        return vector, counts, maskf
 
     def _compute(self):
         vectors, histograms, masks = [], [], []
@@ -226,7 +246,7 @@ class Measurer:
         return (
             vectors.numpy(),
             histograms.numpy(),
-            [m.numpy() for m in masks],
+            [m.numpy() != 0 for m in masks],
             int(other_nonzeros.numpy()),
         )
 
