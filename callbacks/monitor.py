@@ -131,6 +131,7 @@ class PruningMonitor(tf_keras.callbacks.Callback):
         self._masks_on_disk = set()  # paths whose current mask is in the current event file
         self._last_recorded_step = None
         self._last_seen_step = None
+        self._steps_per_batch = 1
         self._starting = False
         self._is_chief = True
         self._config_written = False
@@ -146,6 +147,7 @@ class PruningMonitor(tf_keras.callbacks.Callback):
         if self._is_chief:
             self._check_log_dir()
         self._prepare_weights()
+        self._steps_per_batch = _steps_per_execution(self.model)
         if self._is_chief:
             self._warm_up()
         self._starting = True
@@ -168,8 +170,17 @@ class PruningMonitor(tf_keras.callbacks.Callback):
             self._measure_baseline()
 
     def on_train_batch_end(self, batch, logs=None):
+        last = self._last_seen_step
+        if last is not None and self.every_n_steps > 1:
+            # Reading optimizer.iterations costs about half a millisecond: between records,
+            # predict the step; read it when a record may be due (which corrects the guess).
+            predicted = last + self._steps_per_batch
+            if predicted // self.every_n_steps == last // self.every_n_steps:
+                self._last_seen_step = predicted
+                return
         step = self._current_step()
-        last = self._last_seen_step if self._last_seen_step is not None else step - 1
+        if last is None:
+            last = step - 1
         self._last_seen_step = step
         if step // self.every_n_steps != last // self.every_n_steps:
             self._record(step, logs)
@@ -501,6 +512,17 @@ class PruningMonitor(tf_keras.callbacks.Callback):
 def _read(variable):
     value = variable.numpy() if hasattr(variable, "numpy") else variable
     return np.asarray(value).item()
+
+
+def _steps_per_execution(model):
+    """Optimizer steps between two batch-end calls (Keras's steps_per_execution, default 1)."""
+    value = getattr(model, "_steps_per_execution", None)  # tf_keras: a tf.Variable
+    if value is None:
+        value = getattr(model, "steps_per_execution", None)  # Keras 3: an int
+    try:
+        return max(1, int(_read(value))) if value is not None else 1
+    except (TypeError, ValueError):
+        return 1
 
 
 def _is_chief(model):

@@ -278,3 +278,21 @@ def test_shares_log_dir_with_tensorboard_and_pruning_summaries(tmp_path):
     assert len(files) == 1 and files[0].endswith(".pruning.v2")  # only the monitor's own file
     subdirs = sorted(d for d in os.listdir(logdir) if os.path.isdir(os.path.join(logdir, d)))
     assert subdirs == ["metrics", "train", "validation"]
+
+
+def test_steps_per_execution_records_the_optimizer_steps(tmp_path):
+    """Between records the monitor predicts the step (batch ends x steps_per_execution) instead
+    of reading optimizer.iterations; it must still record exactly the steps every_n_steps says."""
+    model = tf_keras.Sequential(
+        [tf_keras.layers.Dense(8, input_shape=(64,), name="hidden"), tf_keras.layers.Dense(10)]
+    )
+    model.compile(
+        optimizer="adam",
+        loss=tf_keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        steps_per_execution=2,
+    )
+    x, y = training.digits(800)
+    _fit(model, x, y, [PruningMonitor(str(tmp_path / "spe"), every_n_steps=3)])
+    run = reader.load(str(tmp_path)).runs["spe"]
+    # Batch ends come at steps 2, 4, 6, 8: records where a multiple of 3 was crossed, and the end.
+    assert run.weights["hidden/kernel"].steps.tolist() == [0, 4, 6, 8]
