@@ -34,6 +34,7 @@ TIMEOUT_MS = 120_000
 
 MARKS_SCRIPT = """
 (() => {
+  performance.setResourceTimingBufferSize(100000);
   const marks = { origin: performance.timeOrigin, overview: null, charts: {} };
   window.__pruneMarks = marks;
   const now = () => performance.timeOrigin + performance.now();

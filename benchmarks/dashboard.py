@@ -410,7 +410,7 @@ def big_mask_in_process(logdir, run, weight, step, repeats):
             start = time.perf_counter()
             response = client.get(PREFIX + "/mask" + query)
             times.append((time.perf_counter() - start) * 1e3)
-            breakdown.append({k: v * 1e3 for k, v in seconds.items()})
+            breakdown.append({k: seconds.get(k, 0.0) * 1e3 for k in parts})
             size = len(response.get_data())
     finally:
         for owner, attribute, original in originals.values():

@@ -42,7 +42,7 @@ FULL = {
     "batch": 64,
     "steps_per_fit": 100,  # two epochs of 50 steps: epoch hooks are inside the timing
     "epochs_per_fit": 2,
-    "rounds": 5,
+    "rounds": 7,
     "warmup_steps": 20,
     "skip": 5,
     "profile_steps": 100,
@@ -52,10 +52,10 @@ FULL = {
 }
 QUICK = {
     "batch": 16,
-    "steps_per_fit": 8,
+    "steps_per_fit": 6,
     "epochs_per_fit": 2,
     "rounds": 1,
-    "warmup_steps": 4,
+    "warmup_steps": 2,
     "skip": 2,
     "profile_steps": 8,
     "mlp": (32, 32),

@@ -297,13 +297,16 @@ def _dashboard_summary_rows(dash):
         ),
         (FIGURES[15], big["in process, python loader, as the Masks view asks"], "Python loader"),
     ):
+        first = entry.get("first_ms", entry["ms"]["median"])
+        later = entry.get("later_ms") or entry["ms"]
         rows.append(
             (
                 figure,
                 "%dx%d, as the Masks view asks (diff, 512x512 grid); %s" % (side, side, how),
-                "%s ms, %s" % (_num(entry["ms"]["median"], 0), _bytes(entry["bytes"])),
+                "first request %s ms, repeated %s ms; %s"
+                % (_num(first, 0), _num(later["median"], 0), _bytes(entry["bytes"])),
                 "< 100 ms",
-                _verdict(entry["ms"]["median"] < MASK_MS_TARGET),
+                _verdict(first < MASK_MS_TARGET),
             )
         )
     mem = dash["memory"]
@@ -339,7 +342,7 @@ def _frontend_summary_rows(dash):
     rows.append(
         (
             FIGURES[18],
-            setting + "; %s charts" % direct.get("schedule_charts"),
+            setting + "; %s charts" % _num(direct.get("schedule_charts"), 0),
             "%s ms" % _num(every, 0),
             "< 1 s",
             _verdict(every is not None and every < FRONTEND_MS_TARGET),
@@ -863,7 +866,7 @@ def _frontend_section(dash):
             _num(direct.get("global_sparsity_chart_ms"), 0),
             _num(direct.get("first_schedule_chart_ms"), 0),
             _num(direct.get("all_schedule_charts_ms"), 0),
-            direct.get("schedule_charts"),
+            _num(direct.get("schedule_charts"), 0),
         ),
     ]
     if "error" in opened:
@@ -905,8 +908,8 @@ def _frontend_section(dash):
         "`data-state=ready` at that step, then one animation frame) takes %s ms per step (median; "
         "90th percentile %s ms, slowest %s ms), %s s for all. Dragging the slider across all steps "
         "at one input event per frame takes %s s until the last step is drawn (%s ms after the "
-        "last input); %d of the steps were drawn on the way, the last included (the view drops "
-        "answers that arrive after the user moved on)."
+        "last input); %d of the %d steps were drawn on the way, the last included (the view "
+        "drops answers that arrive after the user moved on)."
         % (
             scrub["canvas"]["rows"],
             scrub["canvas"]["cols"],
@@ -918,6 +921,7 @@ def _frontend_section(dash):
             _num(drag["total_ms"] / 1000, 2),
             _num(drag["after_last_input_ms"], 0),
             drag["steps_drawn"],
+            scrub["steps"],
         ),
         "",
     ]
