@@ -24,7 +24,7 @@ from tensorboard.plugins import base_plugin
 from tensorboard.util import tb_logging
 from werkzeug import wrappers
 
-from tb_prune_plugin import mask_layout, metadata, reader
+from tb_prune_plugin import mask_layout, metadata, reader, thinning
 
 logger = tb_logging.get_logger()
 
@@ -33,6 +33,11 @@ _STATIC_ROUTE = "/data/plugin/%s/static/" % metadata.PLUGIN_NAME
 
 DEFAULT_MAX_CELLS = 65536
 MAX_MAX_CELLS = 1048576
+# Steps per series sent by the series routes unless `max_points` asks otherwise: a chart is a few
+# hundred pixels wide, and a run recorded at every step of 100,000 would send 22 MB per weight.
+DEFAULT_MAX_POINTS = 4000
+DEFAULT_MAX_HISTOGRAMS = 500
+MAX_MAX_POINTS = 10_000_000
 _MAX_INT = 2**63 - 1
 _INT_RE = re.compile(r"-?[0-9]{1,19}")
 # An error message quotes what the request sent: longer ones are cut, so a huge parameter
@@ -172,26 +177,42 @@ class PruningPlugin(base_plugin.TBPlugin):
     @_json_errors
     def _serve_weight_series(self, request):
         run, weight = _single(request, "run"), _single(request, "weight")
+        max_points = _int(
+            request, "max_points", minimum=1, maximum=MAX_MAX_POINTS, default=DEFAULT_MAX_POINTS
+        )
         ctx, eid = _request_scope(request)
-        return _respond_json(request, weight_series_body(self._reader, ctx, eid, run, weight))
+        return _respond_json(
+            request, weight_series_body(self._reader, ctx, eid, run, weight, max_points)
+        )
 
     @_json_errors
     def _serve_model_series(self, request):
         run = _single(request, "run")
+        max_points = _int(
+            request, "max_points", minimum=1, maximum=MAX_MAX_POINTS, default=DEFAULT_MAX_POINTS
+        )
         ctx, eid = _request_scope(request)
-        return _respond_json(request, model_series_body(self._reader, ctx, eid, run))
+        return _respond_json(request, model_series_body(self._reader, ctx, eid, run, max_points))
 
     @_json_errors
     def _serve_metrics(self, request):
         run = _single(request, "run")
+        max_points = _int(
+            request, "max_points", minimum=1, maximum=MAX_MAX_POINTS, default=DEFAULT_MAX_POINTS
+        )
         ctx, eid = _request_scope(request)
-        return _respond_json(request, metrics_body(self._reader, ctx, eid, run))
+        return _respond_json(request, metrics_body(self._reader, ctx, eid, run, max_points))
 
     @_json_errors
     def _serve_histograms(self, request):
         run, weight = _single(request, "run"), _single(request, "weight")
+        max_points = _int(
+            request, "max_points", minimum=1, maximum=MAX_MAX_POINTS, default=DEFAULT_MAX_HISTOGRAMS
+        )
         ctx, eid = _request_scope(request)
-        return _respond_json(request, histograms_body(self._reader, ctx, eid, run, weight))
+        return _respond_json(
+            request, histograms_body(self._reader, ctx, eid, run, weight, max_points)
+        )
 
     @_json_errors
     def _serve_mask_steps(self, request):
@@ -454,45 +475,81 @@ def overview_csv(body):
     return out.getvalue()
 
 
-def weight_series_body(pruning_reader, ctx, eid, run, weight):
-    """The body of /weight_series: every weight_stats field of `weight` by step."""
+def _thinned(series, max_points, keep_field=None):
+    """`series` (steps + fields) cut to at most `max_points` steps (see `thinning`)."""
+    keep = None
+    if keep_field is not None and keep_field in series.fields:
+        keep = series.fields[keep_field] == 1
+    index = thinning.thin_indices(len(series.steps), max_points, keep)
+    if len(index) == len(series.steps):
+        return series
+    return reader.Series(
+        steps=series.steps[index], fields={k: v[index] for k, v in series.fields.items()}
+    )
+
+
+def weight_series_body(pruning_reader, ctx, eid, run, weight, max_points=None):
+    """The body of /weight_series: every weight_stats field of `weight` by step.
+
+    At most `max_points` steps are sent; the steps where the mask changed are kept.
+    """
     series = pruning_reader.weight_series(ctx, eid, run, weight)
+    total = len(series.steps)
+    if max_points is not None:
+        series = _thinned(series, max_points, keep_field="mask_changed")
     return {
         "run": run,
         "weight": weight,
+        "total_steps": total,
         "steps": _steps(series.steps),
         "fields": _series_fields(series),
     }
 
 
-def model_series_body(pruning_reader, ctx, eid, run):
-    """The body of /model_series: every model_stats field by step."""
+def model_series_body(pruning_reader, ctx, eid, run, max_points=None):
+    """The body of /model_series: every model_stats field by step (at most `max_points`)."""
     series = pruning_reader.model_series(ctx, eid, run)
-    return {"run": run, "steps": _steps(series.steps), "fields": _series_fields(series)}
+    total = len(series.steps)
+    if max_points is not None:
+        series = _thinned(series, max_points)
+    return {
+        "run": run,
+        "total_steps": total,
+        "steps": _steps(series.steps),
+        "fields": _series_fields(series),
+    }
 
 
-def metrics_body(pruning_reader, ctx, eid, run):
-    """The body of /metrics: the training metrics by scope and name."""
+def metrics_body(pruning_reader, ctx, eid, run, max_points=None):
+    """The body of /metrics: the training metrics by scope and name (each at most
+    `max_points` steps)."""
     body = {"run": run}
     for scope, by_name in pruning_reader.metrics(ctx, eid, run).items():
-        body[scope] = {
-            name: {"steps": _steps(s.steps), "values": _numbers(s.values)}
-            for name, s in sorted(by_name.items())
-        }
+        body[scope] = {}
+        for name, s in sorted(by_name.items()):
+            index = thinning.thin_indices(len(s.steps), max_points or len(s.steps) or 1)
+            body[scope][name] = {
+                "total_steps": len(s.steps),
+                "steps": _steps(s.steps[index]),
+                "values": _numbers(s.values[index]),
+            }
     return body
 
 
-def histograms_body(pruning_reader, ctx, eid, run, weight):
-    """The body of /histograms: |w| histograms of the kept weights by step."""
+def histograms_body(pruning_reader, ctx, eid, run, weight, max_points=None):
+    """The body of /histograms: |w| histograms of the kept weights by step (at most
+    `max_points` of them)."""
     h = pruning_reader.histograms(ctx, eid, run, weight)
+    index = thinning.thin_indices(len(h.steps), max_points or len(h.steps) or 1)
     return {
         "run": run,
         "weight": weight,
-        "steps": _steps(h.steps),
-        "lo": _numbers(h.lo),
-        "hi": _numbers(h.hi),
-        "counts": [[int(c) for c in counts.tolist()] for counts in h.counts],
-        "threshold": _numbers(h.threshold),
+        "total_steps": len(h.steps),
+        "steps": _steps(h.steps[index]),
+        "lo": _numbers(h.lo[index]),
+        "hi": _numbers(h.hi[index]),
+        "counts": [[int(c) for c in h.counts[i].tolist()] for i in index],
+        "threshold": _numbers(h.threshold[index]),
     }
 
 

@@ -396,6 +396,7 @@ def test_weight_series_every_field_nan_as_null(client):
     assert _get_json(client, PREFIX + "/weight_series?run=alpha&weight=dense/kernel") == {
         "run": "alpha",
         "weight": "dense/kernel",
+        "total_steps": 4,
         "steps": [0, 10, 20, 30],
         "fields": _fields(
             size=[6.0] * 4,
@@ -436,6 +437,7 @@ def test_weight_series_missing_weight_is_400(client):
 def test_model_series_every_field(client):
     assert _get_json(client, PREFIX + "/model_series?run=alpha") == {
         "run": "alpha",
+        "total_steps": 4,
         "steps": [0, 10, 20, 30],
         "fields": {
             "global_sparsity": [0.0, 0.25, 0.375, 0.375],
@@ -449,9 +451,27 @@ def test_model_series_every_field(client):
     }
 
 
+def test_weight_series_max_points_thins_keeping_ends(client):
+    body = _get_json(client, PREFIX + "/weight_series?run=alpha&weight=dense/kernel&max_points=2")
+    assert body["total_steps"] == 4 and body["steps"] == [0, 30]
+    assert body["fields"]["mask_changed"] == [1.0, 0.0]
+
+
+def test_histograms_max_points_one_is_the_last_step(client):
+    body = _get_json(client, PREFIX + "/histograms?run=alpha&weight=dense/kernel&max_points=1")
+    assert body["total_steps"] == 2 and body["steps"] == [20] and len(body["counts"]) == 1
+
+
+def test_series_max_points_zero_is_400(client):
+    assert _error(client, PREFIX + "/metrics?run=alpha&max_points=0", 400).startswith(
+        "Invalid argument: parameter 'max_points' must be an integer from 1 to"
+    )
+
+
 def test_model_series_of_run_without_model_stats_is_empty(client):
     assert _get_json(client, PREFIX + "/model_series?run=beta/manual") == {
         "run": "beta/manual",
+        "total_steps": 0,
         "steps": [],
         "fields": {f: [] for f in metadata.MODEL_STATS_FIELDS},
     }
@@ -473,10 +493,10 @@ def test_metrics_by_scope(client):
     assert _get_json(client, PREFIX + "/metrics?run=alpha") == {
         "run": "alpha",
         "epoch": {
-            "loss": {"steps": [10, 30], "values": [1.5, 0.5]},
-            "val_accuracy": {"steps": [30], "values": [0.75]},
+            "loss": {"total_steps": 2, "steps": [10, 30], "values": [1.5, 0.5]},
+            "val_accuracy": {"total_steps": 1, "steps": [30], "values": [0.75]},
         },
-        "batch": {"loss": {"steps": [5, 15, 25], "values": [2.0, 1.0, 0.25]}},
+        "batch": {"loss": {"total_steps": 3, "steps": [5, 15, 25], "values": [2.0, 1.0, 0.25]}},
     }
 
 
@@ -504,6 +524,7 @@ def test_histograms_with_thresholds(client):
     assert _get_json(client, PREFIX + "/histograms?run=alpha&weight=dense/kernel") == {
         "run": "alpha",
         "weight": "dense/kernel",
+        "total_steps": 2,
         "steps": [0, 20],
         "lo": [0.0, 0.0],
         "hi": [0.5, 0.6],

@@ -103,6 +103,8 @@ export type FieldArrays<F extends string> = Partial<Record<F, (number | null)[]>
 export interface WeightSeriesResponse {
   run: string;
   weight: string;
+  /** Steps the series has; `steps` may be thinned to the route's max_points. */
+  total_steps?: number;
   steps: number[];
   fields: FieldArrays<WeightStatsField>;
 }
@@ -110,12 +112,14 @@ export interface WeightSeriesResponse {
 /** `GET /model_series?run=R`. */
 export interface ModelSeriesResponse {
   run: string;
+  total_steps?: number;
   steps: number[];
   fields: FieldArrays<ModelStatsField>;
 }
 
 /** One metric's recorded values. */
 export interface MetricSeries {
+  total_steps?: number;
   steps: number[];
   values: (number | null)[];
 }
@@ -131,6 +135,7 @@ export interface MetricsResponse {
 export interface HistogramsResponse {
   run: string;
   weight: string;
+  total_steps?: number;
   steps: number[];
   lo: (number | null)[];
   hi: (number | null)[];
