@@ -2,10 +2,10 @@
 
 A mask is a boolean array (True = weight kept). `encode_mask` packs it
 row-major (C order) into bits with `numpy.packbits` (first element in the most
-significant bit) and compresses the bytes with zlib level 6; when zlib does not
+significant bit) and compresses the bytes with zlib level 1; when zlib does not
 shrink them (a mask near 50% density is incompressible), the packed bits are
 stored as they are. So a mask never costs more than 1 bit per weight plus a
-small header, and a 90%-sparse magnitude mask costs about 0.56 bits per weight
+small header, and a 90%-sparse magnitude mask costs about 0.58 bits per weight
 (figures in docs/format.md).
 
 The header is a JSON object: {"shape": [...], "encoding": "packbits-zlib" or
@@ -18,6 +18,9 @@ import zlib
 
 import numpy as np
 
+# Level 1 is 6x faster than 6 on a 90%-sparse mask (3 ms against 20 ms per 1M weights, on the
+# training thread whenever a mask changes) for 0.583 against 0.563 bits per weight.
+ZLIB_LEVEL = 1
 ENCODING_ZLIB = "packbits-zlib"
 ENCODING_RAW = "packbits"
 ENCODINGS = (ENCODING_ZLIB, ENCODING_RAW)
@@ -36,7 +39,7 @@ def encode_mask(mask):
     if mask.dtype != np.bool_:
         raise TypeError("a mask must be a boolean array, got dtype %s" % mask.dtype)
     packed = np.packbits(mask.reshape(-1)).tobytes()
-    compressed = zlib.compress(packed, 6)
+    compressed = zlib.compress(packed, ZLIB_LEVEL)
     if len(compressed) < len(packed):
         encoding, payload = ENCODING_ZLIB, compressed
     else:
