@@ -158,12 +158,12 @@ class Measurer:
         else:  # manual pruning has none; TF-MOT's N:M threshold is a dummy value
             threshold = tf.constant(_NAN, tf.float64)
         if size:
-            # Sums in float64 (a mean near zero needs it); the other passes stay in float32.
-            f64 = tf.cast(flat, tf.float64)
-            total = tf.reduce_sum(f64)
-            squares = tf.reduce_sum(tf.square(f64))
+            # The signed sum in float64 (a mean near zero needs it); the other passes in float32.
+            total = tf.reduce_sum(tf.cast(flat, tf.float64))
+            # Sums of non-negative terms cancel nothing: float32 is exact enough (about 1e-7).
+            squares = tf.cast(tf.reduce_sum(tf.square(flat)), tf.float64)
             absf = tf.abs(flat)
-            l1 = tf.reduce_sum(tf.cast(absf, tf.float64))
+            l1 = tf.cast(tf.reduce_sum(absf), tf.float64)
             mean = total / size
             std = tf.sqrt(tf.maximum(squares / size - tf.square(mean), 0.0))
             wmin = tf.cast(tf.reduce_min(flat), tf.float64)
