@@ -177,9 +177,7 @@ class PruningPlugin(base_plugin.TBPlugin):
     @_json_errors
     def _serve_weight_series(self, request):
         run, weight = _single(request, "run"), _single(request, "weight")
-        max_points = _int(
-            request, "max_points", minimum=1, maximum=MAX_MAX_POINTS, default=DEFAULT_MAX_POINTS
-        )
+        max_points = _max_points(request, DEFAULT_MAX_POINTS)
         ctx, eid = _request_scope(request)
         return _respond_json(
             request, weight_series_body(self._reader, ctx, eid, run, weight, max_points)
@@ -188,27 +186,21 @@ class PruningPlugin(base_plugin.TBPlugin):
     @_json_errors
     def _serve_model_series(self, request):
         run = _single(request, "run")
-        max_points = _int(
-            request, "max_points", minimum=1, maximum=MAX_MAX_POINTS, default=DEFAULT_MAX_POINTS
-        )
+        max_points = _max_points(request, DEFAULT_MAX_POINTS)
         ctx, eid = _request_scope(request)
         return _respond_json(request, model_series_body(self._reader, ctx, eid, run, max_points))
 
     @_json_errors
     def _serve_metrics(self, request):
         run = _single(request, "run")
-        max_points = _int(
-            request, "max_points", minimum=1, maximum=MAX_MAX_POINTS, default=DEFAULT_MAX_POINTS
-        )
+        max_points = _max_points(request, DEFAULT_MAX_POINTS)
         ctx, eid = _request_scope(request)
         return _respond_json(request, metrics_body(self._reader, ctx, eid, run, max_points))
 
     @_json_errors
     def _serve_histograms(self, request):
         run, weight = _single(request, "run"), _single(request, "weight")
-        max_points = _int(
-            request, "max_points", minimum=1, maximum=MAX_MAX_POINTS, default=DEFAULT_MAX_HISTOGRAMS
-        )
+        max_points = _max_points(request, DEFAULT_MAX_HISTOGRAMS)
         ctx, eid = _request_scope(request)
         return _respond_json(
             request, histograms_body(self._reader, ctx, eid, run, weight, max_points)
@@ -274,6 +266,11 @@ def _single(request, name, required=True):
     if required and not values[0]:
         raise errors.InvalidArgumentError("parameter %r must not be empty" % name)
     return values[0]
+
+
+def _max_points(request, default):
+    """The series routes' `max_points` parameter (see `thinning`)."""
+    return _int(request, "max_points", minimum=1, maximum=MAX_MAX_POINTS, default=default)
 
 
 def _runs(request):

@@ -6,6 +6,7 @@ download its own browsers here); `ConsoleErrors` collects what the page reports 
 errors; `plugin_frame` finds the Pruning plugin's iframe inside TensorBoard's page.
 """
 
+import contextlib
 import json
 import os
 import socket
@@ -152,3 +153,23 @@ def plugin_frame(page, timeout=30):
         if time.monotonic() > deadline:
             raise AssertionError("no pruning iframe among %s" % [f.url for f in page.frames])
         page.wait_for_timeout(100)
+
+
+@contextlib.contextmanager
+def pruning_tab(url):
+    """TensorBoard at `url` opened on #pruning in headless chromium: yields (page, frame, errors).
+
+    `frame` is the plugin's iframe; `errors` collects console errors for the whole session.
+    """
+    from playwright import sync_api
+
+    with sync_api.sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        try:
+            page = chromium.new_page(viewport={"width": 1280, "height": 800})
+            page.set_default_timeout(20_000)
+            errors = ConsoleErrors(page)
+            page.goto(url + "/#pruning")
+            yield page, plugin_frame(page), errors
+        finally:
+            chromium.close()

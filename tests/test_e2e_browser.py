@@ -123,19 +123,10 @@ def screenshot_dirs(tmp_path_factory):
 @pytest.fixture(scope="module")
 def tab(served, screenshot_dirs):
     """TensorBoard's page at #pruning in headless Chromium, with its console watched."""
-    with sync_api.sync_playwright() as playwright:
-        chromium = browser.launch_chromium(playwright)
-        try:
-            page = chromium.new_page(viewport={"width": 1280, "height": 800})
-            page.set_default_timeout(20_000)
-            errors = browser.ConsoleErrors(page)
-            page.goto(served.url + "/#pruning")
-            frame = browser.plugin_frame(page)
-            yield types.SimpleNamespace(
-                page=page, frame=frame, errors=errors, screenshot_dirs=screenshot_dirs
-            )
-        finally:
-            chromium.close()
+    with browser.pruning_tab(served.url) as (page, frame, errors):
+        yield types.SimpleNamespace(
+            page=page, frame=frame, errors=errors, screenshot_dirs=screenshot_dirs
+        )
 
 
 # Helpers -------------------------------------------------------------------------------------

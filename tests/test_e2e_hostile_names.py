@@ -116,18 +116,9 @@ def tab(tmp_path_factory):
         w.add(0, [_newer(summary.weight_stats("w", lb.stats(size=2)))])
     with browser.TensorBoardProcess(logdir) as tensorboard:
         tensorboard.wait_for_runs(RUNS)
-        with sync_api.sync_playwright() as playwright:
-            chromium = browser.launch_chromium(playwright)
-            try:
-                page = chromium.new_page(viewport={"width": 1280, "height": 800})
-                page.set_default_timeout(20_000)
-                errors = browser.ConsoleErrors(page)
-                page.goto(tensorboard.url + "/#pruning")
-                frame = browser.plugin_frame(page)
-                expect(frame.locator("[data-testid=run-list]")).to_contain_text(RUN_IMG)
-                yield page, frame, errors
-            finally:
-                chromium.close()
+        with browser.pruning_tab(tensorboard.url) as (page, frame, errors):
+            expect(frame.locator("[data-testid=run-list]")).to_contain_text(RUN_IMG)
+            yield page, frame, errors
 
 
 def _open(frame, view, **state):
