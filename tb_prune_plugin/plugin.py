@@ -38,6 +38,8 @@ MAX_MAX_CELLS = 1048576
 DEFAULT_MAX_POINTS = 4000
 DEFAULT_MAX_HISTOGRAMS = 500
 MAX_MAX_POINTS = 10_000_000
+# The multi-run series routes take 1 to this many `run` parameters.
+MAX_MULTI_RUNS = 100
 _MAX_INT = 2**63 - 1
 _INT_RE = re.compile(r"-?[0-9]{1,19}")
 # An error message quotes what the request sent: longer ones are cut, so a huge parameter
@@ -124,6 +126,8 @@ class PruningPlugin(base_plugin.TBPlugin):
             "/overview.csv": self._serve_overview_csv,
             "/weight_series": self._serve_weight_series,
             "/model_series": self._serve_model_series,
+            "/weight_series_multi": self._serve_weight_series_multi,
+            "/model_series_multi": self._serve_model_series_multi,
             "/metrics": self._serve_metrics,
             "/histograms": self._serve_histograms,
             "/mask_steps": self._serve_mask_steps,
@@ -189,6 +193,25 @@ class PruningPlugin(base_plugin.TBPlugin):
         max_points = _max_points(request, DEFAULT_MAX_POINTS)
         ctx, eid = _request_scope(request)
         return _respond_json(request, model_series_body(self._reader, ctx, eid, run, max_points))
+
+    @_json_errors
+    def _serve_weight_series_multi(self, request):
+        weight = _single(request, "weight")
+        runs = _multi_runs(request)
+        fields = _fields(request, metadata.WEIGHT_STATS_FIELDS, "weight_stats")
+        max_points = _max_points(request, DEFAULT_MAX_POINTS)
+        ctx, eid = _request_scope(request)
+        body = weight_series_multi_body(self._reader, ctx, eid, runs, weight, fields, max_points)
+        return _respond_json(request, body)
+
+    @_json_errors
+    def _serve_model_series_multi(self, request):
+        runs = _multi_runs(request)
+        fields = _fields(request, metadata.MODEL_STATS_FIELDS, "model_stats")
+        max_points = _max_points(request, DEFAULT_MAX_POINTS)
+        ctx, eid = _request_scope(request)
+        body = model_series_multi_body(self._reader, ctx, eid, runs, fields, max_points)
+        return _respond_json(request, body)
 
     @_json_errors
     def _serve_metrics(self, request):
@@ -280,6 +303,36 @@ def _runs(request):
         if not run:
             raise errors.InvalidArgumentError("parameter 'run' must not be empty")
     return runs or None
+
+
+def _multi_runs(request):
+    """The repeated `run` parameter of the multi-run routes: 1 to `MAX_MULTI_RUNS` names,
+    duplicates dropped (first one kept)."""
+    runs = request.args.getlist("run")
+    if not 1 <= len(runs) <= MAX_MULTI_RUNS:
+        raise errors.InvalidArgumentError(
+            "parameter 'run' must be given 1 to %d times, got %d" % (MAX_MULTI_RUNS, len(runs))
+        )
+    for run in runs:
+        if not run:
+            raise errors.InvalidArgumentError("parameter 'run' must not be empty")
+    return list(dict.fromkeys(runs))
+
+
+def _fields(request, known, kind):
+    """The optional `fields` parameter: a comma-separated list of names from `known`
+    (None when absent: every field)."""
+    raw = _single(request, "fields", required=False)
+    if raw is None:
+        return None
+    names = raw.split(",")
+    for name in names:
+        if name not in known:
+            raise errors.InvalidArgumentError(
+                "parameter 'fields': unknown %s field %r in %r (known: %s)"
+                % (kind, name, raw, ", ".join(known))
+            )
+    return list(dict.fromkeys(names))
 
 
 def _int(request, name, minimum, maximum=_MAX_INT, default=Ellipsis):
@@ -501,6 +554,44 @@ def weight_series_body(pruning_reader, ctx, eid, run, weight, max_points=None):
         "steps": _steps(series.steps),
         "fields": _series_fields(series),
     }
+
+
+def _multi_series(series, fields, max_points, keep_field=None):
+    """One entry of a multi-run body's `series`: `series` thinned, only `fields` (None: all)."""
+    total = len(series.steps)
+    if max_points is not None:
+        series = _thinned(series, max_points, keep_field=keep_field)
+    names = list(series.fields) if fields is None else fields
+    nan = np.full(len(series.steps), np.nan)
+    return {
+        "total_steps": total,
+        "steps": _steps(series.steps),
+        "fields": {name: _numbers(series.fields.get(name, nan)) for name in names},
+    }
+
+
+def weight_series_multi_body(pruning_reader, ctx, eid, runs, weight, fields=None, max_points=None):
+    """The body of /weight_series_multi: `weight`'s weight_stats fields by step in each run.
+
+    One provider read for all runs. `series` follows the order of `runs` for the runs that
+    have `weight`; the others are listed in `missing`. Each series is thinned as by
+    /weight_series (mask-change steps kept) and holds only `fields` (None: all), in that
+    order; a field a run's records lack is sent as nulls.
+    """
+    by_run, missing = pruning_reader.weight_series_many(ctx, eid, runs, weight)
+    series = [
+        dict(run=run, **_multi_series(s, fields, max_points, keep_field="mask_changed"))
+        for run, s in by_run.items()
+    ]
+    return {"weight": weight, "series": series, "missing": missing}
+
+
+def model_series_multi_body(pruning_reader, ctx, eid, runs, fields=None, max_points=None):
+    """The body of /model_series_multi: the model_stats fields by step in each run, read in
+    one provider call (see `weight_series_multi_body`)."""
+    by_run, missing = pruning_reader.model_series_many(ctx, eid, runs)
+    series = [dict(run=run, **_multi_series(s, fields, max_points)) for run, s in by_run.items()]
+    return {"series": series, "missing": missing}
 
 
 def model_series_body(pruning_reader, ctx, eid, run, max_points=None):

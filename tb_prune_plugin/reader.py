@@ -349,9 +349,14 @@ class PruningReader:
         return _by_step(data.get(run, {}).get(tag, []))
 
     def _vector_series(self, ctx, experiment_id, run, tag, record, default_fields):
+        data = self._series_data(ctx, experiment_id, run, tag)
+        return self._vector_series_of(run, tag, data, record, default_fields)
+
+    def _vector_series_of(self, run, tag, data, record, default_fields):
+        """The `Series` of a vector series' data (sorted by step); bad records are skipped."""
         fields = record.fields if record.fields is not None else default_fields
         steps, rows = [], []
-        for datum in self._series_data(ctx, experiment_id, run, tag):
+        for datum in data:
             vector = self._vector(run, tag, datum, len(fields))
             if vector is not None:
                 steps.append(datum.step)
@@ -402,6 +407,76 @@ class PruningReader:
         return self._vector_series(
             ctx, experiment_id, run, tag, contents.records[tag], metadata.MODEL_STATS_FIELDS
         )
+
+    def weight_series_many(self, ctx, experiment_id, runs, weight):
+        """The weight_stats records of `weight` in each of `runs`, read in one provider call.
+
+        Returns:
+          `({run: Series}, [missing run])`: a `Series` (possibly with no steps) for every run
+          of `runs` that has pruning data for `weight`, in the order of `runs`; the others
+          (unknown runs, runs without the weight) are listed in `missing`, in that order.
+        """
+        index = self.runs(ctx, experiment_id, runs=list(runs))
+        found, missing, tags = {}, [], {}
+        for run in runs:
+            weight_tags = index[run].weights.get(weight) if run in index else None
+            if weight_tags is None:
+                missing.append(run)
+                continue
+            found[run] = None
+            tag = weight_tags.get(metadata.KIND_WEIGHT_STATS)
+            if tag is not None:
+                tags[run] = tag
+        data = {}
+        if tags:
+            data = self._read_tensors(ctx, experiment_id, sorted(tags), sorted(set(tags.values())))
+        for run in found:
+            tag = tags.get(run)
+            if tag is None:
+                found[run] = _empty_series(metadata.WEIGHT_STATS_FIELDS)
+                continue
+            found[run] = self._vector_series_of(
+                run,
+                tag,
+                _by_step(data.get(run, {}).get(tag, [])),
+                index[run].records[tag],
+                metadata.WEIGHT_STATS_FIELDS,
+            )
+        return found, missing
+
+    def model_series_many(self, ctx, experiment_id, runs):
+        """The model_stats records of each of `runs`, read in one provider call.
+
+        Returns:
+          `({run: Series}, [missing run])` as `weight_series_many`; a run is missing when it
+          holds no pruning data (a run without model_stats records gets a `Series` with no
+          steps).
+        """
+        index = self.runs(ctx, experiment_id, runs=list(runs))
+        found, missing, tags = {}, [], {}
+        for run in runs:
+            if run not in index:
+                missing.append(run)
+                continue
+            found[run] = None
+            if index[run].model_stats_tag is not None:
+                tags[run] = index[run].model_stats_tag
+        data = {}
+        if tags:
+            data = self._read_tensors(ctx, experiment_id, sorted(tags), sorted(set(tags.values())))
+        for run in found:
+            tag = tags.get(run)
+            if tag is None:
+                found[run] = _empty_series(metadata.MODEL_STATS_FIELDS)
+                continue
+            found[run] = self._vector_series_of(
+                run,
+                tag,
+                _by_step(data.get(run, {}).get(tag, [])),
+                index[run].records[tag],
+                metadata.MODEL_STATS_FIELDS,
+            )
+        return found, missing
 
     def histograms(self, ctx, experiment_id, run, weight):
         """The weight_histogram records of `weight` as a `HistogramSeries`."""

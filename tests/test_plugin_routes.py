@@ -468,6 +468,112 @@ def test_series_max_points_zero_is_400(client):
     )
 
 
+# Multi-run series ----------------------------------------------------------------------------
+
+
+def test_weight_series_multi_runs_in_request_order_with_missing(client):
+    url = "/weight_series_multi?weight=w&run=reshaped&run=alpha&run=nope&fields=threshold,size"
+    assert _get_json(client, PREFIX + url) == {
+        "weight": "w",
+        "series": [
+            {
+                "run": "reshaped",
+                "total_steps": 1,
+                "steps": [4],
+                "fields": {"threshold": [None], "size": [3.0]},
+            }
+        ],
+        "missing": ["alpha", "nope"],
+    }
+
+
+def test_weight_series_multi_equals_single_routes(client):
+    multi = _get_json(
+        client, PREFIX + "/weight_series_multi?weight=dense/kernel&run=beta/manual&run=alpha"
+    )
+    single = _get_json(client, PREFIX + "/weight_series?run=alpha&weight=dense/kernel")
+    assert multi["missing"] == ["beta/manual"]
+    assert multi["series"] == [{k: single[k] for k in ("run", "total_steps", "steps", "fields")}]
+    assert list(multi["series"][0]["fields"]) == list(metadata.WEIGHT_STATS_FIELDS)
+
+
+def test_weight_series_multi_thins_keeping_mask_changes_of_unrequested_field(client):
+    url = "/weight_series_multi?weight=dense/kernel&run=alpha&fields=sparsity&max_points=3"
+    assert _get_json(client, PREFIX + url)["series"] == [
+        {
+            "run": "alpha",
+            "total_steps": 4,
+            "steps": [0, 20, 30],
+            "fields": {"sparsity": [0.0, 0.5, 0.5]},
+        }
+    ]
+
+
+def test_model_series_multi_run_without_model_stats_is_empty_unknown_is_missing(client):
+    url = (
+        "/model_series_multi?run=beta/manual&run=gamma&run=alpha"
+        "&fields=model_nonzeros,global_sparsity"
+    )
+    assert _get_json(client, PREFIX + url) == {
+        "series": [
+            {
+                "run": "beta/manual",
+                "total_steps": 0,
+                "steps": [],
+                "fields": {"model_nonzeros": [], "global_sparsity": []},
+            },
+            {
+                "run": "alpha",
+                "total_steps": 4,
+                "steps": [0, 10, 20, 30],
+                "fields": {
+                    "model_nonzeros": [10.0, 8.0, 7.0, 7.0],
+                    "global_sparsity": [0.0, 0.25, 0.375, 0.375],
+                },
+            },
+        ],
+        "missing": ["gamma"],
+    }
+
+
+def test_model_series_multi_equals_single_route(client):
+    multi = _get_json(client, PREFIX + "/model_series_multi?run=alpha&run=alpha&max_points=2")
+    single = _get_json(client, PREFIX + "/model_series?run=alpha&max_points=2")
+    assert multi == {"series": [single], "missing": []}
+
+
+def test_series_multi_run_count_outside_1_to_100_is_400(client):
+    assert _error(client, PREFIX + "/model_series_multi", 400) == (
+        "Invalid argument: parameter 'run' must be given 1 to 100 times, got 0"
+    )
+    runs = "&".join("run=r%d" % i for i in range(101))
+    assert _error(client, PREFIX + "/weight_series_multi?weight=w&" + runs, 400) == (
+        "Invalid argument: parameter 'run' must be given 1 to 100 times, got 101"
+    )
+
+
+def test_series_multi_unknown_field_is_400_quoting_it(client):
+    assert _error(
+        client, PREFIX + "/model_series_multi?run=alpha&fields=global_sparsity,sparsity", 400
+    ) == (
+        "Invalid argument: parameter 'fields': unknown model_stats field 'sparsity' in "
+        "'global_sparsity,sparsity' (known: global_sparsity, prunable_size, prunable_nonzeros, "
+        "model_size, model_nonzeros, dense_bytes, sparse_bytes)"
+    )
+    assert _error(
+        client, PREFIX + "/weight_series_multi?run=alpha&weight=w&fields=", 400
+    ).startswith("Invalid argument: parameter 'fields': unknown weight_stats field '' in ''")
+
+
+def test_weight_series_multi_missing_weight_or_empty_run_is_400(client):
+    assert _error(client, PREFIX + "/weight_series_multi?run=alpha", 400) == (
+        "Invalid argument: missing parameter 'weight'"
+    )
+    assert _error(client, PREFIX + "/weight_series_multi?run=alpha&run=&weight=w", 400) == (
+        "Invalid argument: parameter 'run' must not be empty"
+    )
+
+
 def test_model_series_of_run_without_model_stats_is_empty(client):
     assert _get_json(client, PREFIX + "/model_series?run=beta/manual") == {
         "run": "beta/manual",

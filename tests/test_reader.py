@@ -340,6 +340,57 @@ def test_overview_last_state_of_every_weight_and_run(demo):
     assert runs[1].stats == {}
 
 
+class CountingProvider:
+    """A real data provider that counts the calls made to it, by method name."""
+
+    def __init__(self, provider):
+        self._provider = provider
+        self.calls = []
+
+    def __getattr__(self, name):
+        method = getattr(self._provider, name)
+
+        def counted(*args, **kwargs):
+            self.calls.append(name)
+            return method(*args, **kwargs)
+
+        return counted
+
+    def reads(self):
+        return [c for c in self.calls if c.startswith("read_")]
+
+
+def test_weight_series_many_one_read_for_all_runs(tmp_path):
+    for run, sparsity in (("a", 0.25), ("b", 0.5), ("c", 0.75)):
+        with lb.RunWriter(tmp_path / run) as w:
+            for step in (0, 10):
+                w.add(step, [summary.weight_stats("k", lb.stats(sparsity=sparsity + step))])
+    counting = CountingProvider(lb.local_data_provider(tmp_path))
+    series, missing = reader.PruningReader(counting).weight_series_many(
+        CTX, "", ["c", "zz", "a", "b"], "k"
+    )
+    assert counting.reads() == ["read_tensors"]
+    assert missing == ["zz"]
+    assert list(series) == ["c", "a", "b"]
+    assert [series[r].fields["sparsity"].tolist() for r in series] == [
+        [0.75, 10.75],
+        [0.25, 10.25],
+        [0.5, 10.5],
+    ]
+    assert [series[r].steps.tolist() for r in series] == [[0, 10]] * 3
+
+
+def test_model_series_many_one_read_for_all_runs(demo_logdir):
+    counting = CountingProvider(lb.local_data_provider(demo_logdir))
+    series, missing = reader.PruningReader(counting).model_series_many(
+        CTX, "", ["alpha", "beta/manual", "gamma"]
+    )
+    assert counting.reads() == ["read_tensors"]
+    assert missing == ["gamma"]
+    assert series["alpha"].fields["global_sparsity"].tolist() == [0.0, 0.25, 0.375, 0.375]
+    assert series["beta/manual"].steps.tolist() == []
+
+
 def test_overview_of_chosen_runs(demo):
     weights, runs = demo.overview(CTX, "", runs=["beta/manual"])
     assert [w.weight for w in weights] == ["conv/kernel"]
