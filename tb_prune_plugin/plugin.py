@@ -468,7 +468,7 @@ def overview_body(pruning_reader, ctx, eid, runs=None):
     """The body of /overview: the last state of every weight, and per run the model figures.
 
     Weights without a weight_stats record and runs without a model_stats record are left
-    out; `shape` is null for a weight without a mask record.
+    out; `shape` (from the run config, else the latest mask record) may be null.
     """
     weights, models = pruning_reader.overview(ctx, eid, runs)
     rows = []

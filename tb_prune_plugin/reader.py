@@ -22,6 +22,7 @@ import hashlib
 import json
 import logging
 import threading
+import time
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
@@ -38,6 +39,14 @@ PLUGIN_NAME = metadata.PLUGIN_NAME
 # Number of points asked from the data provider per series: enough for every step.
 # Both providers accept any non-negative int and keep at most what was ingested.
 DOWNSAMPLE_ALL = 10**9
+
+# The index of runs and tags (which pruning series each run holds: two listing calls to the
+# data provider, each a gRPC round trip of about 44 ms with the Rust data server) is reused by
+# the routes that read data for at most this many seconds, TensorBoard's default reload interval.
+# Data is always read fresh; a run or weight missing from a reused index is looked up again
+# at once. `runs()` (the /runs route) always lists afresh and renews the index.
+INDEX_MAX_AGE_SECONDS = 5.0
+INDEX_CACHE_ENTRIES = 32
 
 # Decoded masks kept for repeated /mask requests (zoom, pan), in mask entries (bytes):
 # four 4096x4096 masks.
@@ -148,7 +157,7 @@ class WeightSummary:
 
     run: str
     weight: str
-    shape: Optional[Tuple[int, ...]]  # from the latest mask record (None: no mask)
+    shape: Optional[Tuple[int, ...]]  # run config, else latest mask record (None: neither)
     step: Optional[int]  # of the last weight_stats record (None: none)
     stats: Dict[str, float]  # that record's fields (empty: none)
 
@@ -177,11 +186,14 @@ class PruningReader:
         series.fields["sparsity"][series.steps == 100]
     """
 
-    def __init__(self, data_provider, *, downsample=DOWNSAMPLE_ALL):
+    def __init__(
+        self, data_provider, *, downsample=DOWNSAMPLE_ALL, index_max_age=INDEX_MAX_AGE_SECONDS
+    ):
         self._provider = data_provider
         self._downsample = downsample
         self._warned = set()
         self._mask_cache = _MaskCache(MASK_CACHE_ENTRIES)
+        self._index_cache = _IndexCache(index_max_age, INDEX_CACHE_ENTRIES)
 
     # Warnings ---------------------------------------------------------------------------------
 
@@ -195,6 +207,9 @@ class PruningReader:
 
     def runs(self, ctx, experiment_id, runs=None, skipped=None):
         """Returns {run name: `RunContents`} for the runs holding pruning data, sorted by name.
+
+        Always lists the data provider's series (and renews the index the other methods
+        reuse for `INDEX_MAX_AGE_SECONDS`). The result is shared: do not change it.
 
         Args:
           runs: restrict to these run names (None: all runs).
@@ -234,11 +249,31 @@ class PruningReader:
                         step = int(time_series.max_step)
                         if contents.last_step is None or step > contents.last_step:
                             contents.last_step = step
-        return {name: result[name] for name in sorted(result)}
+        result = {name: result[name] for name in sorted(result)}
+        self._index_cache.put(experiment_id, runs, result)
+        return result
 
-    def run(self, ctx, experiment_id, run):
-        """Returns the `RunContents` of `run`; NotFoundError if it holds no pruning data."""
-        found = self.runs(ctx, experiment_id, runs=[run]).get(run)
+    def _index(self, ctx, experiment_id, runs, complete=None):
+        """`runs(ctx, experiment_id, runs)`, reusing a listing at most `index_max_age` old.
+
+        `complete(index)` says whether the reused index has what the caller needs; when it
+        says False, the series are listed afresh.
+        """
+        index = self._index_cache.get(experiment_id, runs)
+        if index is not None and (complete is None or complete(index)):
+            return index
+        return self.runs(ctx, experiment_id, runs=runs)
+
+    def run(self, ctx, experiment_id, run, weight=None):
+        """Returns the `RunContents` of `run`; NotFoundError if it holds no pruning data.
+
+        With `weight`, a reused index that lacks that weight of the run is listed afresh.
+        """
+
+        def complete(index):
+            return run in index and (weight is None or weight in index[run].weights)
+
+        found = self._index(ctx, experiment_id, [run], complete).get(run)
         if found is None:
             raise errors.NotFoundError("no pruning data for run %r" % (run,))
         return found
@@ -302,7 +337,7 @@ class PruningReader:
 
     def weight_tags(self, ctx, experiment_id, run, weight):
         """Returns {kind: tag} of `weight` in `run`; NotFoundError if there is no such weight."""
-        contents = self.run(ctx, experiment_id, run)
+        contents = self.run(ctx, experiment_id, run, weight)
         tags = contents.weights.get(weight)
         if tags is None:
             raise errors.NotFoundError(
@@ -416,7 +451,12 @@ class PruningReader:
           of `runs` that has pruning data for `weight`, in the order of `runs`; the others
           (unknown runs, runs without the weight) are listed in `missing`, in that order.
         """
-        index = self.runs(ctx, experiment_id, runs=list(runs))
+        index = self._index(
+            ctx,
+            experiment_id,
+            list(runs),
+            lambda index: all(r in index and weight in index[r].weights for r in runs),
+        )
         found, missing, tags = {}, [], {}
         for run in runs:
             weight_tags = index[run].weights.get(weight) if run in index else None
@@ -452,7 +492,7 @@ class PruningReader:
           holds no pruning data (a run without model_stats records gets a `Series` with no
           steps).
         """
-        index = self.runs(ctx, experiment_id, runs=list(runs))
+        index = self._index(ctx, experiment_id, list(runs), lambda i: all(r in i for r in runs))
         found, missing, tags = {}, [], {}
         for run in runs:
             if run not in index:
@@ -817,23 +857,35 @@ class PruningReader:
         Returns:
           `([WeightSummary] sorted by run and weight, [RunSummary] sorted by run)`.
         """
-        index = self.runs(ctx, experiment_id, runs=runs)
+        index = self._index(ctx, experiment_id, runs, lambda i: all(r in i for r in runs or ()))
         for run in runs or ():
             if run not in index:
                 raise errors.NotFoundError("no pruning data for run %r" % (run,))
-        # The latest datum of every series in two provider calls (the providers always keep
-        # the latest datum when downsampling to 1), not a few calls per weight: with
-        # thousands of runs each call costs a round trip to TensorBoard's data server.
-        vector_pairs, mask_pairs = [], []
+        # The latest datum of every tensor series (stats and run config) in one provider call
+        # (the providers always keep the latest datum when downsampling to 1), not a few calls
+        # per weight: each call costs a round trip to TensorBoard's data server. Shapes come
+        # from the run config; only weights it does not give a shape for read their latest
+        # mask record's header (one more call, and one per such weight).
+        tensor_pairs = []
         for run, contents in index.items():
             for tags in contents.weights.values():
                 if metadata.KIND_WEIGHT_STATS in tags:
-                    vector_pairs.append((run, tags[metadata.KIND_WEIGHT_STATS]))
-                if metadata.KIND_MASK in tags:
-                    mask_pairs.append((run, tags[metadata.KIND_MASK]))
+                    tensor_pairs.append((run, tags[metadata.KIND_WEIGHT_STATS]))
             if contents.model_stats_tag is not None:
-                vector_pairs.append((run, contents.model_stats_tag))
-        latest_vectors = self._latest_tensors(ctx, experiment_id, vector_pairs)
+                tensor_pairs.append((run, contents.model_stats_tag))
+            if contents.run_config_tag is not None:
+                tensor_pairs.append((run, contents.run_config_tag))
+        latest_vectors = self._latest_tensors(ctx, experiment_id, tensor_pairs)
+        config_shapes = {
+            run: self._config_shapes(run, contents.run_config_tag, latest_vectors)
+            for run, contents in index.items()
+        }
+        mask_pairs = [
+            (run, tags[metadata.KIND_MASK])
+            for run, contents in index.items()
+            for weight, tags in contents.weights.items()
+            if metadata.KIND_MASK in tags and weight not in config_shapes[run]
+        ]
         latest_masks = self._latest_blob_sequences(ctx, experiment_id, mask_pairs)
         weights, models = [], []
         for run, contents in index.items():
@@ -847,9 +899,9 @@ class PruningReader:
                     metadata.WEIGHT_STATS_FIELDS,
                     latest_vectors,
                 )
-                shape = None
+                shape = config_shapes[run].get(weight)
                 mask_tag = tags.get(metadata.KIND_MASK)
-                if mask_tag is not None:
+                if shape is None and mask_tag is not None:
                     latest = latest_masks.get((run, mask_tag), [])
                     records = [self._mask_record(ctx, run, mask_tag, d) for d in latest[-1:]]
                     records = [r for r in records if r is not None]
@@ -868,6 +920,23 @@ class PruningReader:
             )
             models.append(RunSummary(run, step, stats))
         return weights, models
+
+    def _config_shapes(self, run, tag, latest):
+        """{weight path: shape} from the run's latest run_config record in `latest` ({} if
+        none, or if it does not list shapes as the monitor writes them)."""
+        if tag is None:
+            return {}
+        shapes = {}
+        for datum in latest.get((run, tag), [])[-1:]:
+            config = self._config(run, tag, datum)
+            entries = config.get("weights") if config is not None else None
+            for entry in entries if isinstance(entries, list) else ():
+                if not isinstance(entry, dict):
+                    continue
+                path, shape = entry.get("path"), entry.get("shape")
+                if isinstance(path, str) and _is_shape(shape):
+                    shapes[path] = tuple(shape)
+        return shapes
 
     def _latest_tensors(self, ctx, experiment_id, pairs):
         """{(run, tag): [latest datum]} for tensor series `pairs`, in one provider call."""
@@ -912,6 +981,51 @@ class PruningReader:
         return None, {}
 
 
+class _IndexCache:
+    """Run indexes (`PruningReader.runs` results) by experiment and run filter, each reused for
+    at most `max_age` seconds; at most `max_entries` of them, least recently stored out first.
+
+    An index of all runs also answers for any subset of them.
+    """
+
+    def __init__(self, max_age, max_entries):
+        self._max_age = max_age
+        self._max_entries = max_entries
+        self._entries = collections.OrderedDict()  # key -> (monotonic time, index)
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _key(experiment_id, runs):
+        return (experiment_id, None if runs is None else tuple(sorted(set(runs))))
+
+    def put(self, experiment_id, runs, index):
+        if self._max_age <= 0:
+            return
+        key = self._key(experiment_id, runs)
+        with self._lock:
+            self._entries.pop(key, None)
+            self._entries[key] = (time.monotonic(), index)
+            while len(self._entries) > self._max_entries:
+                self._entries.popitem(last=False)
+
+    def get(self, experiment_id, runs):
+        """The index for `runs` (None: all) if one at most `max_age` old is kept, else None."""
+        if self._max_age <= 0:
+            return None
+        now = time.monotonic()
+        with self._lock:
+            for key in (self._key(experiment_id, runs), self._key(experiment_id, None)):
+                entry = self._entries.get(key)
+                if entry is None or now - entry[0] > self._max_age:
+                    continue
+                index = entry[1]
+                if key[1] is None and runs is not None:
+                    wanted = set(runs)
+                    index = {name: c for name, c in index.items() if name in wanted}
+                return index
+        return None
+
+
 class _MaskCache:
     """Decoded masks by key, least recently used out first, at most `max_entries` in all."""
 
@@ -939,6 +1053,12 @@ class _MaskCache:
             while self._entries > self._max_entries:
                 _, old = self._masks.popitem(last=False)
                 self._entries -= old.size
+
+
+def _is_shape(value):
+    return isinstance(value, list) and all(
+        isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in value
+    )
 
 
 def _by_step(data):

@@ -391,6 +391,94 @@ def test_model_series_many_one_read_for_all_runs(demo_logdir):
     assert series["beta/manual"].steps.tolist() == []
 
 
+def _reloadable_provider(logdir):
+    from tensorboard.backend.event_processing import data_provider as mux_data_provider
+    from tensorboard.backend.event_processing import plugin_event_multiplexer
+
+    multiplexer = plugin_event_multiplexer.EventMultiplexer(
+        tensor_size_guidance={metadata.PLUGIN_NAME: 0}
+    )
+    multiplexer.AddRunsFromDirectory(str(logdir))
+    multiplexer.Reload()
+    return multiplexer, mux_data_provider.MultiplexerDataProvider(multiplexer, str(logdir))
+
+
+def test_overview_shapes_from_run_config_in_one_read(tmp_path):
+    config = {"weights": [{"path": "k", "shape": [2, 3]}, {"path": "gone", "shape": [9]}]}
+    with lb.RunWriter(tmp_path / "a") as w:
+        w.add(0, [summary.run_config(config), summary.mask("k", np.ones((2, 3), bool))])
+        w.add(0, [summary.mask("m", np.ones(4, bool))])
+        for weight in ("k", "m"):
+            w.add(5, [summary.weight_stats(weight, lb.stats(size=6.0))])
+    counting = CountingProvider(lb.local_data_provider(tmp_path))
+    pruning = reader.PruningReader(counting)
+    pruning.runs(CTX, "")
+    counting.calls.clear()
+    weights, _ = pruning.overview(CTX, "", runs=["a"])
+    assert [(w.weight, w.shape, w.step) for w in weights] == [("k", (2, 3), 5), ("m", (4,), 5)]
+    # k's shape is the config's; only m (not in the config) reads its latest mask's header.
+    assert counting.calls == ["read_tensors", "read_blob_sequences", "read_blob"]
+
+
+def test_overview_every_shape_in_run_config_makes_one_provider_call(tmp_path):
+    config = {"weights": [{"path": "k", "shape": [2, 3]}]}
+    with lb.RunWriter(tmp_path / "a") as w:
+        w.add(0, [summary.run_config(config), summary.mask("k", np.ones((2, 3), bool))])
+        w.add(
+            5,
+            [
+                summary.weight_stats("k", lb.stats(size=6.0)),
+                summary.model_stats(lb.model_stats(global_sparsity=0.5)),
+            ],
+        )
+    counting = CountingProvider(lb.local_data_provider(tmp_path))
+    pruning = reader.PruningReader(counting)
+    pruning.runs(CTX, "")
+    counting.calls.clear()
+    weights, runs = pruning.overview(CTX, "", runs=["a"])
+    assert counting.calls == ["read_tensors"]
+    assert [(w.shape, w.stats["size"]) for w in weights] == [((2, 3), 6.0)]
+    assert [(r.step, r.stats["global_sparsity"]) for r in runs] == [(5, 0.5)]
+
+
+def test_index_reused_steps_read_fresh_new_weight_listed_at_once(tmp_path):
+    """The run/tag index is reused (no listing calls), yet new steps show at once and a
+    weight the reused index lacks is listed afresh instead of being a 404."""
+    with lb.RunWriter(tmp_path / "a") as w:
+        w.add(0, [summary.weight_stats("k", lb.stats(sparsity=0.0))])
+    multiplexer, provider = _reloadable_provider(tmp_path)
+    counting = CountingProvider(provider)
+    pruning = reader.PruningReader(counting, index_max_age=3600)
+    assert pruning.weight_series(CTX, "", "a", "k").steps.tolist() == [0]
+    assert counting.calls == ["list_tensors", "list_blob_sequences", "read_tensors"]
+    with lb.RunWriter(tmp_path / "a") as w:
+        w.add(1, [summary.weight_stats("k", lb.stats(sparsity=0.5))])
+        w.add(1, [summary.weight_stats("new", lb.stats(sparsity=0.25))])
+    multiplexer.Reload()
+    counting.calls.clear()
+    series = pruning.weight_series(CTX, "", "a", "k")
+    assert (series.steps.tolist(), series.fields["sparsity"].tolist()) == ([0, 1], [0.0, 0.5])
+    assert counting.calls == ["read_tensors"]
+    counting.calls.clear()
+    assert pruning.weight_series(CTX, "", "a", "new").fields["sparsity"].tolist() == [0.25]
+    assert counting.calls == ["list_tensors", "list_blob_sequences", "read_tensors"]
+    with pytest.raises(errors.NotFoundError, match="no pruning data for run 'b'"):
+        pruning.weight_series(CTX, "", "b", "k")
+
+
+def test_index_older_than_max_age_is_listed_again(tmp_path):
+    with lb.RunWriter(tmp_path / "a") as w:
+        w.add(0, [summary.weight_stats("k", lb.stats(sparsity=0.0))])
+    counting = CountingProvider(lb.local_data_provider(tmp_path))
+    reused = reader.PruningReader(counting, index_max_age=3600)
+    never = reader.PruningReader(counting, index_max_age=0)
+    for pruning, lists in ((reused, 2), (never, 4)):
+        counting.calls.clear()
+        pruning.weight_series(CTX, "", "a", "k")
+        pruning.model_series(CTX, "", "a")
+        assert len([c for c in counting.calls if c.startswith("list_")]) == lists
+
+
 def test_overview_of_chosen_runs(demo):
     weights, runs = demo.overview(CTX, "", runs=["beta/manual"])
     assert [w.weight for w in weights] == ["conv/kernel"]
