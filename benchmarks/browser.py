@@ -15,20 +15,26 @@ drawn, frontend/src/ui/chart.ts). Scenarios, each in a fresh browser context (em
 Scrubbing (Masks view, diff on, as it opens): the "next" button pressed 99 times, each press
 waiting for the mask to be drawn (canvas `data-state=ready` at that step, then one animation
 frame); and a drag of the slider over all 100 steps at one input event per frame.
+
+`benchmarks/dashboard.py` calls `measure`. As a program, this measures the frontend alone:
+
+    python benchmarks/browser.py [--logdir DIR] [--out FILE] [--quick] [--trials N]
+
+generates dashboard.py's log directory under DIR (kept for the next time), serves it with
+dashboard.py's flags and prints the same JSON as the `frontend` entry of dashboard.py's output.
 """
 
+import argparse
+import json
+import os
 import statistics
+import sys
 import time
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+import checkout  # noqa: F401  (first: this checkout's tb_prune_plugin, and tests/ importable)
+
+from tests import browser as shared
+
 FRAME_PATH = "/data/plugin_entry.html?name=pruning"
 TIMEOUT_MS = 120_000
 
@@ -114,20 +120,6 @@ async ([steps]) => {
 """
 
 
-def _browser(playwright):
-    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-
-
-def _plugin_frame(page, timeout_s):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        for frame in page.frames:
-            if "plugin_entry.html" in frame.url and "name=pruning" in frame.url:
-                return frame
-        page.wait_for_timeout(20)
-    raise RuntimeError("the pruning plugin's iframe did not appear")
-
-
 def _marks(frame):
     return frame.evaluate("() => window.__pruneMarks")
 
@@ -179,7 +171,7 @@ def open_and_schedules(browser, base_url, charts, timeout_ms):
         page = context.new_page()
         page.goto(base_url + "/#pruning", wait_until="commit", timeout=timeout_ms)
         start = page.evaluate("() => performance.timeOrigin")
-        frame = _plugin_frame(page, timeout_ms / 1000)
+        frame = shared.plugin_frame(page, timeout_ms / 1000, poll_ms=20)
         frame.wait_for_selector('[data-testid="overview-table"]', timeout=timeout_ms)
         marks = _marks(frame)
         result = {
@@ -271,7 +263,7 @@ def measure(base_url, charts, mask_run, mask_weight, mask_steps, trials=3, open_
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = _browser(playwright)
+        browser = shared.launch_chromium(playwright)
         try:
             direct = [open_schedules_directly(browser, base_url, charts) for _ in range(trials)]
             try:
@@ -297,3 +289,54 @@ def measure(base_url, charts, mask_run, mask_weight, mask_steps, trials=3, open_
         "open_schedules_directly_network": direct[0].get("network") if direct else None,
         "scrub": scrub,
     }
+
+
+def main(argv=None):
+    """Generates (or reuses) the benchmark's log directory, serves it, and measures the tab."""
+    import dashboard  # not at the top: dashboard imports this module
+    import logdir_gen
+    import tb_server
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--logdir",
+        default=os.path.join(os.environ.get("TMPDIR", "/tmp"), "tb_prune_browser_bench"),
+        help="where the generated runs are (written there first if missing)",
+    )
+    parser.add_argument("--out", help="write the JSON here as well as to stdout")
+    parser.add_argument("--quick", action="store_true", help="dashboard.py's quick sizes")
+    parser.add_argument("--trials", type=int, help="trials of opening Schedules directly")
+    args = parser.parse_args(argv)
+    config = dashboard.QUICK if args.quick else dashboard.FULL
+    shape = (config["runs"], config["weights"], config["steps"], config["mask_every"])
+    grid = os.path.join(args.logdir, "grid_%dx%dx%dx%d" % shape)
+    runs = ["run_%02d" % i for i in range(config["runs"])]
+    if not all(os.path.isdir(os.path.join(grid, r)) for r in runs):
+        start = time.monotonic()
+        runs = logdir_gen.write_grid(grid, *shape)
+        print("browser: wrote %s in %.0f s" % (grid, time.monotonic() - start), file=sys.stderr)
+    weights = logdir_gen.weight_names(config["weights"])
+    with tb_server.TensorBoardProcess(grid, flags=dashboard.FLAGS) as tb:
+        print("browser: TensorBoard at %s" % tb.url, file=sys.stderr, flush=True)
+        last_tag = "pruning/%s/sparsity" % weights[-1]
+        dashboard.wait_loaded(tb.url, runs, last_tag, config["steps"], config["load_timeout"])
+        query = dashboard._q(run=runs[0], weight=weights[1])
+        recorded = shared.fetch_json(tb.url + shared.PLUGIN_PREFIX + "/mask_steps" + query)["steps"]
+        results = measure(
+            tb.url,
+            charts=min(len(weights), 24),
+            mask_run=runs[0],
+            mask_weight=weights[1],
+            mask_steps=recorded[:100],
+            trials=args.trials or config["browser_trials"],
+            open_timeout_s=config["overview_all_runs_timeout"],
+        )
+    text = json.dumps(results, indent=1)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -143,8 +143,11 @@ class ConsoleErrors:
             )
 
 
-def plugin_frame(page, timeout=30):
-    """The Pruning plugin's iframe: TensorBoard loads `.../plugin_entry.html?name=pruning`."""
+def plugin_frame(page, timeout=30, poll_ms=100):
+    """The Pruning plugin's iframe: TensorBoard loads `.../plugin_entry.html?name=pruning`.
+
+    Looks every `poll_ms` milliseconds for up to `timeout` seconds.
+    """
     deadline = time.monotonic() + timeout
     while True:
         for frame in page.frames:
@@ -152,7 +155,7 @@ def plugin_frame(page, timeout=30):
                 return frame
         if time.monotonic() > deadline:
             raise AssertionError("no pruning iframe among %s" % [f.url for f in page.frames])
-        page.wait_for_timeout(100)
+        page.wait_for_timeout(poll_ms)
 
 
 @contextlib.contextmanager
