@@ -310,6 +310,66 @@ def test_schedules_draw_a_series_per_run(served, tab):
     _assert_no_console_errors(tab)
 
 
+def _requests(frame, route):
+    """The query of each request the frame made to `route` since its resource timings were
+    cleared, in order, as lists of (name, value) pairs."""
+    urls = frame.evaluate("() => performance.getEntriesByType('resource').map((e) => e.name)")
+    out = []
+    for url in urls:
+        parts = urllib.parse.urlsplit(url)
+        if parts.path.endswith("/" + route):
+            out.append(urllib.parse.parse_qsl(parts.query))
+    return out
+
+
+def test_schedules_read_each_chart_with_one_request_of_its_fields(served, tab):
+    """Regression: the Schedules view read /weight_series once per run and weight (480
+    requests, every field, for 20 runs of 24 charts). Now one /weight_series_multi per chart
+    with the three fields it draws, one /model_series_multi for the global chart, and runs
+    already read are not asked for again."""
+    _open(tab, "schedules")
+    frame = tab.frame
+    charts = frame.locator("figure[data-testid=chart-schedule][data-series-count]")
+    expect(charts).to_have_count(2)  # nothing of this rendering is still in flight
+    frame.evaluate("() => performance.clearResourceTimings()")
+    frame.locator("[data-testid=refresh-button]").click()  # empties the cache
+    frame.wait_for_function(
+        """() => {
+            const names = performance.getEntriesByType("resource").map((e) => e.name);
+            return names.filter((n) => n.includes("/weight_series_multi?")).length >= 2 &&
+                names.some((n) => n.includes("/model_series_multi?"));
+        }"""
+    )
+    expect(charts).to_have_count(2)
+    expect(frame.locator("figure[data-testid=chart-global-sparsity]")).to_have_attribute(
+        "data-series-count", "2"
+    )
+    fields = ("fields", "mask_changed,sparsity,target_sparsity")
+    assert sorted(_requests(frame, "weight_series_multi")) == [
+        [("weight", w), ("run", "manual"), ("run", "poly"), fields]
+        for w in ("hidden/kernel", "logits/kernel")
+    ]
+    assert _requests(frame, "model_series_multi") == [
+        [("run", "manual"), ("run", "poly"), ("fields", "global_sparsity")]
+    ]
+    assert _requests(frame, "weight_series") == []
+    assert _requests(frame, "model_series") == []
+
+    # Fewer runs: drawn again from what was read, without a request.
+    _set_run_checked(tab, "poly", False)
+    chart = frame.locator("figure[data-testid=chart-schedule][data-weight='hidden/kernel']")
+    expect(chart).to_have_attribute("data-series-count", "3")
+    expect(frame.locator("figure[data-testid=chart-global-sparsity]")).to_have_attribute(
+        "data-series-count", "1"
+    )
+    assert len(_requests(frame, "weight_series_multi")) == 2
+    assert len(_requests(frame, "model_series_multi")) == 1
+    _set_run_checked(tab, "poly", True)
+    expect(chart).to_have_attribute("data-series-count", "6")
+    assert len(_requests(frame, "weight_series_multi")) == 2
+    _assert_no_console_errors(tab)
+
+
 def test_masks_canvas_is_the_recorded_mask(served, tab):
     weight = served.experiment.runs["poly"].weights["hidden/kernel"]
     steps = sorted(weight.masks)
@@ -382,6 +442,45 @@ def test_masks_canvas_shows_regrown_weights_of_manual_pruning(served, tab):
     )
     np.testing.assert_array_equal(_canvas_rgba(tab.frame, "#mask-canvas"), image)
     assert regrown > 0
+    _assert_no_console_errors(tab)
+
+
+def test_masks_next_steps_are_fetched_ahead_and_drawn_without_a_request(served, tab):
+    """Scrubbing waited for /mask at every step (247 ms a step over 20 runs); the view now
+    fetches the next two recorded masks while showing one, and draws them from there."""
+    steps = sorted(served.experiment.runs["poly"].weights["hidden/kernel"].masks)
+    assert len(steps) >= 4, steps
+    frame = tab.frame
+
+    def mask_steps():
+        queries = [dict(q) for q in _requests(frame, "mask")]
+        return [
+            int(q["step"]) for q in queries if (q["run"], q["weight"]) == ("poly", "hidden/kernel")
+        ]
+
+    _open(tab, "masks", focusRun="manual", focusWeight="logits/kernel")
+    frame.evaluate("() => performance.clearResourceTimings()")
+    _open(tab, "masks", focusRun="poly", focusWeight="hidden/kernel", step=steps[0])
+    _wait_for_mask(frame, "poly", "hidden/kernel", steps[0])
+    frame.wait_for_function(
+        "() => performance.getEntriesByType('resource')"
+        ".filter((e) => e.name.includes('/mask?run=poly&')).length >= 3"
+    )
+    assert mask_steps() == steps[:3]
+    assert {dict(q)["diff"] for q in _requests(frame, "mask")} == {"1"}
+
+    frame.locator("[data-testid=mask-next]").click()
+    canvas = _wait_for_mask(frame, "poly", "hidden/kernel", steps[1])
+    expect(canvas).to_have_attribute("data-diff", "true")
+    frame.wait_for_function(
+        "() => performance.getEntriesByType('resource')"
+        ".filter((e) => e.name.includes('/mask?run=poly&')).length >= 4"
+    )
+    # Step 1 was drawn from the answer fetched ahead; only the new step ahead was asked for.
+    assert mask_steps() == steps[:4]
+    frame.locator("[data-testid=mask-prev]").click()
+    _wait_for_mask(frame, "poly", "hidden/kernel", steps[0])
+    assert mask_steps() == steps[:4]
     _assert_no_console_errors(tab)
 
 

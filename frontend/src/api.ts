@@ -2,17 +2,21 @@
 // decoding, the server's error messages, a per-refresh cache, and the guard
 // that lets a view drop a response that arrives after the user moved on.
 
+import { fieldsParam, runChunks, seriesByRun } from "./transforms/multi_series";
 import { routeUrl, type ParamValue } from "./transforms/query";
 import type {
   HistogramsResponse,
   MaskResponse,
   MaskStepsResponse,
   MetricsResponse,
-  ModelSeriesResponse,
+  ModelSeriesMultiResponse,
+  ModelStatsField,
   OverviewResponse,
   Region,
+  RunSeriesEntry,
   RunsResponse,
-  WeightSeriesResponse,
+  WeightSeriesMultiResponse,
+  WeightStatsField,
 } from "./types";
 
 /** A route that answered with an error, or could not be reached (status 0). */
@@ -131,12 +135,51 @@ export class Api {
     return this.cached("overview", { run: runs });
   }
 
-  weightSeries(run: string, weight: string): Promise<WeightSeriesResponse> {
-    return this.cached("weight_series", { run, weight });
+  /**
+   * One weight's series in each of `runs` (null for a run without the weight), only the
+   * `fields` named (every field when empty). Runs are cached one by one: only the runs not
+   * asked for before are requested, with one `/weight_series_multi` per 100 of them.
+   */
+  weightSeriesMulti(
+    weight: string,
+    runs: readonly string[],
+    fields: readonly WeightStatsField[] = [],
+  ): Promise<(RunSeriesEntry<WeightStatsField> | null)[]> {
+    return this.multi<WeightStatsField, WeightSeriesMultiResponse>("weight_series_multi", { weight }, runs, fields);
   }
 
-  modelSeries(run: string): Promise<ModelSeriesResponse> {
-    return this.cached("model_series", { run });
+  /** The model-wide series of each of `runs`, as weightSeriesMulti, from `/model_series_multi`. */
+  modelSeriesMulti(
+    runs: readonly string[],
+    fields: readonly ModelStatsField[] = [],
+  ): Promise<(RunSeriesEntry<ModelStatsField> | null)[]> {
+    return this.multi<ModelStatsField, ModelSeriesMultiResponse>("model_series_multi", {}, runs, fields);
+  }
+
+  private multi<F extends string, R extends { series: RunSeriesEntry<F>[]; missing: string[] }>(
+    route: string,
+    params: Record<string, string>,
+    runs: readonly string[],
+    fields: readonly F[],
+  ): Promise<(RunSeriesEntry<F> | null)[]> {
+    const f = fieldsParam(fields);
+    const key = (run: string) => JSON.stringify([route, params, f, run]);
+    const todo = [...new Set(runs)].filter((run) => !this.cache.has(key(run)));
+    for (const chunk of runChunks(todo)) {
+      const split = this.getJson<R>(route, { ...params, run: chunk, fields: f || undefined }).then((answer) =>
+        seriesByRun(chunk, answer),
+      );
+      for (const run of chunk) {
+        const k = key(run);
+        const p = split.then((byRun) => byRun.get(run) ?? null);
+        this.cache.set(k, p);
+        // A failed request is not remembered: the next call tries again.
+        p.catch(() => {
+          if (this.cache.get(k) === p) this.cache.delete(k);
+        });
+      }
+    }
+    return Promise.all(runs.map((run) => this.cache.get(key(run)) as Promise<RunSeriesEntry<F> | null>));
   }
 
   metrics(run: string): Promise<MetricsResponse> {
@@ -180,28 +223,65 @@ export function overviewCsvUrl(runs: readonly string[]): string {
 }
 
 /**
- * Runs `task` for each item with at most `limit` in flight (the browser
- * queues more than ~6 per origin anyway, and this keeps the order of arrival
- * closer to the order shown). Results keep the items' order; failures are
- * returned, not thrown, so one bad weight does not blank the others.
+ * Answers kept by key around what is shown, e.g. the masks at the steps next to
+ * the current one, so that stepping to them draws without waiting. `get`
+ * starts a request or reuses the one for that key; `keep` aborts and forgets
+ * the requests still in flight whose key is not wanted any more (the user
+ * moved on); at most `capacity` finished answers are kept, the least recently
+ * used going first. A failed or aborted request is forgotten.
  */
-export async function mapLimited<T, R>(
-  items: readonly T[],
-  limit: number,
-  task: (item: T) => Promise<R>,
-): Promise<({ ok: true; value: R } | { ok: false; error: unknown })[]> {
-  const results: ({ ok: true; value: R } | { ok: false; error: unknown })[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      try {
-        results[i] = { ok: true, value: await task(items[i]!) };
-      } catch (error) {
-        results[i] = { ok: false, error };
+export class RequestWindow<T> {
+  private readonly entries = new Map<string, { promise: Promise<T>; controller: AbortController; done: boolean }>();
+
+  constructor(private readonly capacity: number) {}
+
+  /** The answer for `key`: the kept one, or `start(signal)`'s. */
+  get(key: string, start: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const kept = this.entries.get(key);
+    if (kept) {
+      this.entries.delete(key);
+      this.entries.set(key, kept);
+      return kept.promise;
+    }
+    const controller = new AbortController();
+    const entry = { promise: start(controller.signal), controller, done: false };
+    this.entries.set(key, entry);
+    entry.promise.then(
+      () => {
+        entry.done = true;
+        this.trim();
+      },
+      () => {
+        if (this.entries.get(key) === entry) this.entries.delete(key);
+      },
+    );
+    return entry.promise;
+  }
+
+  /** Whether an answer for `key` has arrived and is kept. */
+  has(key: string): boolean {
+    return this.entries.get(key)?.done === true;
+  }
+
+  /** Aborts and forgets the requests in flight whose key is not in `keys`. */
+  keep(keys: Iterable<string>): void {
+    const wanted = new Set(keys);
+    for (const [key, entry] of [...this.entries]) {
+      if (!entry.done && !wanted.has(key)) {
+        this.entries.delete(key);
+        entry.controller.abort();
       }
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
+  }
+
+  /** Aborts everything in flight and forgets every answer. */
+  clear(): void {
+    for (const entry of this.entries.values()) entry.controller.abort();
+    this.entries.clear();
+  }
+
+  private trim(): void {
+    const done = [...this.entries].filter(([, e]) => e.done);
+    for (const [key] of done.slice(0, Math.max(0, done.length - this.capacity))) this.entries.delete(key);
+  }
 }

@@ -99,6 +99,13 @@ export class App {
   private async loadRuns(force: boolean): Promise<void> {
     if (this.runs === null) replaceChildren(this.main, loadingState("the list of runs"));
     this.status.textContent = "Refreshing\u2026";
+    if (force) {
+      this.api.clearCache();
+      // The overview of every run does not depend on the /runs answer: ask for it alongside.
+      // The view then finds it in the cache (runsParam sends no run when every run is shown).
+      const s = this.state;
+      if (s.tab === "overview" && s.runs === null && !s.runFilter) this.api.overview([]).catch(() => undefined);
+    }
     try {
       const response = await this.api.runs();
       const fingerprint = JSON.stringify(response.runs);
@@ -110,7 +117,7 @@ export class App {
       this.notices.hidden = response.notices.length === 0;
       this.status.textContent = `Updated ${new Date().toLocaleTimeString()}`;
       if (force || changed) {
-        this.api.clearCache();
+        if (!force) this.api.clearCache();
         this.updateSidebar();
         this.renderView();
       }

@@ -117,6 +117,30 @@ export interface ModelSeriesResponse {
   fields: FieldArrays<ModelStatsField>;
 }
 
+/** One run's series in the answer of a `*_series_multi` route: only the fields asked for. */
+export interface RunSeriesEntry<F extends string> {
+  run: string;
+  /** Steps the series has; `steps` may be thinned to the route's max_points. */
+  total_steps: number;
+  steps: number[];
+  fields: FieldArrays<F>;
+}
+
+/** `GET /weight_series_multi?weight=W&run=R1&run=R2...[&fields=f1,f2][&max_points=N]`. */
+export interface WeightSeriesMultiResponse {
+  weight: string;
+  /** In the order the runs were asked for, for the runs that have the weight. */
+  series: RunSeriesEntry<WeightStatsField>[];
+  /** Runs asked for that have no series of the weight. */
+  missing: string[];
+}
+
+/** `GET /model_series_multi?run=R1&run=R2...[&fields=f1,f2][&max_points=N]`. */
+export interface ModelSeriesMultiResponse {
+  series: RunSeriesEntry<ModelStatsField>[];
+  missing: string[];
+}
+
 /** One metric's recorded values. */
 export interface MetricSeries {
   total_steps?: number;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { Api, ApiError, Generation, mapLimited, overviewCsvUrl } from "../src/api";
-import { RUNS } from "./fixtures";
+import { Api, ApiError, Generation, overviewCsvUrl } from "../src/api";
+import { MODEL_SERIES_MULTI, RUNS, WEIGHT_SERIES_MULTI } from "./fixtures";
 
 function fakeFetch(answers: Record<string, () => Response | Promise<Response>>) {
   const calls: string[] = [];
@@ -67,6 +67,49 @@ describe("Api", () => {
       "./mask?run=r&weight=d%2Fk&step=0&max_cells=100",
     ]);
   });
+  it("test_weight_series_multi_asks_once_per_new_run_with_the_fields_and_caches_each_run", async () => {
+    const { fn, calls } = fakeFetch({
+      "./weight_series_multi?weight=dense%2Fkernel&run=tfmot_poly&run=empty_run&run=manual_const&fields=mask_changed%2Csparsity%2Ctarget_sparsity":
+        () => Response.json(WEIGHT_SERIES_MULTI),
+      "./weight_series_multi?weight=dense%2Fkernel&run=late&fields=mask_changed%2Csparsity%2Ctarget_sparsity": () =>
+        Response.json({ weight: "dense/kernel", series: [], missing: ["late"] }),
+    });
+    const api = new Api(fn);
+    const fields = ["sparsity", "target_sparsity", "mask_changed"] as const;
+    const first = await api.weightSeriesMulti("dense/kernel", ["tfmot_poly", "empty_run", "manual_const"], fields);
+    expect(first.map((s) => s && s.run)).toEqual(["tfmot_poly", null, "manual_const"]);
+    expect(first[0]!.steps).toEqual([0, 10, 20, 30]);
+    // The cached runs are not asked for again; only the new one is.
+    const second = await api.weightSeriesMulti("dense/kernel", ["manual_const", "late", "tfmot_poly"], fields);
+    expect(second.map((s) => s && s.run)).toEqual(["manual_const", null, "tfmot_poly"]);
+    expect(second[0]).toBe(first[2]);
+    expect(calls.length).toBe(2);
+    expect(calls[1]).toBe("./weight_series_multi?weight=dense%2Fkernel&run=late&fields=mask_changed%2Csparsity%2Ctarget_sparsity");
+  });
+  it("test_model_series_multi_splits_runs_by_100_and_forgets_a_failed_request", async () => {
+    const runs = Array.from({ length: 150 }, (_, i) => `r${i}`);
+    const calls: string[] = [];
+    let fail = true;
+    const api = new Api(async (url: string) => {
+      calls.push(url);
+      const asked = new URL(url, "http://x/").searchParams.getAll("run");
+      if (fail && asked.length === 50) return Response.json({ error: "busy" }, { status: 503 });
+      return Response.json({ series: [], missing: asked });
+    });
+    await expect(api.modelSeriesMulti(runs, ["global_sparsity"])).rejects.toBeInstanceOf(ApiError);
+    expect(calls.map((u) => new URL(u, "http://x/").searchParams.getAll("run").length)).toEqual([100, 50]);
+    expect(calls[0]!.startsWith("./model_series_multi?run=r0&run=r1&")).toBe(true);
+    expect(calls[0]!.endsWith("&run=r99&fields=global_sparsity")).toBe(true);
+    fail = false;
+    expect(await api.modelSeriesMulti(runs, ["global_sparsity"])).toEqual(new Array(150).fill(null));
+    // Only the failed chunk's runs were asked for again.
+    expect(calls.length).toBe(3);
+    expect(new URL(calls[2]!, "http://x/").searchParams.getAll("run")[0]).toBe("r100");
+    // Other fields are other answers; no fields asks for all of them.
+    await api.modelSeriesMulti(["r0"]);
+    expect(calls[3]).toBe("./model_series_multi?run=r0");
+    expect(MODEL_SERIES_MULTI.series[0]!.fields.global_sparsity).toEqual([0.0, 0.3, 0.5]);
+  });
   it("test_csv_link_lists_the_selected_runs", () => {
     expect(overviewCsvUrl(["a", "b"])).toBe("./overview.csv?run=a&run=b");
   });
@@ -84,22 +127,5 @@ describe("Generation", () => {
     g.cancel();
     expect(t2.isCurrent()).toBe(false);
     expect(t2.signal.aborted).toBe(true);
-  });
-});
-
-describe("mapLimited", () => {
-  it("test_results_keep_order_failures_are_returned_and_limit_holds", async () => {
-    let running = 0;
-    let peak = 0;
-    const out = await mapLimited([1, 2, 3, 4, 5], 2, async (n) => {
-      running++;
-      peak = Math.max(peak, running);
-      await new Promise((r) => setTimeout(r, 5 * (6 - n)));
-      running--;
-      if (n === 3) throw new Error("three");
-      return n * 10;
-    });
-    expect(peak).toBe(2);
-    expect(out.map((r) => (r.ok ? r.value : (r.error as Error).message))).toEqual([10, 20, "three", 40, 50]);
   });
 });

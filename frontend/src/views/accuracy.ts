@@ -74,11 +74,17 @@ export function accuracyView(root: HTMLElement, ctx: ViewContext): void {
   root.appendChild(body);
 
   const runs = ctx.shownRuns.filter((r) => r.metrics[parsed.scope]?.includes(parsed.name));
+  // Global sparsity of every run in one request (the Schedules view asks for the same, so
+  // switching between the two views reads it once).
+  const models = ctx.api.modelSeriesMulti(
+    runs.map((r) => r.run),
+    ["global_sparsity"],
+  );
   void Promise.allSettled(
-    runs.map(async (run): Promise<RunPoints> => {
-      const [metrics, model] = await Promise.all([ctx.api.metrics(run.run), ctx.api.modelSeries(run.run)]);
+    runs.map(async (run, i): Promise<RunPoints> => {
+      const [metrics, model] = await Promise.all([ctx.api.metrics(run.run), models.then((m) => m[i])]);
       const series = metrics[parsed.scope][parsed.name];
-      if (!series) return { run, points: [] };
+      if (!series || !model) return { run, points: [] };
       return {
         run,
         points: joinMetricWithSparsity(series.steps, series.values, model.steps, model.fields.global_sparsity ?? []),

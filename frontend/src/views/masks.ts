@@ -7,7 +7,7 @@
 // exact colours for exact masks, and says what it shows in data attributes,
 // so a browser test can compare its pixels with the recorded mask.
 
-import { Generation, isAbort } from "../api";
+import { Generation, RequestWindow, isAbort } from "../api";
 import { formatCount, formatPercent } from "../transforms/format";
 import { MASK_COLORS, cellSize, decodeBase64, maskCellColors, scaleImage, unitBars } from "../transforms/mask_grid";
 import {
@@ -29,6 +29,10 @@ import type { ViewContext } from "./view";
 const BAR_WIDTH = 90;
 const MAX_CANVAS_HEIGHT = 560;
 const PLAY_DELAY_MS = 600;
+/** Masks fetched ahead of the shown one, in the direction the user is stepping. */
+const FETCH_AHEAD = 2;
+/** Answers kept for stepping back and forth (each about 35 KB for a 128x64 mask with diff). */
+const KEPT_MASKS = 16;
 
 const rgb = (c: readonly number[]) => `rgb(${c.join(",")})`;
 
@@ -76,7 +80,11 @@ class MaskPlayer {
   private shownNewly: Uint8Array | null = null;
   private shownRegrown: Uint8Array | null = null;
   private k = 1;
+  /** +1 after stepping forward, -1 after stepping back: the masks fetched ahead are that way. */
+  private direction = 1;
   private readonly requests = new Generation();
+  /** The drawn mask, the ones fetched ahead of it, and a few seen recently. */
+  private readonly masks = new RequestWindow<MaskResponse>(KEPT_MASKS);
 
   private readonly slider: HTMLInputElement;
   private readonly stepLabel: HTMLElement;
@@ -201,6 +209,7 @@ class MaskPlayer {
     ctx.scope.add(() => {
       this.pause();
       this.requests.cancel();
+      this.masks.clear();
     });
     this.load();
   }
@@ -208,6 +217,7 @@ class MaskPlayer {
   private go(index: number): void {
     const n = this.steps.steps.length;
     if (index < 0 || index >= n || index === this.index) return;
+    this.direction = index > this.index ? 1 : -1;
     this.index = index;
     this.slider.value = String(index);
     this.saveState();
@@ -257,44 +267,69 @@ class MaskPlayer {
     this.ctx.replaceState({ step: this.steps.steps[this.index]!, diff: this.diff, region: this.region });
   }
 
-  private load(): void {
-    const step = this.steps.steps[this.index]!;
-    const shape = this.steps.shapes[this.index] ?? [];
+  /** What the Masks view asks /mask for at step index `index`, with the current diff and zoom. */
+  private query(index: number) {
+    const step = this.steps.steps[index]!;
+    const shape = this.steps.shapes[index] ?? [];
     const size = layoutSize(shape);
     const layout = { rows: size.rows, cols: size.cols, row_axis: null, col_axes: [] };
     // A region restored from a link may not fit this step's shape: clamp it rather than fail.
     const region = this.region ? clampRegion(this.region, layout) : null;
     const target = region ?? fullRegion(layout);
-    this.stepLabel.textContent = `step ${formatCount(step)} (${this.index + 1} of ${this.steps.steps.length})`;
+    return {
+      run: this.steps.run,
+      weight: this.steps.weight,
+      step,
+      diff: this.diff,
+      region: region && !isFullRegion(region, layout) ? region : null,
+      maxCells: maxCellsFor(target.rows, target.cols),
+    };
+  }
+
+  /** The mask at step index `index`: kept, or requested now. */
+  private fetch(index: number): { key: string; mask: Promise<MaskResponse> } {
+    const q = this.query(index);
+    const key = JSON.stringify(q);
+    return { key, mask: this.masks.get(key, (signal) => this.ctx.api.mask(q, signal)) };
+  }
+
+  /** Step indices to fetch ahead of `index`: the next ones in the stepping direction, else the other way. */
+  private ahead(index: number): number[] {
+    const n = this.steps.steps.length;
+    const inRange = (d: number) =>
+      Array.from({ length: FETCH_AHEAD }, (_, i) => index + d * (i + 1)).filter((i) => i >= 0 && i < n);
+    const forward = inRange(this.direction);
+    return forward.length ? forward : inRange(-this.direction);
+  }
+
+  private load(): void {
+    const index = this.index;
+    const step = this.steps.steps[index]!;
+    this.stepLabel.textContent = `step ${formatCount(step)} (${index + 1} of ${this.steps.steps.length})`;
     const ticket = this.requests.next();
-    this.status.replaceChildren(loadingState(`the mask at step ${step}`));
-    this.canvas.setAttribute("data-state", "loading");
-    this.ctx.api
-      .mask(
-        {
-          run: this.steps.run,
-          weight: this.steps.weight,
-          step,
-          diff: this.diff,
-          region: region && !isFullRegion(region, layout) ? region : null,
-          maxCells: maxCellsFor(target.rows, target.cols),
-        },
-        ticket.signal,
-      )
-      .then(
-        (mask) => {
-          if (!ticket.isCurrent() || !this.ctx.ticket.isCurrent()) return;
-          this.status.replaceChildren();
-          this.draw(mask);
-          this.scheduleNext();
-        },
-        (e) => {
-          if (!ticket.isCurrent() || !this.ctx.ticket.isCurrent() || isAbort(e)) return;
-          this.pause();
-          this.canvas.setAttribute("data-state", "error");
-          this.status.replaceChildren(errorState(e, `the mask at step ${step}`));
-        },
-      );
+    const ahead = this.ahead(index);
+    // Requests for steps the user has moved away from are aborted; kept answers stay.
+    this.masks.keep([JSON.stringify(this.query(index)), ...ahead.map((i) => JSON.stringify(this.query(i)))]);
+    const { key, mask } = this.fetch(index);
+    if (!this.masks.has(key)) {
+      this.status.replaceChildren(loadingState(`the mask at step ${step}`));
+      this.canvas.setAttribute("data-state", "loading");
+    }
+    mask.then(
+      (m) => {
+        if (!ticket.isCurrent() || !this.ctx.ticket.isCurrent()) return;
+        this.status.replaceChildren();
+        this.draw(m);
+        this.scheduleNext();
+      },
+      (e) => {
+        if (!ticket.isCurrent() || !this.ctx.ticket.isCurrent() || isAbort(e)) return;
+        this.pause();
+        this.canvas.setAttribute("data-state", "error");
+        this.status.replaceChildren(errorState(e, `the mask at step ${step}`));
+      },
+    );
+    for (const i of ahead) this.fetch(i).mask.catch(() => undefined);
   }
 
   private draw(m: MaskResponse): void {
@@ -315,8 +350,9 @@ class MaskPlayer {
     const height = rows * k;
     const pixels = scaleImage(maskCellColors(kept, newly, regrown), rows, cols, k);
 
-    this.canvas.width = width;
-    this.canvas.height = height;
+    // Resizing a canvas reallocates and clears it: only when the size changes.
+    if (this.canvas.width !== width) this.canvas.width = width;
+    if (this.canvas.height !== height) this.canvas.height = height;
     this.canvas.getContext("2d")!.putImageData(new ImageData(pixels, width, height), 0, 0);
     this.shown = m;
     this.shownKept = kept;

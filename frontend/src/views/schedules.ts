@@ -6,12 +6,15 @@ import { runColor } from "../ui/run_colors";
 import { formatPercent } from "../transforms/format";
 import { alignSeries, maskChangeMarkers, type XYTable } from "../transforms/series";
 import { chartBox, lineChart, type LineSpec } from "../ui/chart";
-import { el } from "../ui/dom";
+import { el, replaceChildren } from "../ui/dom";
 import { errorState, loadingState, noticeState } from "../ui/states";
 import type { ViewContext } from "./view";
 import { loadModelSeries, showable, weightCharts } from "./weight_charts";
 
 const pct = (v: number) => formatPercent(v, 0);
+
+/** What a schedule chart draws, the only fields it asks for. */
+const SCHEDULE_FIELDS = ["sparsity", "target_sparsity", "mask_changed"] as const;
 
 export function schedulesView(root: HTMLElement, ctx: ViewContext): void {
   root.appendChild(
@@ -29,37 +32,42 @@ export function schedulesView(root: HTMLElement, ctx: ViewContext): void {
   const globalBody = el("div", { class: "chart-body" }, loadingState("global sparsity"));
   global.appendChild(globalBody);
   root.appendChild(global);
-  void loadModelSeries(ctx).then((results) => {
-    if (!ctx.ticket.isCurrent()) return;
-    globalBody.remove();
-    const tables: XYTable[] = [];
-    const lines: LineSpec[] = [];
-    for (const r of results) {
-      if (r.series && r.series.steps.length) {
-        tables.push({ x: r.series.steps, ys: [r.series.fields.global_sparsity ?? []] });
-        lines.push({ label: r.run.run, color: runColor(r.run.run) });
-      } else if (r.error && showable(r.error)) global.appendChild(errorState(r.error, `${r.run.run}: global sparsity`));
-    }
-    if (!lines.length) {
-      global.appendChild(noticeState("No model-wide figures recorded yet."));
-      return;
-    }
-    lineChart(
-      global,
-      {
-        title: "Global sparsity",
-        xLabel: "step",
-        yLabel: "sparsity",
-        lines,
-        table: alignSeries(tables),
-        yRange: [0, 1],
-        yFormat: pct,
-      },
-      ctx.scope,
-    );
-  });
+  loadModelSeries(ctx, ["global_sparsity"]).then(
+    (results) => {
+      if (!ctx.ticket.isCurrent()) return;
+      globalBody.remove();
+      const tables: XYTable[] = [];
+      const lines: LineSpec[] = [];
+      for (const r of results) {
+        if (r.series && r.series.steps.length) {
+          tables.push({ x: r.series.steps, ys: [r.series.fields.global_sparsity ?? []] });
+          lines.push({ label: r.run.run, color: runColor(r.run.run) });
+        }
+      }
+      if (!lines.length) {
+        global.appendChild(noticeState("No model-wide figures recorded yet."));
+        return;
+      }
+      lineChart(
+        global,
+        {
+          title: "Global sparsity",
+          xLabel: "step",
+          yLabel: "sparsity",
+          lines,
+          table: alignSeries(tables),
+          yRange: [0, 1],
+          yFormat: pct,
+        },
+        ctx.scope,
+      );
+    },
+    (e) => {
+      if (ctx.ticket.isCurrent() && showable(e)) replaceChildren(globalBody, errorState(e, "global sparsity"));
+    },
+  );
 
-  weightCharts(root, ctx, "chart-schedule", (box, weight, loaded) => {
+  weightCharts(root, ctx, "chart-schedule", SCHEDULE_FIELDS, (box, weight, loaded) => {
     const tables: XYTable[] = [];
     const lines: LineSpec[] = [];
     for (const { run, series } of loaded) {

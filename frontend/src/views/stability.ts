@@ -19,7 +19,7 @@ export function stabilityView(root: HTMLElement, ctx: ViewContext): void {
         "TF-MOT never regrows; after the schedule ends both should stay at zero.",
     ),
   );
-  weightCharts(root, ctx, "chart-stability", (box, weight, loaded) => {
+  weightCharts(root, ctx, "chart-stability", ["newly_pruned", "regrown"], (box, weight, loaded) => {
     const tables: XYTable[] = [];
     const lines: LineSpec[] = [];
     for (const { run, series } of loaded) {

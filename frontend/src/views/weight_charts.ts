@@ -1,10 +1,12 @@
 // One chart per weight, runs overlaid: the layout shared by the Schedules and
-// Mask stability views. Each chart loads its runs' /weight_series on its own
-// and draws when they are in, so a slow or broken weight does not hold up
-// the others.
+// Mask stability views. Each chart asks for its weight in every shown run with
+// one /weight_series_multi request (only the fields it draws) and draws as soon
+// as that is in, so a slow or broken weight does not hold up the others. Charts
+// load two at a time in page order; one that scrolls into view goes next.
 
-import { isAbort, mapLimited } from "../api";
-import type { RunInfo, WeightSeriesResponse } from "../types";
+import { isAbort } from "../api";
+import { LoadQueue } from "../transforms/load_queue";
+import type { ModelStatsField, RunInfo, RunSeriesEntry, WeightStatsField } from "../types";
 import { chartBox } from "../ui/chart";
 import { el, replaceChildren } from "../ui/dom";
 import { errorState, loadingState, noticeState } from "../ui/states";
@@ -13,19 +15,33 @@ import { shownWeights, type ViewContext } from "./view";
 /** More charts than this is slow to draw and to read; the weight filter narrows them down. */
 export const MAX_WEIGHT_CHARTS = 24;
 
+/**
+ * Charts loading at once. More would not come sooner (TensorBoard reads them on
+ * the same cores) and would delay the chart the user scrolls to.
+ */
+const CONCURRENT_CHARTS = 2;
+
 export interface RunSeries {
   run: RunInfo;
-  series: WeightSeriesResponse;
+  series: RunSeriesEntry<WeightStatsField>;
+}
+
+interface ChartSlot {
+  weight: string;
+  box: HTMLElement;
+  body: HTMLElement;
 }
 
 /**
  * Appends one chart box per shown weight (up to MAX_WEIGHT_CHARTS) to `root`
- * and calls `draw(box, weight, series)` once the weight's series are loaded.
+ * and calls `draw(box, weight, series)` once the weight's `fields` are loaded
+ * for the shown runs that have it.
  */
 export function weightCharts(
   root: HTMLElement,
   ctx: ViewContext,
   testid: string,
+  fields: readonly WeightStatsField[],
   draw: (box: HTMLElement, weight: string, series: RunSeries[]) => void,
 ): void {
   const weights = shownWeights(ctx);
@@ -47,7 +63,7 @@ export function weightCharts(
   }
   const grid = el("div", { class: "chart-grid" });
   root.appendChild(grid);
-  const boxes = weights.slice(0, MAX_WEIGHT_CHARTS).map((w) => {
+  const slots: ChartSlot[] = weights.slice(0, MAX_WEIGHT_CHARTS).map((w) => {
     const box = chartBox(testid, w);
     box.setAttribute("data-weight", w);
     const body = el("div", { class: "chart-body" }, loadingState(w));
@@ -55,38 +71,80 @@ export function weightCharts(
     grid.appendChild(box);
     return { weight: w, box, body };
   });
-  void mapLimited(boxes, 4, async ({ weight, box, body }) => {
+
+  const load = async ({ weight, box, body }: ChartSlot): Promise<void> => {
     const runs = ctx.shownRuns.filter((r) => r.weights.includes(weight));
-    const results = await Promise.allSettled(runs.map((r) => ctx.api.weightSeries(r.run, weight)));
-    if (!ctx.ticket.isCurrent()) return;
-    const loaded: RunSeries[] = [];
-    const failures: HTMLElement[] = [];
-    results.forEach((res, i) => {
-      if (res.status === "fulfilled") loaded.push({ run: runs[i]!, series: res.value });
-      else if (!isAbort(res.reason)) failures.push(errorState(res.reason, `${runs[i]!.run}: ${weight}`));
-    });
-    body.remove();
-    if (loaded.length) {
-      try {
-        draw(box, weight, loaded);
-      } catch (e) {
-        console.error(e);
-        box.appendChild(errorState(e, `the chart of ${weight}`));
-      }
+    let entries: (RunSeriesEntry<WeightStatsField> | null)[];
+    try {
+      entries = await ctx.api.weightSeriesMulti(
+        weight,
+        runs.map((r) => r.run),
+        fields,
+      );
+    } catch (e) {
+      if (ctx.ticket.isCurrent() && !isAbort(e)) replaceChildren(body, errorState(e, `the series of ${weight}`));
+      return;
     }
-    for (const f of failures) box.appendChild(f);
-    if (!loaded.length && !failures.length) replaceChildren(box, noticeState(`No series for ${weight}.`));
-  });
+    if (!ctx.ticket.isCurrent()) return;
+    body.remove();
+    const loaded: RunSeries[] = [];
+    entries.forEach((series, i) => {
+      if (series) loaded.push({ run: runs[i]!, series });
+    });
+    if (!loaded.length) {
+      replaceChildren(box, noticeState(`No series for ${weight}.`));
+      return;
+    }
+    try {
+      draw(box, weight, loaded);
+    } catch (e) {
+      console.error(e);
+      box.appendChild(errorState(e, `the chart of ${weight}`));
+    }
+  };
+
+  const queue = new LoadQueue(slots);
+  let active = 0;
+  const pump = () => {
+    while (active < CONCURRENT_CHARTS && ctx.ticket.isCurrent()) {
+      const slot = queue.take();
+      if (!slot) return;
+      active++;
+      void load(slot).finally(() => {
+        active--;
+        pump();
+      });
+    }
+  };
+  const slotOf = new Map(slots.map((s) => [s.box as Element, s]));
+  const observer = new IntersectionObserver(
+    (entries) =>
+      queue.bump(
+        entries
+          .filter((e) => e.isIntersecting)
+          .map((e) => slotOf.get(e.target)!)
+          .sort((a, b) => slots.indexOf(a) - slots.indexOf(b)),
+      ),
+    { rootMargin: "100px 0px" },
+  );
+  for (const s of slots) observer.observe(s.box);
+  ctx.scope.add(() => observer.disconnect());
+  pump();
 }
 
-/** Loads `/model_series` for each shown run; failed runs are reported, not thrown. */
-export async function loadModelSeries(ctx: ViewContext) {
-  const results = await Promise.allSettled(ctx.shownRuns.map((r) => ctx.api.modelSeries(r.run)));
-  return results.map((res, i) => ({
-    run: ctx.shownRuns[i]!,
-    series: res.status === "fulfilled" ? res.value : null,
-    error: res.status === "rejected" ? (res.reason as unknown) : null,
-  }));
+/**
+ * `fields` of the model-wide series of each shown run (null for a run without
+ * any), with one /model_series_multi request; rejects when that fails.
+ */
+export async function loadModelSeries(
+  ctx: ViewContext,
+  fields: readonly ModelStatsField[],
+): Promise<{ run: RunInfo; series: RunSeriesEntry<ModelStatsField> | null }[]> {
+  const entries = await ctx.api.modelSeriesMulti(
+    ctx.shownRuns.map((r) => r.run),
+    fields,
+  );
+  return entries.map((series, i) => ({ run: ctx.shownRuns[i]!, series }));
 }
 
 /** Whether an error is worth showing (an abort is the app's own doing). */
