@@ -391,10 +391,6 @@ def _b64(cells):
     return base64.b64encode(np.ascontiguousarray(cells, dtype=np.uint8).tobytes()).decode("ascii")
 
 
-def _series_fields(series):
-    return {name: _numbers(values) for name, values in series.fields.items()}
-
-
 # Bodies (no HTTP below) -----------------------------------------------------------------------
 
 
@@ -538,36 +534,43 @@ def _thinned(series, max_points, keep_field=None):
     )
 
 
-def weight_series_body(pruning_reader, ctx, eid, run, weight, max_points=None):
-    """The body of /weight_series: every weight_stats field of `weight` by step.
+def _mask_change_steps(series):
+    """The steps where the mask changed: read apart for a sampled series, else the steps
+    whose `mask_changed` is 1."""
+    if series.mask_change_steps is not None:
+        return series.mask_change_steps
+    if "mask_changed" not in series.fields:
+        return series.steps[:0]
+    return series.steps[series.fields["mask_changed"] == 1]
 
-    At most `max_points` steps are sent; the steps where the mask changed are kept.
-    """
-    series = pruning_reader.weight_series(ctx, eid, run, weight)
-    total = len(series.steps)
+
+def _series_entry(series, max_points, fields=None, weight=False):
+    """`total_steps`, `steps` and `fields` (only `fields`, None: all) of a `reader.Series`,
+    thinned to `max_points`; for a weight also `mask_change_steps` (and the steps where the
+    mask changed are kept while they fit)."""
+    total = None if series.sampled else len(series.steps)
+    mask_steps = _mask_change_steps(series) if weight else None
     if max_points is not None:
-        series = _thinned(series, max_points, keep_field="mask_changed")
-    return {
-        "run": run,
-        "weight": weight,
-        "total_steps": total,
-        "steps": _steps(series.steps),
-        "fields": _series_fields(series),
-    }
-
-
-def _multi_series(series, fields, max_points, keep_field=None):
-    """One entry of a multi-run body's `series`: `series` thinned, only `fields` (None: all)."""
-    total = len(series.steps)
-    if max_points is not None:
-        series = _thinned(series, max_points, keep_field=keep_field)
+        series = _thinned(series, max_points, keep_field="mask_changed" if weight else None)
     names = list(series.fields) if fields is None else fields
     nan = np.full(len(series.steps), np.nan)
-    return {
+    entry = {
         "total_steps": total,
         "steps": _steps(series.steps),
         "fields": {name: _numbers(series.fields.get(name, nan)) for name in names},
     }
+    if weight:
+        entry["mask_change_steps"] = _steps(mask_steps)
+    return entry
+
+
+def weight_series_body(pruning_reader, ctx, eid, run, weight, max_points=None):
+    """The body of /weight_series: every weight_stats field of `weight` by step.
+
+    At most `max_points` steps are sent (see http_api.md, "Long series").
+    """
+    series = pruning_reader.weight_series(ctx, eid, run, weight, max_points)
+    return dict(run=run, weight=weight, **_series_entry(series, max_points, weight=True))
 
 
 def weight_series_multi_body(pruning_reader, ctx, eid, runs, weight, fields=None, max_points=None):
@@ -575,12 +578,12 @@ def weight_series_multi_body(pruning_reader, ctx, eid, runs, weight, fields=None
 
     One provider read for all runs. `series` follows the order of `runs` for the runs that
     have `weight`; the others are listed in `missing`. Each series is thinned as by
-    /weight_series (mask-change steps kept) and holds only `fields` (None: all), in that
-    order; a field a run's records lack is sent as nulls.
+    /weight_series and holds only `fields` (None: all), in that order; a field a run's
+    records lack is sent as nulls.
     """
-    by_run, missing = pruning_reader.weight_series_many(ctx, eid, runs, weight)
+    by_run, missing = pruning_reader.weight_series_many(ctx, eid, runs, weight, max_points)
     series = [
-        dict(run=run, **_multi_series(s, fields, max_points, keep_field="mask_changed"))
+        dict(run=run, **_series_entry(s, max_points, fields, weight=True))
         for run, s in by_run.items()
     ]
     return {"weight": weight, "series": series, "missing": missing}
@@ -589,23 +592,15 @@ def weight_series_multi_body(pruning_reader, ctx, eid, runs, weight, fields=None
 def model_series_multi_body(pruning_reader, ctx, eid, runs, fields=None, max_points=None):
     """The body of /model_series_multi: the model_stats fields by step in each run, read in
     one provider call (see `weight_series_multi_body`)."""
-    by_run, missing = pruning_reader.model_series_many(ctx, eid, runs)
-    series = [dict(run=run, **_multi_series(s, fields, max_points)) for run, s in by_run.items()]
+    by_run, missing = pruning_reader.model_series_many(ctx, eid, runs, max_points)
+    series = [dict(run=run, **_series_entry(s, max_points, fields)) for run, s in by_run.items()]
     return {"series": series, "missing": missing}
 
 
 def model_series_body(pruning_reader, ctx, eid, run, max_points=None):
     """The body of /model_series: every model_stats field by step (at most `max_points`)."""
-    series = pruning_reader.model_series(ctx, eid, run)
-    total = len(series.steps)
-    if max_points is not None:
-        series = _thinned(series, max_points)
-    return {
-        "run": run,
-        "total_steps": total,
-        "steps": _steps(series.steps),
-        "fields": _series_fields(series),
-    }
+    series = pruning_reader.model_series(ctx, eid, run, max_points)
+    return dict(run=run, **_series_entry(series, max_points))
 
 
 def metrics_body(pruning_reader, ctx, eid, run, max_points=None):
@@ -627,12 +622,12 @@ def metrics_body(pruning_reader, ctx, eid, run, max_points=None):
 def histograms_body(pruning_reader, ctx, eid, run, weight, max_points=None):
     """The body of /histograms: |w| histograms of the kept weights by step (at most
     `max_points` of them)."""
-    h = pruning_reader.histograms(ctx, eid, run, weight)
+    h = pruning_reader.histograms(ctx, eid, run, weight, max_points)
     index = thinning.thin_indices(len(h.steps), max_points or len(h.steps) or 1)
     return {
         "run": run,
         "weight": weight,
-        "total_steps": len(h.steps),
+        "total_steps": None if h.sampled else len(h.steps),
         "steps": _steps(h.steps[index]),
         "lo": _numbers(h.lo[index]),
         "hi": _numbers(h.hi[index]),

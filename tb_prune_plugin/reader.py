@@ -99,6 +99,12 @@ class Series:
 
     steps: np.ndarray  # int64 [n]
     fields: Dict[str, np.ndarray]  # name -> float64 [n]
+    # True when the series has more steps than were asked for and `steps` is the data
+    # provider's sample of them (the last step always, the others chosen at random).
+    sampled: bool = False
+    # The steps of the weight's mask records (where the mask changed), for a sampled
+    # weight_stats series (None otherwise: they are the steps where `mask_changed` is 1).
+    mask_change_steps: Optional[np.ndarray] = None
 
 
 @dataclasses.dataclass
@@ -114,6 +120,7 @@ class HistogramSeries:
     hi: np.ndarray  # float64 [n]
     counts: List[np.ndarray]  # n arrays of int64 counts
     threshold: np.ndarray  # float64 [n]
+    sampled: bool = False  # as `Series.sampled`
 
 
 @dataclasses.dataclass
@@ -383,10 +390,6 @@ class PruningReader:
         data = self._read_tensors(ctx, experiment_id, [run], [tag], downsample)
         return _by_step(data.get(run, {}).get(tag, []))
 
-    def _vector_series(self, ctx, experiment_id, run, tag, record, default_fields):
-        data = self._series_data(ctx, experiment_id, run, tag)
-        return self._vector_series_of(run, tag, data, record, default_fields)
-
     def _vector_series_of(self, run, tag, data, record, default_fields):
         """The `Series` of a vector series' data (sorted by step); bad records are skipped."""
         fields = record.fields if record.fields is not None else default_fields
@@ -420,31 +423,38 @@ class PruningReader:
             return None
         return array.astype(np.float64)
 
-    def weight_series(self, ctx, experiment_id, run, weight):
+    def _sample_size(self, max_points):
+        """The downsample asked of the provider when at most `max_points` steps are sent.
+
+        One more than `max_points`, so that a longer series shows as one (None: every step).
+        """
+        if max_points is None:
+            return self._downsample
+        return min(self._downsample, max_points + 1)
+
+    def weight_series(self, ctx, experiment_id, run, weight, max_points=None):
         """The weight_stats records of `weight` as a `Series` (fields of `WEIGHT_STATS_FIELDS`).
 
-        A weight without weight_stats records gives a series with no steps.
+        A weight without weight_stats records gives a series with no steps. With
+        `max_points`, a series of more than `max_points` steps is sampled by the data
+        provider (see `Series.sampled`).
         """
-        contents, tags = self.weight_tags(ctx, experiment_id, run, weight)
-        tag = tags.get(metadata.KIND_WEIGHT_STATS)
-        if tag is None:
-            return _empty_series(metadata.WEIGHT_STATS_FIELDS)
-        return self._vector_series(
-            ctx, experiment_id, run, tag, contents.records[tag], metadata.WEIGHT_STATS_FIELDS
-        )
+        contents, _ = self.weight_tags(ctx, experiment_id, run, weight)  # NotFoundError
+        index = {run: contents}
+        return self._weight_series(ctx, experiment_id, index, [run], weight, max_points)[0][run]
 
-    def model_series(self, ctx, experiment_id, run):
-        """The model_stats records of `run` as a `Series` (fields of `MODEL_STATS_FIELDS`)."""
-        contents = self.run(ctx, experiment_id, run)
-        tag = contents.model_stats_tag
-        if tag is None:
-            return _empty_series(metadata.MODEL_STATS_FIELDS)
-        return self._vector_series(
-            ctx, experiment_id, run, tag, contents.records[tag], metadata.MODEL_STATS_FIELDS
-        )
+    def model_series(self, ctx, experiment_id, run, max_points=None):
+        """The model_stats records of `run` as a `Series` (fields of `MODEL_STATS_FIELDS`);
+        `max_points` as for `weight_series`."""
+        index = {run: self.run(ctx, experiment_id, run)}  # NotFoundError
+        return self._model_series(ctx, experiment_id, index, [run], max_points)[0][run]
 
-    def weight_series_many(self, ctx, experiment_id, runs, weight):
+    def weight_series_many(self, ctx, experiment_id, runs, weight, max_points=None):
         """The weight_stats records of `weight` in each of `runs`, read in one provider call.
+
+        With `max_points`, the provider is asked for one more step than that: a series that
+        has more is the provider's sample (`Series.sampled`), whose `mask_change_steps` are
+        then read from the mask records' steps (one more call for all such series).
 
         Returns:
           `({run: Series}, [missing run])`: a `Series` (possibly with no steps) for every run
@@ -457,6 +467,9 @@ class PruningReader:
             list(runs),
             lambda index: all(r in index and weight in index[r].weights for r in runs),
         )
+        return self._weight_series(ctx, experiment_id, index, runs, weight, max_points)
+
+    def _weight_series(self, ctx, experiment_id, index, runs, weight, max_points):
         found, missing, tags = {}, [], {}
         for run in runs:
             weight_tags = index[run].weights.get(weight) if run in index else None
@@ -467,24 +480,35 @@ class PruningReader:
             tag = weight_tags.get(metadata.KIND_WEIGHT_STATS)
             if tag is not None:
                 tags[run] = tag
+        asked = self._sample_size(max_points)
         data = {}
         if tags:
-            data = self._read_tensors(ctx, experiment_id, sorted(tags), sorted(set(tags.values())))
+            data = self._read_tensors(
+                ctx, experiment_id, sorted(tags), sorted(set(tags.values())), asked
+            )
+        sampled_masks = []
         for run in found:
             tag = tags.get(run)
             if tag is None:
                 found[run] = _empty_series(metadata.WEIGHT_STATS_FIELDS)
                 continue
-            found[run] = self._vector_series_of(
-                run,
-                tag,
-                _by_step(data.get(run, {}).get(tag, [])),
-                index[run].records[tag],
-                metadata.WEIGHT_STATS_FIELDS,
+            series = self._read_vector_series(
+                run, tag, data, index[run].records[tag], metadata.WEIGHT_STATS_FIELDS, asked
             )
+            found[run] = series
+            if series.sampled:
+                mask_tag = index[run].weights[weight].get(metadata.KIND_MASK)
+                if mask_tag is None:
+                    series.mask_change_steps = np.zeros(0, dtype=np.int64)
+                else:
+                    sampled_masks.append((run, mask_tag))
+        if sampled_masks:
+            steps = self._blob_sequence_steps(ctx, experiment_id, sampled_masks)
+            for run, mask_tag in sampled_masks:
+                found[run].mask_change_steps = steps[(run, mask_tag)]
         return found, missing
 
-    def model_series_many(self, ctx, experiment_id, runs):
+    def model_series_many(self, ctx, experiment_id, runs, max_points=None):
         """The model_stats records of each of `runs`, read in one provider call.
 
         Returns:
@@ -493,6 +517,9 @@ class PruningReader:
           steps).
         """
         index = self._index(ctx, experiment_id, list(runs), lambda i: all(r in i for r in runs))
+        return self._model_series(ctx, experiment_id, index, runs, max_points)
+
+    def _model_series(self, ctx, experiment_id, index, runs, max_points):
         found, missing, tags = {}, [], {}
         for run in runs:
             if run not in index:
@@ -501,29 +528,65 @@ class PruningReader:
             found[run] = None
             if index[run].model_stats_tag is not None:
                 tags[run] = index[run].model_stats_tag
+        asked = self._sample_size(max_points)
         data = {}
         if tags:
-            data = self._read_tensors(ctx, experiment_id, sorted(tags), sorted(set(tags.values())))
+            data = self._read_tensors(
+                ctx, experiment_id, sorted(tags), sorted(set(tags.values())), asked
+            )
         for run in found:
             tag = tags.get(run)
             if tag is None:
                 found[run] = _empty_series(metadata.MODEL_STATS_FIELDS)
                 continue
-            found[run] = self._vector_series_of(
-                run,
-                tag,
-                _by_step(data.get(run, {}).get(tag, [])),
-                index[run].records[tag],
-                metadata.MODEL_STATS_FIELDS,
+            found[run] = self._read_vector_series(
+                run, tag, data, index[run].records[tag], metadata.MODEL_STATS_FIELDS, asked
             )
         return found, missing
 
-    def histograms(self, ctx, experiment_id, run, weight):
-        """The weight_histogram records of `weight` as a `HistogramSeries`."""
+    def _read_vector_series(self, run, tag, data, record, default_fields, asked):
+        """The `Series` of `data[run][tag]` (a read_tensors answer for `asked` points)."""
+        raw = data.get(run, {}).get(tag, [])
+        series = self._vector_series_of(run, tag, _by_step(raw), record, default_fields)
+        series.sampled = len(raw) >= asked
+        return series
+
+    def _blob_sequence_steps(self, ctx, experiment_id, pairs):
+        """{(run, tag): int64 steps} of blob sequence series `pairs`, in one provider call."""
+        data = self._provider.read_blob_sequences(
+            ctx,
+            experiment_id=experiment_id,
+            plugin_name=PLUGIN_NAME,
+            downsample=self._downsample,
+            run_tag_filter=provider.RunTagFilter(
+                runs=sorted({r for r, _ in pairs}), tags=sorted({t for _, t in pairs})
+            ),
+        )
+        return {
+            (r, t): np.array(sorted({d.step for d in data.get(r, {}).get(t, [])}), np.int64)
+            for r, t in pairs
+        }
+
+    def histograms(self, ctx, experiment_id, run, weight, max_points=None):
+        """The weight_histogram records of `weight` as a `HistogramSeries`.
+
+        With `max_points`, a series of more than `max_points` histograms is the provider's
+        sample (`HistogramSeries.sampled`). The thresholds come from the weight_stats
+        records, read in the same provider call with the same sample size (the providers
+        then pick the same steps of two series recorded at the same steps); when that
+        sample misses a step, the whole weight_stats series is read.
+        """
         contents, tags = self.weight_tags(ctx, experiment_id, run, weight)
         steps, lo, hi, counts = [], [], [], []
         tag = tags.get(metadata.KIND_WEIGHT_HISTOGRAM)
-        for datum in self._series_data(ctx, experiment_id, run, tag) if tag else ():
+        stats_tag = tags.get(metadata.KIND_WEIGHT_STATS)
+        asked = self._sample_size(max_points)
+        data = {}
+        if tag is not None:
+            read = sorted(t for t in (tag, stats_tag) if t is not None)
+            data = self._read_tensors(ctx, experiment_id, [run], read, asked)
+        raw = data.get(run, {}).get(tag, []) if tag is not None else []
+        for datum in _by_step(raw):
             array = np.asarray(datum.numpy)
             if array.dtype.kind not in "fiu" or array.ndim != 1 or array.shape[0] < 3:
                 self._warn_once(
@@ -544,8 +607,17 @@ class PruningReader:
             counts.append(np.nan_to_num(array[2:]).round().astype(np.int64))
         steps = np.array(steps, dtype=np.int64)
         threshold = np.full(len(steps), np.nan)
-        if len(steps) and metadata.KIND_WEIGHT_STATS in tags:
-            stats = self.weight_series(ctx, experiment_id, run, weight)
+        if len(steps) and stats_tag is not None:
+            stats = self._read_vector_series(
+                run,
+                stats_tag,
+                data,
+                contents.records[stats_tag],
+                metadata.WEIGHT_STATS_FIELDS,
+                asked,
+            )
+            if stats.sampled and not set(steps.tolist()) <= set(stats.steps.tolist()):
+                stats = self.weight_series(ctx, experiment_id, run, weight)
             if "threshold" in stats.fields:
                 by_step = dict(zip(stats.steps.tolist(), stats.fields["threshold"].tolist()))
                 threshold = np.array([by_step.get(s, np.nan) for s in steps.tolist()])
@@ -555,6 +627,7 @@ class PruningReader:
             hi=np.array(hi, dtype=np.float64),
             counts=counts,
             threshold=threshold,
+            sampled=len(raw) >= asked,
         )
 
     def metrics(self, ctx, experiment_id, run):

@@ -407,6 +407,7 @@ def test_weight_series_every_field_nan_as_null(client):
             threshold=[None, 0.1, 0.2, 0.2],
             mask_changed=[1.0, 1.0, 1.0, 0.0],
         ),
+        "mask_change_steps": [0, 10, 20],
     }
 
 
@@ -451,15 +452,27 @@ def test_model_series_every_field(client):
     }
 
 
-def test_weight_series_max_points_thins_keeping_ends(client):
-    body = _get_json(client, PREFIX + "/weight_series?run=alpha&weight=dense/kernel&max_points=2")
-    assert body["total_steps"] == 4 and body["steps"] == [0, 30]
-    assert body["fields"]["mask_changed"] == [1.0, 0.0]
+def test_weight_series_max_points_below_steps_is_a_sample_with_every_mask_change(client):
+    url = PREFIX + "/weight_series?run=alpha&weight=dense/kernel"
+    full = _get_json(client, url)
+    body = _get_json(client, url + "&max_points=2")
+    assert body["total_steps"] is None and len(body["steps"]) == 2 and body["steps"][-1] == 30
+    assert body["mask_change_steps"] == [0, 10, 20]
+    for name, values in body["fields"].items():
+        assert values == [full["fields"][name][full["steps"].index(s)] for s in body["steps"]]
 
 
 def test_histograms_max_points_one_is_the_last_step(client):
     body = _get_json(client, PREFIX + "/histograms?run=alpha&weight=dense/kernel&max_points=1")
-    assert body["total_steps"] == 2 and body["steps"] == [20] and len(body["counts"]) == 1
+    assert body["total_steps"] is None and body["steps"] == [20]
+    assert (body["counts"], body["threshold"]) == ([[1, 2]], [0.2])
+
+
+def test_series_max_points_at_least_the_steps_sends_all(client):
+    url = PREFIX + "/weight_series?run=alpha&weight=dense/kernel"
+    assert _get_json(client, url + "&max_points=4") == _get_json(client, url)
+    body = _get_json(client, PREFIX + "/histograms?run=alpha&weight=dense/kernel&max_points=2")
+    assert (body["total_steps"], body["steps"]) == (2, [0, 20])
 
 
 def test_series_max_points_zero_is_400(client):
@@ -481,6 +494,7 @@ def test_weight_series_multi_runs_in_request_order_with_missing(client):
                 "total_steps": 1,
                 "steps": [4],
                 "fields": {"threshold": [None], "size": [3.0]},
+                "mask_change_steps": [],
             }
         ],
         "missing": ["alpha", "nope"],
@@ -493,18 +507,20 @@ def test_weight_series_multi_equals_single_routes(client):
     )
     single = _get_json(client, PREFIX + "/weight_series?run=alpha&weight=dense/kernel")
     assert multi["missing"] == ["beta/manual"]
-    assert multi["series"] == [{k: single[k] for k in ("run", "total_steps", "steps", "fields")}]
+    assert multi["series"] == [{k: v for k, v in single.items() if k != "weight"}]
     assert list(multi["series"][0]["fields"]) == list(metadata.WEIGHT_STATS_FIELDS)
 
 
-def test_weight_series_multi_thins_keeping_mask_changes_of_unrequested_field(client):
-    url = "/weight_series_multi?weight=dense/kernel&run=alpha&fields=sparsity&max_points=3"
-    assert _get_json(client, PREFIX + url)["series"] == [
+def test_weight_series_multi_sampled_like_the_single_route(client):
+    url = "weight_series_multi?weight=dense/kernel&run=alpha&fields=sparsity&max_points=3"
+    single = _get_json(client, PREFIX + "/weight_series?run=alpha&weight=dense/kernel&max_points=3")
+    assert _get_json(client, PREFIX + "/" + url)["series"] == [
         {
             "run": "alpha",
-            "total_steps": 4,
-            "steps": [0, 20, 30],
-            "fields": {"sparsity": [0.0, 0.5, 0.5]},
+            "total_steps": None,
+            "steps": single["steps"],
+            "fields": {"sparsity": single["fields"]["sparsity"]},
+            "mask_change_steps": [0, 10, 20],
         }
     ]
 
@@ -572,6 +588,85 @@ def test_weight_series_multi_missing_weight_or_empty_run_is_400(client):
     assert _error(client, PREFIX + "/weight_series_multi?run=alpha&run=&weight=w", 400) == (
         "Invalid argument: parameter 'run' must not be empty"
     )
+
+
+def write_long_runs(logdir, steps=300, mask_every=50):
+    """Run `long`: every step a weight_stats, histogram and model_stats record of weight k
+    (values that differ at every step), a mask every `mask_every` steps; run `sparse_hist`:
+    the same with a histogram every third step only."""
+    for run, hist_every in (("long", 1), ("sparse_hist", 3)):
+        with lb.RunWriter(os.path.join(str(logdir), run)) as w:
+            for step in range(steps):
+                changed = step % mask_every == 0
+                values = [
+                    summary.weight_stats(
+                        "k",
+                        lb.stats(
+                            size=100,
+                            sparsity=step / 1000,
+                            threshold=step / 7,
+                            mask_changed=1 if changed else 0,
+                        ),
+                    ),
+                    summary.model_stats(lb.model_stats(global_sparsity=step / 3)),
+                ]
+                if step % hist_every == 0:
+                    values.append(summary.weight_histogram("k", 0.0, step + 1.0, [step, 1]))
+                if changed:
+                    values.append(summary.mask("k", np.arange(100) >= step // mask_every))
+                w.add(step, values)
+
+
+def assert_long_series_are_exact_samples(get_json, max_points=20):
+    """The routes' answers with `max_points` below the number of steps hold exactly the
+    values of the full series at the steps they send, the last step, and every mask change."""
+    for run in ("long", "sparse_hist"):
+        url = "/weight_series?run=%s&weight=k" % run
+        full, body = get_json(url), get_json(url + "&max_points=%d" % max_points)
+        assert full["total_steps"] == 300 and full["mask_change_steps"] == list(range(0, 300, 50))
+        assert (
+            body["total_steps"] is None and body["mask_change_steps"] == full["mask_change_steps"]
+        )
+        _assert_exact_sample(body, full, max_points, "fields")
+        url = "/model_series?run=%s" % run
+        body = get_json(url + "&max_points=%d" % max_points)
+        assert body["total_steps"] is None
+        _assert_exact_sample(body, get_json(url), max_points, "fields")
+        url = "/histograms?run=%s&weight=k" % run
+        full, body = get_json(url + "&max_points=1000"), get_json(url + "&max_points=10")
+        assert full["total_steps"] == (300 if run == "long" else 100)
+        assert full["threshold"][:2] == ([0.0, 1 / 7] if run == "long" else [0.0, 3 / 7])
+        assert body["total_steps"] is None
+        _assert_exact_sample(body, full, 10, None)
+        multi = get_json("/weight_series_multi?weight=k&run=%s&max_points=%d" % (run, max_points))
+        single = get_json("/weight_series?run=%s&weight=k&max_points=%d" % (run, max_points))
+        assert multi["series"] == [{k: v for k, v in single.items() if k != "weight"}]
+
+
+def _assert_exact_sample(body, full, max_points, fields):
+    steps = body["steps"]
+    assert len(steps) == max_points and steps == sorted(set(steps))
+    assert steps[-1] == full["steps"][-1] and set(steps) <= set(full["steps"])
+    at = [full["steps"].index(s) for s in steps]
+    arrays = (lambda b: b[fields]) if fields else (lambda b: {k: b[k] for k in _HIST_KEYS})
+    for name, values in arrays(body).items():
+        assert values == [arrays(full)[name][i] for i in at], name
+
+
+_HIST_KEYS = ("lo", "hi", "counts", "threshold")
+
+
+@pytest.fixture(scope="module")
+def long_client(tmp_path_factory):
+    logdir = tmp_path_factory.mktemp("long")
+    write_long_runs(logdir)
+    return _tensorboard_app(logdir)[0]
+
+
+def test_long_series_are_exact_samples_of_the_full_series(long_client):
+    """Issue 5: a series longer than max_points is read as the provider's sample (not
+    whole); what is sent is exactly the full series at those steps."""
+    assert_long_series_are_exact_samples(lambda url: _get_json(long_client, PREFIX + url))
 
 
 def test_model_series_of_run_without_model_stats_is_empty(client):

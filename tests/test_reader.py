@@ -479,6 +479,36 @@ def test_index_older_than_max_age_is_listed_again(tmp_path):
         assert len([c for c in counting.calls if c.startswith("list_")]) == lists
 
 
+def test_long_series_read_as_samples_in_one_call_each(tmp_path):
+    """Issue 5: with max_points, a long series is the provider's sample, read in one call;
+    the histograms' thresholds come from the same call when both series have the same steps."""
+    from tests.test_plugin_routes import write_long_runs
+
+    write_long_runs(tmp_path)
+    counting = CountingProvider(lb.local_data_provider(tmp_path))
+    pruning = reader.PruningReader(counting)
+    pruning.runs(CTX, "")
+    for run, calls in (
+        ("long", ["read_tensors"]),
+        ("sparse_hist", ["read_tensors", "read_tensors"]),  # then all of weight_stats
+    ):
+        counting.calls.clear()
+        h = pruning.histograms(CTX, "", run, "k", max_points=10)
+        assert counting.calls == calls
+        assert (len(h.steps), h.sampled) == (11, True)
+        assert h.threshold.tolist() == (h.steps / 7).tolist()
+    counting.calls.clear()
+    series = pruning.weight_series(CTX, "", "long", "k", max_points=10)
+    assert counting.calls == ["read_tensors", "read_blob_sequences"]
+    assert (len(series.steps), series.sampled) == (11, True)
+    assert series.fields["sparsity"].tolist() == (series.steps / 1000).tolist()
+    assert series.mask_change_steps.tolist() == [0, 50, 100, 150, 200, 250]
+    counting.calls.clear()
+    whole = pruning.weight_series(CTX, "", "long", "k", max_points=300)
+    assert counting.calls == ["read_tensors"]
+    assert (len(whole.steps), whole.sampled, whole.mask_change_steps) == (300, False, None)
+
+
 def test_overview_of_chosen_runs(demo):
     weights, runs = demo.overview(CTX, "", runs=["beta/manual"])
     assert [w.weight for w in weights] == ["conv/kernel"]

@@ -40,7 +40,11 @@ from tensorboard.compat.proto import summary_pb2
 from tb_prune_plugin import mask_codec, metadata, plugin, summary
 from tests import browser
 from tests import logdir_builder as lb
-from tests.test_plugin_routes import _tensorboard_app
+from tests.test_plugin_routes import (
+    _tensorboard_app,
+    assert_long_series_are_exact_samples,
+    write_long_runs,
+)
 
 PREFIX = "/data/plugin/pruning"
 READER_LOGGER = "tb_prune_plugin.reader"
@@ -393,6 +397,17 @@ def test_broken_event_files_leave_good_runs_exact_rust_data_server(served, clean
     runs = {r["run"] for r in _json(*get(PREFIX + "/runs"))["runs"]}
     assert {"alpha", "beta/manual", "good_beside_broken", "truncated"} <= runs
     assert not runs & {"flipped_bytes", "bad_length_crc", "empty_file", "garbage_file"}
+
+
+def test_long_series_are_exact_samples_rust_data_server(tmp_path):
+    """Issue 5 with the Rust data server, whose sampling differs from the Python loader's:
+    what is sent is exactly the full series at the steps sent, the last step included, and
+    every mask change is listed."""
+    write_long_runs(tmp_path)
+    with browser.TensorBoardProcess(tmp_path, ["--load_fast=true"]) as tensorboard:
+        _wait_until_loaded(tensorboard.url, ("long", "sparse_hist"))
+        get = _process_get(tensorboard)
+        assert_long_series_are_exact_samples(lambda url: _json(*get(PREFIX + url)))
 
 
 def _quote_run_url(route, **params):
