@@ -42,6 +42,34 @@ describe("mask grids", () => {
       [5, 6, 7, 8],
     ]);
   });
+  it("test_scale_image_writes_into_a_buffer_of_the_right_size_only", () => {
+    const cells = new Uint8ClampedArray([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    const out = new Uint8ClampedArray(3 * 1 * 4).fill(99);
+    const scaled = scaleImage(cells, 3, 1, 1, out);
+    expect(scaled).toBe(out);
+    expect(pixels(scaled)).toEqual([
+      [1, 2, 3, 4],
+      [5, 6, 7, 8],
+      [9, 10, 11, 12],
+    ]);
+    const other = scaleImage(cells, 3, 1, 2, out);
+    expect(other).not.toBe(out);
+    expect(pixels(other).slice(0, 5)).toEqual([
+      [1, 2, 3, 4],
+      [1, 2, 3, 4],
+      [1, 2, 3, 4],
+      [1, 2, 3, 4],
+      [5, 6, 7, 8],
+    ]);
+  });
+  it("test_blends_of_reduced_cells_with_diff_fractions", () => {
+    // Half kept, a quarter of the cell newly pruned; then fully regrown over all pruned.
+    const c = maskCellColors(new Uint8Array([128, 0]), new Uint8Array([64, 0]), new Uint8Array([0, 255]));
+    expect(pixels(c)).toEqual([
+      [152, 126, 142, 255],
+      [...MASK_COLORS.regrown, 255],
+    ]);
+  });
   it("test_cell_size_is_the_largest_integer_that_fits", () => {
     expect(cellSize(32, 64, 800, 600)).toBe(12);
     expect(cellSize(2, 3, 800, 600)).toBe(24);

@@ -22,17 +22,10 @@ export function decodeBase64(text: string): Uint8Array {
   return bytes;
 }
 
-function mix(a: Rgb, b: Rgb, t: number): [number, number, number] {
-  return [
-    Math.round(a[0] + (b[0] - a[0]) * t),
-    Math.round(a[1] + (b[1] - a[1]) * t),
-    Math.round(a[2] + (b[2] - a[2]) * t),
-  ];
-}
-
 /**
  * One RGBA pixel per cell: pruned-to-kept by the kept fraction, then blended
- * toward the newly-pruned and regrown colours by their fractions when given.
+ * toward the newly-pruned and regrown colours by their fractions when given
+ * (each blend rounded to whole colour values).
  */
 export function maskCellColors(
   kept: Uint8Array,
@@ -40,13 +33,30 @@ export function maskCellColors(
   regrown: Uint8Array | null = null,
 ): Uint8ClampedArray<ArrayBuffer> {
   const out = new Uint8ClampedArray(kept.length * 4);
+  const { pruned: p, kept: k, newlyPruned: n, regrown: g } = MASK_COLORS;
+  // Scalars rather than a small array per cell: this runs for every cell at every step drawn.
   for (let i = 0; i < kept.length; i++) {
-    let c = mix(MASK_COLORS.pruned, MASK_COLORS.kept, kept[i]! / 255);
-    if (newlyPruned && newlyPruned[i]) c = mix(c, MASK_COLORS.newlyPruned, newlyPruned[i]! / 255);
-    if (regrown && regrown[i]) c = mix(c, MASK_COLORS.regrown, regrown[i]! / 255);
-    out[i * 4] = c[0];
-    out[i * 4 + 1] = c[1];
-    out[i * 4 + 2] = c[2];
+    const t = kept[i]! / 255;
+    let r = Math.round(p[0] + (k[0] - p[0]) * t);
+    let gr = Math.round(p[1] + (k[1] - p[1]) * t);
+    let b = Math.round(p[2] + (k[2] - p[2]) * t);
+    const u = newlyPruned ? newlyPruned[i]! : 0;
+    if (u) {
+      const f = u / 255;
+      r = Math.round(r + (n[0] - r) * f);
+      gr = Math.round(gr + (n[1] - gr) * f);
+      b = Math.round(b + (n[2] - b) * f);
+    }
+    const v = regrown ? regrown[i]! : 0;
+    if (v) {
+      const f = v / 255;
+      r = Math.round(r + (g[0] - r) * f);
+      gr = Math.round(gr + (g[1] - gr) * f);
+      b = Math.round(b + (g[2] - b) * f);
+    }
+    out[i * 4] = r;
+    out[i * 4 + 1] = gr;
+    out[i * 4 + 2] = b;
     out[i * 4 + 3] = 255;
   }
   return out;
@@ -55,20 +65,28 @@ export function maskCellColors(
 /**
  * Scales a rows x cols RGBA image up by an integer `k` (each cell becomes a
  * k x k block), by hand rather than with canvas scaling, whose smoothing and
- * rounding differ between browsers.
+ * rounding differ between browsers. Writes into `out` when it has the right
+ * length (a canvas's ImageData kept from the previous step), else into a new array.
  */
-export function scaleImage(cells: Uint8ClampedArray, rows: number, cols: number, k: number): Uint8ClampedArray<ArrayBuffer> {
+export function scaleImage(
+  cells: Uint8ClampedArray,
+  rows: number,
+  cols: number,
+  k: number,
+  out?: Uint8ClampedArray<ArrayBuffer>,
+): Uint8ClampedArray<ArrayBuffer> {
   const width = cols * k;
-  const out = new Uint8ClampedArray(rows * k * width * 4);
+  const target = out && out.length === rows * k * width * 4 ? out : new Uint8ClampedArray(rows * k * width * 4);
+  // One 32-bit word per pixel: the bytes keep their order whatever the platform's endianness.
+  const aligned = cells.byteOffset % 4 === 0 ? cells : cells.slice();
+  const src = new Uint32Array(aligned.buffer, aligned.byteOffset, rows * cols);
+  const dst = new Uint32Array(target.buffer, target.byteOffset, rows * k * width);
   for (let r = 0; r < rows; r++) {
-    const line = new Uint8ClampedArray(width * 4);
-    for (let c = 0; c < cols; c++) {
-      const src = (r * cols + c) * 4;
-      for (let d = 0; d < k; d++) line.set(cells.subarray(src, src + 4), (c * k + d) * 4);
-    }
-    for (let d = 0; d < k; d++) out.set(line, (r * k + d) * width * 4);
+    const top = r * k * width;
+    for (let c = 0; c < cols; c++) dst.fill(src[r * cols + c]!, top + c * k, top + c * k + k);
+    for (let d = 1; d < k; d++) dst.copyWithin(top + d * width, top, top + width);
   }
-  return out;
+  return target;
 }
 
 /**

@@ -33,6 +33,7 @@ const PLAY_DELAY_MS = 600;
 const FETCH_AHEAD = 2;
 /** Answers kept for stepping back and forth (each about 35 KB for a 128x64 mask with diff). */
 const KEPT_MASKS = 16;
+const SAVE_STATE_DELAY_MS = 300;
 
 const rgb = (c: readonly number[]) => `rgb(${c.join(",")})`;
 
@@ -82,6 +83,9 @@ class MaskPlayer {
   private k = 1;
   /** +1 after stepping forward, -1 after stepping back: the masks fetched ahead are that way. */
   private direction = 1;
+  private saveTimer = 0;
+  /** The drawn canvas's pixels, reused while the size stays. */
+  private image: ImageData | null = null;
   private readonly requests = new Generation();
   /** The drawn mask, the ones fetched ahead of it, and a few seen recently. */
   private readonly masks = new RequestWindow<MaskResponse>(KEPT_MASKS);
@@ -207,6 +211,7 @@ class MaskPlayer {
 
     this.wireCanvas();
     ctx.scope.add(() => {
+      if (this.saveTimer) this.saveState();
       this.pause();
       this.requests.cancel();
       this.masks.clear();
@@ -220,7 +225,7 @@ class MaskPlayer {
     this.direction = index > this.index ? 1 : -1;
     this.index = index;
     this.slider.value = String(index);
-    this.saveState();
+    this.saveStateSoon();
     this.load();
   }
 
@@ -264,7 +269,18 @@ class MaskPlayer {
   }
 
   private saveState(): void {
+    window.clearTimeout(this.saveTimer);
+    this.saveTimer = 0;
     this.ctx.replaceState({ step: this.steps.steps[this.index]!, diff: this.diff, region: this.region });
+  }
+
+  /**
+   * The step goes into the URL once scrubbing pauses: writing the URL (history.replaceState)
+   * took 3 ms of each step. Written at once when the view is left.
+   */
+  private saveStateSoon(): void {
+    window.clearTimeout(this.saveTimer);
+    this.saveTimer = window.setTimeout(() => this.saveState(), SAVE_STATE_DELAY_MS);
   }
 
   /** What the Masks view asks /mask for at step index `index`, with the current diff and zoom. */
@@ -348,12 +364,15 @@ class MaskPlayer {
     const k = cellSize(rows, cols, available, MAX_CANVAS_HEIGHT);
     const width = cols * k;
     const height = rows * k;
-    const pixels = scaleImage(maskCellColors(kept, newly, regrown), rows, cols, k);
+    if (!this.image || this.image.width !== width || this.image.height !== height) {
+      this.image = new ImageData(width, height);
+    }
+    scaleImage(maskCellColors(kept, newly, regrown), rows, cols, k, this.image.data);
 
     // Resizing a canvas reallocates and clears it: only when the size changes.
     if (this.canvas.width !== width) this.canvas.width = width;
     if (this.canvas.height !== height) this.canvas.height = height;
-    this.canvas.getContext("2d")!.putImageData(new ImageData(pixels, width, height), 0, 0);
+    this.canvas.getContext("2d")!.putImageData(this.image, 0, 0);
     this.shown = m;
     this.shownKept = kept;
     this.shownNewly = newly;

@@ -13,6 +13,15 @@ import { loadModelSeries, showable, weightCharts } from "./weight_charts";
 
 const pct = (v: number) => formatPercent(v, 0);
 
+/** Sparsity (0 to 1) over steps, the runs' tables joined on their steps. */
+function sparsityChart(box: HTMLElement, title: string, lines: LineSpec[], tables: XYTable[], ctx: ViewContext): void {
+  lineChart(
+    box,
+    { title, xLabel: "step", yLabel: "sparsity", lines, table: alignSeries(tables), yRange: [0, 1], yFormat: pct },
+    ctx.scope,
+  );
+}
+
 /** What a schedule chart draws, the only fields it asks for. */
 const SCHEDULE_FIELDS = ["sparsity", "target_sparsity", "mask_changed"] as const;
 
@@ -32,41 +41,31 @@ export function schedulesView(root: HTMLElement, ctx: ViewContext): void {
   const globalBody = el("div", { class: "chart-body" }, loadingState("global sparsity"));
   global.appendChild(globalBody);
   root.appendChild(global);
-  loadModelSeries(ctx, ["global_sparsity"]).then(
-    (results) => {
-      if (!ctx.ticket.isCurrent()) return;
-      globalBody.remove();
-      const tables: XYTable[] = [];
-      const lines: LineSpec[] = [];
-      for (const r of results) {
-        if (r.series && r.series.steps.length) {
-          tables.push({ x: r.series.steps, ys: [r.series.fields.global_sparsity ?? []] });
-          lines.push({ label: r.run.run, color: runColor(r.run.run) });
+  const loadGlobal = () =>
+    loadModelSeries(ctx, ["global_sparsity"]).then(
+      (results) => {
+        if (!ctx.ticket.isCurrent()) return;
+        globalBody.remove();
+        const tables: XYTable[] = [];
+        const lines: LineSpec[] = [];
+        for (const r of results) {
+          if (r.series && r.series.steps.length) {
+            tables.push({ x: r.series.steps, ys: [r.series.fields.global_sparsity ?? []] });
+            lines.push({ label: r.run.run, color: runColor(r.run.run) });
+          }
         }
-      }
-      if (!lines.length) {
-        global.appendChild(noticeState("No model-wide figures recorded yet."));
-        return;
-      }
-      lineChart(
-        global,
-        {
-          title: "Global sparsity",
-          xLabel: "step",
-          yLabel: "sparsity",
-          lines,
-          table: alignSeries(tables),
-          yRange: [0, 1],
-          yFormat: pct,
-        },
-        ctx.scope,
-      );
-    },
-    (e) => {
-      if (ctx.ticket.isCurrent() && showable(e)) replaceChildren(globalBody, errorState(e, "global sparsity"));
-    },
-  );
+        if (!lines.length) {
+          global.appendChild(noticeState("No model-wide figures recorded yet."));
+          return;
+        }
+        sparsityChart(global, "Global sparsity", lines, tables, ctx);
+      },
+      (e) => {
+        if (ctx.ticket.isCurrent() && showable(e)) replaceChildren(globalBody, errorState(e, "global sparsity"));
+      },
+    );
 
+  // The global chart is asked for once the first weight's chart is in (see weightCharts).
   weightCharts(root, ctx, "chart-schedule", SCHEDULE_FIELDS, (box, weight, loaded) => {
     const tables: XYTable[] = [];
     const lines: LineSpec[] = [];
@@ -86,18 +85,6 @@ export function schedulesView(root: HTMLElement, ctx: ViewContext): void {
       lines.push({ label: `${run.run} mask changed`, color, pointsOnly: true });
       tables.push({ x: series.steps, ys });
     }
-    lineChart(
-      box,
-      {
-        title: weight,
-        xLabel: "step",
-        yLabel: "sparsity",
-        lines,
-        table: alignSeries(tables),
-        yRange: [0, 1],
-        yFormat: pct,
-      },
-      ctx.scope,
-    );
-  });
+    sparsityChart(box, weight, lines, tables, ctx);
+  }, loadGlobal);
 }

@@ -35,7 +35,9 @@ interface ChartSlot {
 /**
  * Appends one chart box per shown weight (up to MAX_WEIGHT_CHARTS) to `root`
  * and calls `draw(box, weight, series)` once the weight's `fields` are loaded
- * for the shown runs that have it.
+ * for the shown runs that have it. `then`, the view's other request (e.g. a
+ * chart above these), starts once the first chart is done, taking one of the
+ * two places in flight; at once when there is no chart.
  */
 export function weightCharts(
   root: HTMLElement,
@@ -43,6 +45,7 @@ export function weightCharts(
   testid: string,
   fields: readonly WeightStatsField[],
   draw: (box: HTMLElement, weight: string, series: RunSeries[]) => void,
+  then?: () => Promise<unknown>,
 ): void {
   const weights = shownWeights(ctx);
   if (!weights.length) {
@@ -51,6 +54,7 @@ export function weightCharts(
         ? noticeState("No weight of the selected runs matches the weight filter.", "Change or clear the weight filter on the left.")
         : noticeState("No run is selected.", "Tick one or more runs on the left."),
     );
+    void then?.();
     return;
   }
   if (weights.length > MAX_WEIGHT_CHARTS) {
@@ -105,15 +109,29 @@ export function weightCharts(
 
   const queue = new LoadQueue(slots);
   let active = 0;
+  let finished = 0;
+  let extra = then;
   const pump = () => {
-    while (active < CONCURRENT_CHARTS && ctx.ticket.isCurrent()) {
-      const slot = queue.take();
-      if (!slot) return;
+    // The first chart loads alone: TensorBoard answers concurrent requests about as fast as
+    // one after the other, so a second one would only delay it.
+    while (active < (finished ? CONCURRENT_CHARTS : 1) && ctx.ticket.isCurrent()) {
+      let job: Promise<unknown>;
+      if (finished && extra) {
+        job = extra();
+        extra = undefined;
+      } else {
+        const slot = queue.take();
+        if (!slot) return;
+        job = load(slot);
+      }
       active++;
-      void load(slot).finally(() => {
-        active--;
-        pump();
-      });
+      void job
+        .catch(() => undefined)
+        .finally(() => {
+          active--;
+          finished++;
+          pump();
+        });
     }
   };
   const slotOf = new Map(slots.map((s) => [s.box as Element, s]));
