@@ -1,11 +1,21 @@
 """Computes every recorded figure of a model's prunable weights in one `tf.function` call.
 
 The work runs where the weights live (one traced graph, no per-weight Python
-or host copies of weights); only small vectors and the boolean masks come back
-to the host. Effective weights are `where(mask, weight, 0)`: TF-MOT re-applies
-the mask only in the next forward pass, so right after an optimizer step the
-raw variable still holds values at pruned positions; the effective weights are
-what the pruned (stripped) model computes with.
+or host copies of weights); only small vectors, and a mask when it changed,
+come back to the host. Effective weights are `where(mask, weight, 0)`: TF-MOT
+re-applies the mask only in the next forward pass, so right after an optimizer
+step the raw variable still holds values at pruned positions; the effective
+weights are what the pruned (stripped) model computes with.
+
+Masks change rarely (TF-MOT: at the schedule's pruning steps; manual pruning:
+when the user prunes), weights at every step. So the graph keeps, on the
+device, each weight's mask as last measured and the flat indices of its kept
+weights. At each call it compares the current mask with the kept one (one pass
+over the mask); only when it differs does it derive the mask's figures (kept
+count, pruned units and inputs, N:M, block sparsity) and the new kept indices,
+and copy the mask to the host. The weight statistics and the histogram are
+computed from the kept weights alone, gathered by those indices: pruned
+weights are zero by definition and are accounted for without reading them.
 """
 
 import math
@@ -113,6 +123,17 @@ def _schedule_values(pw):
     return tf.cast(target, tf.float64), tf.cast(should_prune, tf.float64)
 
 
+# The figures derived from the mask alone: computed when the mask changed, reused otherwise.
+MASK_FIELDS = (
+    "nonzeros",
+    "pruned_units_fraction",
+    "pruned_inputs_fraction",
+    "nm_compliance",
+    "block_sparsity",
+)
+_MASK_COLUMNS = [DEVICE_FIELDS.index(name) for name in MASK_FIELDS]
+
+
 class Measurer:
     """Measures a fixed list of `PrunableWeight`s (and the model's other weights).
 
@@ -122,52 +143,119 @@ class Measurer:
       histogram_bins: number of equal bins of the |w| histogram of kept weights.
       masks: optional dict weight path -> user mask (variable, tensor or callable
         returning one; non-zero = kept) for manual pruning with explicit masks.
+      step_variable: optional integer variable (the optimizer's iterations) read in the
+        same call; its value is `self.step` after each `measure()`.
     """
 
-    def __init__(self, weights, other_variables, histogram_bins=30, masks=None):
+    def __init__(self, weights, other_variables, histogram_bins=30, masks=None, step_variable=None):
         self.weights = list(weights)
         self.other_variables = list(other_variables)
         self.histogram_bins = int(histogram_bins)
         self._user_masks = dict(masks or {})
-        self._fn = tf.function(self._compute, autograph=False)
+        n = len(self.weights)
+        self._signature = [
+            tf.TensorSpec([], tf.bool),
+            [tf.TensorSpec(None, self._mask_source_dtype(pw)) for pw in self.weights],
+            [tf.TensorSpec([None], tf.int64) for _ in range(n)],
+        ]
+        self.set_step_variable(step_variable)
+        # Device-side state of the last measure, per weight: the mask source (as compared)
+        # and the flat indices of the kept weights. None until the first measure.
+        self._last_sources = None
+        self._kept_indices = None
+        # Host-side copies of the same measure: bool masks and the MASK_FIELDS figures.
+        self._host_masks = [None] * n
+        self._mask_figures = np.full((n, len(MASK_FIELDS)), np.nan)
+        self.changed = [True] * n  # per weight: did the last measure see a new mask
 
-    def _mask_of(self, pw, w):
-        """(mask as float32 0/1, whether the weights are already zero where it is 0)."""
+    @property
+    def reads_step(self):
+        """True if `measure()` also reads the step variable."""
+        return self.step_variable is not None
+
+    def set_step_variable(self, step_variable):
+        """Reads `step_variable` from now on (a new optimizer); the device state stays."""
+        self.step_variable = step_variable
+        self.step = None
+        self._fn = tf.function(self._compute, autograph=False, input_signature=self._signature)
+
+    def _mask_source_dtype(self, pw):
+        if self._user_masks.get(pw.path) is not None or pw.mask_variable is not None:
+            return tf.float32
+        return tf.bool
+
+    def _mask_source(self, pw, w):
+        """The tensor a mask is read from: the mask's values (float32), or `w != 0` (bool)."""
         user = self._user_masks.get(pw.path)
         if user is not None:
             value = user() if callable(user) and not hasattr(user, "shape") else user
-            value = tf.cast(_as_tensor(value), tf.float32)
-            return tf.cast(tf.not_equal(value, 0.0), tf.float32), False
+            return tf.cast(_as_tensor(value), tf.float32)
         if pw.mask_variable is not None:
             # TF-MOT's masks hold 0 and 1; the raw weights may be non-zero where they are 0.
-            return tf.cast(_as_tensor(pw.mask_variable), tf.float32), False
-        return tf.cast(tf.not_equal(w, 0.0), tf.float32), True
+            return tf.cast(_as_tensor(pw.mask_variable), tf.float32)
+        return tf.not_equal(w, 0.0)
 
-    def _weight_figures(self, pw):
+    def _mask_figures_of(self, pw, source):
+        """(MASK_FIELDS as float64 [5], flat kept indices int64, bool mask) of a mask source."""
+        shape = pw.shape
+        mask = source if source.dtype == tf.bool else tf.not_equal(source, 0.0)
+        mask = tf.reshape(mask, shape)
+        maskf = tf.cast(mask, tf.float32)
+        units, inputs, nonzeros = _mask_counts(maskf, shape)
+        figures = tf.stack(
+            [
+                tf.cast(nonzeros, tf.float64),
+                units,
+                inputs,
+                _nm_compliance(mask, shape, pw.sparsity_m_by_n),
+                _block_sparsity(mask, shape, pw.block_size),
+            ]
+        )
+        kept = tf.reshape(tf.where(tf.reshape(mask, [-1])), [-1])
+        return figures, kept, mask
+
+    def _weight_figures(self, pw, force, last_source, kept):
         shape = pw.shape
         size = pw.size
         w = tf.cast(_as_tensor(pw.variable), tf.float32)
-        maskf, zero_where_pruned = self._mask_of(pw, w)
-        eff = w if zero_where_pruned else w * maskf
-        flat = tf.reshape(eff, [-1])
-        units, inputs, nonzeros = _mask_counts(maskf, shape)
-        mask = tf.not_equal(maskf, 0.0) if (pw.sparsity_m_by_n or pw.block_size) else None
+        source = self._mask_source(pw, w)
+        # One pass over the mask; an exact test (NaN in a user's mask counts as a change).
+        changed = tf.logical_or(force, tf.reduce_any(tf.not_equal(source, last_source)))
+
+        def new_mask():
+            figures, new_kept, mask = self._mask_figures_of(pw, source)
+            return figures, new_kept, tf.identity(source), mask
+
+        def same_mask():
+            nan = tf.fill([len(MASK_FIELDS)], tf.constant(_NAN, tf.float64))
+            return nan, kept, last_source, tf.zeros([0] * len(shape), tf.bool)
+
+        mask_figures, kept, source_out, mask_out = tf.cond(changed, new_mask, same_mask)
         target, should_prune = _schedule_values(pw)
         if pw.threshold_variable is not None and pw.sparsity_m_by_n is None:
             threshold = tf.cast(_as_tensor(pw.threshold_variable), tf.float64)
         else:  # manual pruning has none; TF-MOT's N:M threshold is a dummy value
             threshold = tf.constant(_NAN, tf.float64)
         if size:
-            # The signed sum in float64 (a mean near zero needs it); the other passes in float32.
-            total = tf.reduce_sum(tf.cast(flat, tf.float64))
-            # Sums of non-negative terms cancel nothing: float32 is exact enough (about 1e-7).
-            squares = tf.cast(tf.reduce_sum(tf.square(flat)), tf.float64)
-            absf = tf.abs(flat)
-            l1 = tf.cast(tf.reduce_sum(absf), tf.float64)
+            flat = tf.reshape(w, [-1])
+            n_kept = tf.size(kept)
+            # The kept weights alone; pruned ones are zeros of the effective weights.
+            values = tf.cond(tf.equal(n_kept, size), lambda: flat, lambda: tf.gather(flat, kept))
+            some_pruned = n_kept < size
+            # Sums in float64, over the kept weights only: exact to about 1e-15 (a mean near
+            # zero needs it), and cheap once the pruned weights are left out.
+            values64 = tf.cast(values, tf.float64)
+            total = tf.reduce_sum(values64)
+            squares = tf.reduce_sum(tf.square(values64))
+            l1 = tf.reduce_sum(tf.abs(values64))
+            absf = tf.abs(values)
             mean = total / size
             std = tf.sqrt(tf.maximum(squares / size - tf.square(mean), 0.0))
-            wmin = tf.cast(tf.reduce_min(flat), tf.float64)
-            wmax = tf.cast(tf.reduce_max(flat), tf.float64)
+            # An empty reduction is +-inf; with pruned weights the effective weights hold 0.
+            wmin = tf.reduce_min(values)
+            wmax = tf.reduce_max(values)
+            wmin = tf.cast(tf.where(some_pruned, tf.minimum(wmin, 0.0), wmin), tf.float64)
+            wmax = tf.cast(tf.where(some_pruned, tf.maximum(wmax, 0.0), wmax), tf.float64)
             l2 = tf.sqrt(squares)
             # NaN and Inf reach every sum; only then are they counted and kept out.
             all_finite = tf.math.is_finite(squares)
@@ -175,7 +263,7 @@ class Measurer:
                 all_finite,
                 lambda: tf.constant(0, tf.int64),
                 lambda: tf.math.count_nonzero(
-                    tf.logical_not(tf.math.is_finite(flat)), dtype=tf.int64
+                    tf.logical_not(tf.math.is_finite(values)), dtype=tf.int64
                 ),
             )
             absf = tf.cond(
@@ -183,13 +271,14 @@ class Measurer:
                 lambda: absf,
                 lambda: tf.where(tf.math.is_finite(absf), absf, tf.zeros_like(absf)),
             )
-            hi = tf.reduce_max(absf)
+            hi = tf.maximum(tf.reduce_max(absf), 0.0)
             counts = tf.histogram_fixed_width(
                 absf, tf.stack([0.0, tf.maximum(hi, 1e-30)]), nbins=self.histogram_bins
             )
-            # Pruned and non-finite entries were counted as 0 in the first bin; take them out.
-            not_kept = tf.cast(size - nonzeros, tf.int32) + tf.cast(nonfinite, tf.int32)
-            counts = tf.tensor_scatter_nd_sub(counts, [[0]], tf.reshape(not_kept, [1]))
+            # Non-finite entries were counted as 0 in the first bin; take them out.
+            counts = tf.tensor_scatter_nd_sub(
+                counts, [[0]], tf.reshape(tf.cast(nonfinite, tf.int32), [1])
+            )
         else:
             nonfinite = tf.constant(0, tf.int64)
             mean = std = wmin = wmax = tf.constant(_NAN, tf.float64)
@@ -198,7 +287,7 @@ class Measurer:
             counts = tf.zeros([self.histogram_bins], tf.int32)
         vector = tf.stack(
             [
-                tf.cast(nonzeros, tf.float64),
+                mask_figures[0],
                 target,
                 should_prune,
                 threshold,
@@ -208,47 +297,70 @@ class Measurer:
                 wmax,
                 l1,
                 l2,
-                units,
-                inputs,
-                _nm_compliance(mask, shape, pw.sparsity_m_by_n),
-                _block_sparsity(mask, shape, pw.block_size),
+                mask_figures[1],
+                mask_figures[2],
+                mask_figures[3],
+                mask_figures[4],
                 tf.cast(nonfinite, tf.float64),
                 tf.cast(hi, tf.float64),
             ]
         )
-        return vector, counts, maskf
+        return vector, counts, changed, source_out, kept, mask_out
 
-    def _compute(self):
-        vectors, histograms, masks = [], [], []
-        for pw in self.weights:
-            vector, counts, mask = self._weight_figures(pw)
-            vectors.append(vector)
-            histograms.append(counts)
-            masks.append(mask)
+    def _compute(self, force, last_sources, kept_indices):
+        vectors, histograms, changed, sources, kept, masks = [], [], [], [], [], []
+        for pw, last_source, kept_index in zip(self.weights, last_sources, kept_indices):
+            out = self._weight_figures(pw, force, last_source, kept_index)
+            vectors.append(out[0])
+            histograms.append(out[1])
+            changed.append(out[2])
+            sources.append(out[3])
+            kept.append(out[4])
+            masks.append(out[5])
         other_nonzeros = tf.constant(0, tf.int64)
         for v in self.other_variables:
             other_nonzeros += tf.math.count_nonzero(_as_tensor(v), dtype=tf.int64)
         if vectors:
-            return tf.stack(vectors), tf.stack(histograms), masks, other_nonzeros
-        return (
-            tf.zeros([0, len(DEVICE_FIELDS)], tf.float64),
-            tf.zeros([0, self.histogram_bins], tf.int32),
-            masks,
-            other_nonzeros,
-        )
+            vectors, histograms = tf.stack(vectors), tf.stack(histograms)
+            changed = tf.stack(changed)
+        else:
+            vectors = tf.zeros([0, len(DEVICE_FIELDS)], tf.float64)
+            histograms = tf.zeros([0, self.histogram_bins], tf.int32)
+            changed = tf.zeros([0], tf.bool)
+        if self.step_variable is None:
+            step = tf.constant(-1, tf.int64)
+        else:
+            step = tf.cast(_as_tensor(self.step_variable), tf.int64)
+        return vectors, histograms, changed, masks, other_nonzeros, sources, kept, step
 
     def measure(self):
         """Runs the graph; returns `(figures [W, F], histograms [W, B], masks, other_nonzeros)`.
 
-        `figures` columns follow `DEVICE_FIELDS`; `masks` is a list of bool ndarrays.
+        `figures` columns follow `DEVICE_FIELDS`; `masks` is a list of bool ndarrays. A mask
+        that did not change since the previous call is the very same ndarray object as then
+        (`self.changed` says which changed).
         """
-        vectors, histograms, masks, other_nonzeros = self._fn()
-        return (
-            vectors.numpy(),
-            histograms.numpy(),
-            [m.numpy() != 0 for m in masks],
-            int(other_nonzeros.numpy()),
+        force = self._last_sources is None
+        if force:
+            dummies = [tf.zeros([], self._mask_source_dtype(pw)) for pw in self.weights]
+            kept = [tf.zeros([0], tf.int64) for _ in self.weights]
+        else:
+            dummies, kept = self._last_sources, self._kept_indices
+        vectors, histograms, changed, masks, other_nonzeros, sources, kept, step = self._fn(
+            tf.constant(force), dummies, kept
         )
+        if self.step_variable is not None:
+            self.step = int(step.numpy())
+        self._last_sources, self._kept_indices = sources, kept
+        figures = vectors.numpy()
+        self.changed = changed.numpy().tolist()
+        for i, is_new in enumerate(self.changed):
+            if is_new:
+                self._host_masks[i] = masks[i].numpy()
+                self._mask_figures[i] = figures[i, _MASK_COLUMNS]
+            else:
+                figures[i, _MASK_COLUMNS] = self._mask_figures[i]
+        return figures, histograms.numpy(), list(self._host_masks), int(other_nonzeros.numpy())
 
 
 def itemsize(variable):

@@ -171,12 +171,16 @@ class PruningMonitor(tf_keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         last = self._last_seen_step
-        if last is not None and self.every_n_steps > 1:
+        if last is not None:
             # Reading optimizer.iterations costs about half a millisecond: between records,
             # predict the step; read it when a record may be due (which corrects the guess).
             predicted = last + self._steps_per_batch
             if predicted // self.every_n_steps == last // self.every_n_steps:
                 self._last_seen_step = predicted
+                return
+            if self._is_chief and self._weights and self._measurer.reads_step:
+                # The measuring graph reads the step with the weights, in the same call.
+                self._record(None, logs, last)
                 return
         step = self._current_step()
         if last is None:
@@ -223,7 +227,12 @@ class PruningMonitor(tf_keras.callbacks.Callback):
     def _prepare_weights(self):
         model = self.model
         if self._measured_model is model and self._measurer is not None:
-            return  # a further fit() of the same model: keep series and masks
+            # A further fit() of the same model: keep series and masks (it may have been
+            # compiled again, with a new optimizer).
+            iterations = getattr(getattr(model, "optimizer", None), "iterations", None)
+            if self._measurer.step_variable is not iterations:
+                self._measurer.set_step_variable(iterations)
+            return
         weights = discovery.find_prunable_weights(model)
         if self.layers is not None:
             weights = self._filter_layers(weights)
@@ -246,7 +255,14 @@ class PruningMonitor(tf_keras.callbacks.Callback):
         ids = {id(w.variable) for w in weights}
         others = [v for v in all_vars if id(v) not in ids]
         self._weights = weights
-        self._measurer = measure.Measurer(weights, others, self.histogram_bins, masks=self.masks)
+        optimizer = getattr(model, "optimizer", None)
+        self._measurer = measure.Measurer(
+            weights,
+            others,
+            self.histogram_bins,
+            masks=self.masks,
+            step_variable=getattr(optimizer, "iterations", None),
+        )
         self._measured_model = model
         sizes = [int(np.prod(v.shape)) for v in all_vars]
         self._model_constants = {
@@ -314,7 +330,20 @@ class PruningMonitor(tf_keras.callbacks.Callback):
         for w, mask in zip(self._weights, masks):
             self._prev_masks[w.path] = mask
 
-    def _record(self, step, batch_logs):
+    def _record(self, step, batch_logs, last=None):
+        """Records `step`; with step None, the step the measuring graph reads, if a record is
+        due at it (it differs from `last`, the step seen before, by a multiple of every_n_steps).
+        """
+        measured = None
+        if step is None:
+            try:
+                measured = self._measurer.measure()
+                step = self._measurer.step
+            except Exception:  # noqa: BLE001 - reported below, by the same path as always
+                step = self._current_step()
+            self._last_seen_step = step
+            if step // self.every_n_steps == last // self.every_n_steps:
+                return  # the predicted step was wrong: no record is due
         self._last_recorded_step = step
         if not self._is_chief:
             return
@@ -325,7 +354,7 @@ class PruningMonitor(tf_keras.callbacks.Callback):
                     self._config_value = summary.run_config(self._run_config())
                 values.append(self._config_value)
             if self._weights:
-                values.extend(self._weight_values(step))
+                values.extend(self._weight_values(step, measured or self._measurer.measure()))
             if batch_logs:
                 values.extend(self._metric_values("batch", batch_logs))
         except Exception as e:  # noqa: BLE001 - monitoring must never stop training
@@ -347,8 +376,8 @@ class PruningMonitor(tf_keras.callbacks.Callback):
             self._failures_seen = (self._writer.dropped_steps, self._writer.failures)
             self._masks_on_disk = set()
 
-    def _weight_values(self, step):
-        figures, histograms, masks, other_nonzeros = self._measurer.measure()
+    def _weight_values(self, step, measured):
+        figures, histograms, masks, other_nonzeros = measured
         values = []
         prunable_nonzeros = 0
         sparse_bytes = self._model_constants["other_dense_bytes"]
@@ -364,7 +393,8 @@ class PruningMonitor(tf_keras.callbacks.Callback):
             if prev is None or prev.shape != mask.shape:
                 newly = regrown = float("nan")
                 changed = True
-            elif np.array_equal(prev, mask):
+            elif prev is mask or np.array_equal(prev, mask):
+                # The measurer hands back the same array when the mask did not change.
                 newly = regrown = 0
                 changed = False
             else:
