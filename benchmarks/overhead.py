@@ -1,6 +1,6 @@
 """Figure 1: what recording costs in training wall time, against the same training without it.
 
-    python benchmarks/overhead.py --out overhead.json [--quick]
+    python benchmarks/overhead.py --out overhead.json [--quick] [--groups G1,G2] [--rounds N]
 
 Trainings (random data from a fixed seed; inputs 28x28, 10 classes):
 - TF-MOT (tf_keras): an MLP 784-1024-1024-10 (about 1.9M weights) and a small CNN, every
@@ -483,16 +483,22 @@ def _group(model, variants, data, config, reference):
     return result
 
 
-def run(config, logdir):
-    """Measures every group; returns a JSON-ready dict."""
+GROUPS = ("keras3_mlp", "tfmot_mlp", "tfmot_cnn")
+
+
+def run(config, logdir, groups_to_run=GROUPS):
+    """Measures every group (or those named); returns a JSON-ready dict."""
     results = {"config": {k: list(v) if isinstance(v, tuple) else v for k, v in config.items()}}
     groups = {}
     # Keras 3 first: importing TF-MOT switches tf.keras to tf_keras for the process.
-    variants = _keras3_variants(config, logdir, "keras3_mlp")
-    groups["keras3_mlp"] = _group(
-        _keras3_model(config), variants, _data(config, False), config, "manual_pruning"
-    )
+    if "keras3_mlp" in groups_to_run:
+        variants = _keras3_variants(config, logdir, "keras3_mlp")
+        groups["keras3_mlp"] = _group(
+            _keras3_model(config), variants, _data(config, False), config, "manual_pruning"
+        )
     for name in ("mlp", "cnn"):
+        if "tfmot_" + name not in groups_to_run:
+            continue
         make_model, sparsity = _tfmot_model(config, name)
         variants = _tfmot_variants(sparsity, logdir, "tfmot_" + name)
         groups["tfmot_" + name] = _group(
@@ -507,13 +513,27 @@ def main(argv=None):
     parser.add_argument("--out", required=True, help="JSON file for the results")
     parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
     parser.add_argument("--logdir", help="where the runs go (default: a temporary directory)")
+    parser.add_argument(
+        "--groups",
+        default=",".join(GROUPS),
+        help="comma-separated groups to run, of %s (default: all)" % ", ".join(GROUPS),
+    )
+    parser.add_argument("--rounds", type=int, help="timed rounds (default: 7, quick: 1)")
     args = parser.parse_args(argv)
-    config = QUICK if args.quick else FULL
+    config = dict(QUICK if args.quick else FULL)
+    groups = [g for g in args.groups.split(",") if g]
+    unknown = sorted(set(groups) - set(GROUPS))
+    if unknown or not groups:
+        parser.error("--groups: unknown group(s) %r; choose from %s" % (unknown, ", ".join(GROUPS)))
+    if args.rounds is not None:
+        if args.rounds < 1:
+            parser.error("--rounds must be at least 1, got %d" % args.rounds)
+        config["rounds"] = args.rounds
     logdir = args.logdir or tempfile.mkdtemp(prefix="tb_prune_overhead_")
     own = args.logdir is None
     start = time.monotonic()
     try:
-        results = run(config, logdir)
+        results = run(config, logdir, groups)
     finally:
         if own:
             shutil.rmtree(logdir, ignore_errors=True)
