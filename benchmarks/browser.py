@@ -8,7 +8,8 @@ drawn, frontend/src/ui/chart.ts). Scenarios, each in a fresh browser context (em
 - `open_tensorboard_at_pruning`: TensorBoard's page at `/#pruning` (TensorBoard's own app, the
   plugin's iframe, /runs, /overview) until the overview table is drawn;
 - `click_schedules`: then a click on the plugin's Schedules tab until the global sparsity chart,
-  the first weight's schedule chart and every weight chart on the page are drawn;
+  the first weight's schedule chart, the weight charts of the first screen (those in the frame's
+  viewport before any scrolling) and every weight chart on the page are drawn;
 - `open_schedules_directly`: the plugin's frame document opened at `#tab=schedules` (as after a
   reload of the tab) until the same charts are drawn.
 
@@ -152,12 +153,30 @@ RESOURCES = """
 """
 
 
-def _chart_times(marks, start):
-    weights = sorted(v for k, v in marks["charts"].items() if k.startswith("chart-schedule|"))
-    global_chart = marks["charts"].get("chart-global-sparsity|")
+ON_SCREEN = """
+() => [...document.querySelectorAll('[data-testid="chart-schedule"]')]
+  .filter((box) => {
+    const r = box.getBoundingClientRect();
+    return r.top < innerHeight && r.bottom > 0 && r.left < innerWidth && r.right > 0;
+  })
+  .map((box) => box.getAttribute("data-weight"))
+"""
+
+
+def _chart_times(marks, start, on_screen):
+    """Times from `start` to the charts drawn; `on_screen`: the weights whose charts are in
+    the first screen (the frame's viewport, not scrolled)."""
+    charts = marks["charts"]
+    weights = sorted(v for k, v in charts.items() if k.startswith("chart-schedule|"))
+    first_screen = [charts.get("chart-schedule|" + w) for w in on_screen]
+    global_chart = charts.get("chart-global-sparsity|")
     return {
         "global_sparsity_chart_ms": global_chart - start if global_chart else None,
         "first_schedule_chart_ms": weights[0] - start if weights else None,
+        "first_screen_schedule_charts_ms": (
+            max(first_screen) - start if first_screen and None not in first_screen else None
+        ),
+        "first_screen_schedule_charts": len(first_screen),
         "all_schedule_charts_ms": weights[-1] - start if weights else None,
         "schedule_charts": len(weights),
     }
@@ -183,7 +202,7 @@ def open_and_schedules(browser, base_url, charts, timeout_ms):
             " document.querySelector('[data-testid=\"tab-schedules\"]').click(); return t; }"
         )
         _wait_charts(frame, charts, timeout_ms)
-        result.update(_chart_times(_marks(frame), click))
+        result.update(_chart_times(_marks(frame), click, frame.evaluate(ON_SCREEN)))
         return result
     finally:
         context.close()
@@ -198,7 +217,7 @@ def open_schedules_directly(browser, base_url, charts):
         page.goto(base_url + FRAME_PATH + "#tab=schedules", wait_until="commit")
         start = page.evaluate("() => performance.timeOrigin")
         _wait_charts(page.main_frame, charts)
-        result = _chart_times(_marks(page.main_frame), start)
+        result = _chart_times(_marks(page.main_frame), start, page.evaluate(ON_SCREEN))
         result["network"] = page.evaluate(RESOURCES)
         return result
     finally:
@@ -277,6 +296,8 @@ def measure(base_url, charts, mask_run, mask_weight, mask_steps, trials=3, open_
     keys = (
         "global_sparsity_chart_ms",
         "first_schedule_chart_ms",
+        "first_screen_schedule_charts_ms",
+        "first_screen_schedule_charts",
         "all_schedule_charts_ms",
         "schedule_charts",
     )

@@ -543,6 +543,16 @@ def test_stability_draws_churn_per_run(served, tab):
         # Newly pruned and regrown, for each of the two runs.
         expect(chart).to_have_attribute("data-series-count", "4")
         expect(chart.locator("canvas")).to_have_count(1)
+    # One request per chart, for the two fields it draws.
+    churn = [
+        q
+        for q in _requests(frame, "weight_series_multi")
+        if ("fields", "newly_pruned,regrown") in q
+    ]
+    assert sorted(churn) == [
+        [("weight", w), ("run", "manual"), ("run", "poly"), ("fields", "newly_pruned,regrown")]
+        for w in ("hidden/kernel", "logits/kernel")
+    ]
     _screenshot(tab, "stability")
 
     _set_run_checked(tab, "manual", False)

@@ -2,7 +2,8 @@
 // Mask stability views. Each chart asks for its weight in every shown run with
 // one /weight_series_multi request (only the fields it draws) and draws as soon
 // as that is in, so a slow or broken weight does not hold up the others. Charts
-// load two at a time in page order; one that scrolls into view goes next.
+// load in page order, the first alone, then two at a time; one that scrolls
+// into view goes next.
 
 import { isAbort } from "../api";
 import { LoadQueue } from "../transforms/load_queue";
