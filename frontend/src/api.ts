@@ -80,6 +80,21 @@ export class Api {
     this.cache.clear();
   }
 
+  /**
+   * Forgets the cached answers that hold data of any of `runs` (e.g. the runs a poll of
+   * /runs found changed), and answers about every run; the other runs' answers stay, so
+   * a chart asks only for the runs that changed.
+   */
+  forgetRuns(runs: Iterable<string>): void {
+    const changed = new Set(runs);
+    for (const key of [...this.cache.keys()]) {
+      const named = key.startsWith("[")
+        ? [(JSON.parse(key) as unknown[])[3] as string]
+        : new URLSearchParams(key.split("?")[1] ?? "").getAll("run");
+      if (!named.length || named.some((r) => changed.has(r))) this.cache.delete(key);
+    }
+  }
+
   /** GETs a JSON route; a 4xx/5xx answer becomes an ApiError with the server's message. */
   async getJson<T>(route: string, params: Record<string, ParamValue> = {}, signal?: AbortSignal): Promise<T> {
     const url = routeUrl(route, params);

@@ -4,6 +4,7 @@
 
 import { Api, Generation, isAbort } from "./api";
 import { compileFilter } from "./transforms/filter";
+import { changedRuns } from "./transforms/run_changes";
 import { TABS, decodeState, encodeState, type TabId, type ViewState } from "./transforms/url_state";
 import type { RunInfo } from "./types";
 import { el, replaceChildren } from "./ui/dom";
@@ -111,13 +112,15 @@ export class App {
       const fingerprint = JSON.stringify(response.runs);
       const changed = fingerprint !== this.runsFingerprint;
       this.runsFingerprint = fingerprint;
+      const before = this.runs ?? [];
       this.runs = response.runs;
       setRuns(response.runs.map((r) => r.run));
       replaceChildren(this.notices, ...response.notices.map((n) => el("p", {}, n)));
       this.notices.hidden = response.notices.length === 0;
       this.status.textContent = `Updated ${new Date().toLocaleTimeString()}`;
       if (force || changed) {
-        if (!force) this.api.clearCache();
+        // A poll: only the runs that changed (new steps, added, removed) are read again.
+        if (!force) this.api.forgetRuns(changedRuns(before, response.runs));
         this.updateSidebar();
         this.renderView();
       }

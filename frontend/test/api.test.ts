@@ -110,6 +110,23 @@ describe("Api", () => {
     expect(calls[3]).toBe("./model_series_multi?run=r0");
     expect(MODEL_SERIES_MULTI.series[0]!.fields.global_sparsity).toEqual([0.0, 0.3, 0.5]);
   });
+  it("test_forget_runs_drops_only_answers_about_those_runs_or_all_runs", async () => {
+    const calls: string[] = [];
+    const api = new Api(async (url: string) => {
+      calls.push(url);
+      const asked = new URL(url, "http://x/").searchParams.getAll("run");
+      if (url.startsWith("./overview")) return Response.json({ rows: [], runs: [] });
+      if (url.startsWith("./metrics")) return Response.json({ run: asked[0], epoch: {}, batch: {} });
+      return Response.json({ series: [], missing: asked });
+    });
+    const load = () =>
+      Promise.all([api.modelSeriesMulti(["a", "b"], ["global_sparsity"]), api.metrics("a"), api.metrics("b"), api.overview([])]);
+    await load();
+    expect(calls.length).toBe(4);
+    api.forgetRuns(["b"]);
+    await load();
+    expect(calls.slice(4)).toEqual(["./model_series_multi?run=b&fields=global_sparsity", "./metrics?run=b", "./overview"]);
+  });
   it("test_csv_link_lists_the_selected_runs", () => {
     expect(overviewCsvUrl(["a", "b"])).toBe("./overview.csv?run=a&run=b");
   });
