@@ -18,7 +18,6 @@ This module never imports TensorFlow (TensorBoard's event loading may).
 
 import collections
 import dataclasses
-import hashlib
 import json
 import logging
 import threading
@@ -781,27 +780,12 @@ class PruningReader:
             )
         return bytes(blob)
 
-    def _decode(self, ctx, run, tag, step, header_key, payload_key, cached=False, skipped=None):
-        """The decoded mask of one record, or None (warned) if it is corrupt.
-
-        With `cached`, the mask comes from (and goes to) a cache keyed by a hash of the
-        record's bytes, and is read-only.
-        """
+    def _decode(self, ctx, run, tag, step, header_key, payload_key, skipped=None):
+        """The decoded mask of one record, or None (warned) if it is corrupt."""
         try:
             header = self._read_blob(ctx, header_key)
             payload = self._read_blob(ctx, payload_key)
-            if not cached:
-                return mask_codec.decode_mask(header, payload)
-            key = hashlib.blake2b(len(header).to_bytes(8, "little"), digest_size=16)
-            key.update(header)
-            key.update(payload)
-            key = key.digest()
-            mask = self._mask_cache.get(key)
-            if mask is None:
-                mask = mask_codec.decode_mask(header, payload)
-                mask.flags.writeable = False
-                self._mask_cache.put(key, mask)
-            return mask
+            return mask_codec.decode_mask(header, payload)
         except (mask_codec.MaskDecodeError, errors.NotFoundError) as e:
             self._warn_once(
                 ("datum", run, tag, step),
@@ -831,16 +815,24 @@ class PruningReader:
                 skipped.append("expected 2 blobs, got %d" % len(datum.values))
             return None
         header_ref, payload_ref = datum.values
-        return self._decode(
-            ctx,
-            run,
-            tag,
-            datum.step,
-            header_ref.blob_key,
-            payload_ref.blob_key,
-            cached=True,
-            skipped=skipped,
-        )
+        # Blob keys name experiment, run, tag, step and index; with the wall time, a record
+        # rewritten at the same step (a resumed training) is another entry.
+        key = (header_ref.blob_key, payload_ref.blob_key, datum.wall_time)
+        mask = self._mask_cache.get(key)
+        if mask is None:
+            mask = self._decode(
+                ctx,
+                run,
+                tag,
+                datum.step,
+                header_ref.blob_key,
+                payload_ref.blob_key,
+                skipped=skipped,
+            )
+            if mask is not None:
+                mask.flags.writeable = False
+                self._mask_cache.put(key, mask)
+        return mask
 
     def mask_records(self, ctx, experiment_id, run, weight, downsample=None, skipped=None):
         """The `MaskRecord`s of `weight` by step (headers checked, payloads not decoded).
@@ -867,19 +859,34 @@ class PruningReader:
         records = self.mask_records(ctx, experiment_id, run, weight, skipped=skipped)
         return [(r.step, r.shape) for r in records]
 
-    def mask_at(self, ctx, experiment_id, run, weight, step):
+    def mask_data(self, ctx, experiment_id, run, weight):
+        """`(tag, data)`: the mask series' tag (None if none) and its blob sequence data by
+        step (`provider.BlobSequenceDatum`s: step, wall time, blob keys), in one provider call.
+
+        Raises:
+          NotFoundError: unknown run or weight.
+        """
+        _, tags = self.weight_tags(ctx, experiment_id, run, weight)
+        tag = tags.get(metadata.KIND_MASK)
+        return tag, self._mask_data(ctx, experiment_id, run, tag) if tag else []
+
+    def mask_at(self, ctx, experiment_id, run, weight, step, mask_data=None):
         """The mask in force at `step` as a `MaskAtStep`.
 
         That is the latest mask record at or before `step`, plus the record before it.
         Records that do not decode are skipped (with a warning). The masks are read-only:
-        they are shared with later requests through a small cache.
+        they are shared with later requests through a small cache, keyed by the records'
+        blob keys and wall times (a record seen before is not read again).
+
+        Args:
+          mask_data: `mask_data(...)`'s answer, if the caller has it (saves a provider call).
 
         Raises:
           NotFoundError: unknown run or weight, or no mask recorded at or before `step`.
         """
-        _, tags = self.weight_tags(ctx, experiment_id, run, weight)
-        tag = tags.get(metadata.KIND_MASK)
-        data = self._mask_data(ctx, experiment_id, run, tag) if tag else []
+        if mask_data is None:
+            mask_data = self.mask_data(ctx, experiment_id, run, weight)
+        tag, data = mask_data
         found = []  # (step, mask) of the latest two decodable records at or before `step`
         unreadable = []
         for datum in reversed([d for d in data if d.step <= step]):

@@ -22,7 +22,7 @@ from tensorboard.backend.event_processing import data_ingester
 from tensorboard.plugins.core import core_plugin
 from werkzeug import test as werkzeug_test
 
-from tb_prune_plugin import metadata, plugin, summary
+from tb_prune_plugin import metadata, plugin, reader, summary
 from tests import logdir_builder as lb
 
 PREFIX = "/data/plugin/pruning"
@@ -782,6 +782,57 @@ def test_mask_steps_missing_run_is_400(client):
 # /mask ---------------------------------------------------------------------------------------
 
 MASK_URL = PREFIX + "/mask?run=alpha&weight=dense/kernel"
+
+WHOLE = {"row0": None, "col0": None, "rows": None, "cols": None}
+
+
+def test_mask_body_cache_reuses_the_body_without_reading_blobs(tmp_path):
+    from tests.test_reader import CountingProvider, _reloadable_provider
+
+    with lb.RunWriter(tmp_path / "a") as w:
+        w.add(0, [summary.mask("k", np.array([[True, True], [True, False]]))])
+        w.add(10, [summary.mask("k", np.array([[True, False], [False, False]]))])
+    multiplexer, provider = _reloadable_provider(tmp_path)
+    counting = CountingProvider(provider)
+    pruning = reader.PruningReader(counting, index_max_age=3600)
+    cache = plugin.MaskBodyCache(1 << 20)
+    ctx = lb.request_context()
+
+    def body(step, max_cells=16):
+        counting.calls.clear()
+        return plugin.mask_body(pruning, ctx, "", "a", "k", step, WHOLE, max_cells, True, cache)
+
+    first = body(12)
+    assert (first["step"], first["previous_step"], _bytes(first["newly_pruned"])) == (
+        10,
+        0,
+        [0, 255, 255, 0],
+    )
+    assert counting.calls.count("read_blob") == 4
+    again = body(15)
+    assert counting.calls == ["read_blob_sequences"]
+    assert again == dict(first, requested_step=15)
+    assert body(12, max_cells=1)["grid"]["cell_rows"] == 2 and "read_blob" not in counting.calls
+    # A new record at or before the requested step is another body.
+    with lb.RunWriter(tmp_path / "a") as w:
+        w.add(14, [summary.mask("k", np.array([[False, False], [False, False]]))])
+    multiplexer.Reload()
+    newer = body(15)
+    assert (newer["step"], newer["previous_step"], _bytes(newer["kept"])) == (14, 10, [0] * 4)
+    assert body(12) == first
+
+
+def test_mask_body_cache_evicts_least_recently_used_within_bytes():
+    cache = plugin.MaskBodyCache(100)
+    for key in "abc":
+        cache.put(key, {"kept": "x" * 40, "unit_sparsity": []})
+    assert (cache.get("a"), cache.get("b") is not None, cache.get("c") is not None) == (
+        None,
+        True,
+        True,
+    )
+    cache.put("huge", {"kept": "x" * 101, "unit_sparsity": []})
+    assert cache.get("huge") is None and cache.get("b") is not None
 
 
 def test_mask_between_records_with_diff_exact(client):
