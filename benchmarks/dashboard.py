@@ -13,7 +13,8 @@ installed with TensorBoard; it is asked for explicitly here).
   of the same number of points (1,000: `pruning/<w>/sparsity`, written by the monitor as an
   ordinary scalar). Requests take turns in rounds (a different run and weight each round) and
   the ratio is taken per round; medians are reported. The overview of all 20 runs is slow
-  enough to be timed once.
+  enough to be timed once. The multi-run routes (`/weight_series_multi` for one weight,
+  `/model_series_multi`) over all runs are timed in the same rounds.
 - The mask route for a 4096x4096 weight, as the frontend asks for it (diff, 512x512 grid) and
   with the API's defaults, with its response size, from a real TensorBoard and in-process
   with the Python loader.
@@ -23,7 +24,9 @@ installed with TensorBoard; it is asked for explicitly here).
   as the plugin asks (`--samples_per_plugin pruning=0`), which separates what the plugin's
   data costs from what its code costs.
 - Calls to the data provider per request (in-process, wrapping the provider), which is what
-  the routes' time is made of.
+  the routes' time is made of. Each route is requested once before it is counted, so the
+  plugin's run/tag index is reused (a request more than 5 s after the last listing lists
+  afresh: two more calls).
 - Frontend (`browser.py`) against the TensorBoard with the plugin.
 """
 
@@ -150,6 +153,18 @@ def route_rounds(base, runs, weights, mask_steps, rounds):
                 PREFIX + "/mask" + _q(run=run, weight=weight, step=step, diff=1, max_cells=262144),
             ),
             ("overview of one run", PREFIX + "/overview" + _q(run=run)) if r < 3 else None,
+            (
+                "weight_series_multi (all runs)",
+                PREFIX
+                + "/weight_series_multi?"
+                + urllib.parse.urlencode([("weight", weight)] + [("run", name) for name in runs]),
+            ),
+            (
+                "model_series_multi (all runs)",
+                PREFIX
+                + "/model_series_multi?"
+                + urllib.parse.urlencode([("run", name) for name in runs]),
+            ),
         ]
         requests = [x for x in requests if x is not None]
         if r % 2:
@@ -329,6 +344,9 @@ def provider_calls(logdir, run, weight, step, big=None):
         "runs": PREFIX + "/runs",
         "overview of one run": PREFIX + "/overview" + _q(run=run),
         "weight_series": PREFIX + "/weight_series" + _q(run=run, weight=weight),
+        "weight_series_multi": PREFIX + "/weight_series_multi" + _q(run=run, weight=weight),
+        "model_series": PREFIX + "/model_series" + _q(run=run),
+        "histograms": PREFIX + "/histograms" + _q(run=run, weight=weight),
         "mask_steps": PREFIX + "/mask_steps" + _q(run=run, weight=weight),
         "mask (diff, as the Masks view asks)": PREFIX
         + "/mask"

@@ -47,6 +47,10 @@ DOWNSAMPLE_ALL = 10**9
 INDEX_MAX_AGE_SECONDS = 5.0
 INDEX_CACHE_ENTRIES = 32
 
+# Parsed mask headers (shape, encoding, kept count) kept by blob key and wall time, so that
+# /mask_steps reads no blob for a record it has seen (about 300 bytes each).
+MASK_HEADER_CACHE_ENTRIES = 50_000
+
 # Decoded masks kept for repeated /mask requests (zoom, pan), in mask entries (bytes):
 # four 4096x4096 masks.
 MASK_CACHE_ENTRIES = 1 << 26
@@ -200,6 +204,7 @@ class PruningReader:
         self._warned = set()
         self._mask_cache = _MaskCache(MASK_CACHE_ENTRIES)
         self._index_cache = _IndexCache(index_max_age, INDEX_CACHE_ENTRIES)
+        self._header_cache = _LruCache(MASK_HEADER_CACHE_ENTRIES)
 
     # Warnings ---------------------------------------------------------------------------------
 
@@ -741,8 +746,12 @@ class PruningReader:
                     "expected 2 blobs (header, payload), got %d" % len(datum.values)
                 )
             header_key, payload_key = (v.blob_key for v in datum.values)
-            header = self._read_blob(ctx, header_key)
-            shape, encoding, kept = mask_codec.parse_header(header)
+            cache_key = (header_key, datum.wall_time)
+            parsed = self._header_cache.get(cache_key)
+            if parsed is None:
+                parsed = mask_codec.parse_header(self._read_blob(ctx, header_key))
+                self._header_cache.put(cache_key, parsed)
+            shape, encoding, kept = parsed
         except (mask_codec.MaskDecodeError, errors.NotFoundError) as e:
             self._warn_once(
                 ("datum", run, tag, datum.step),
@@ -1104,6 +1113,29 @@ class _IndexCache:
                     index = {name: c for name, c in index.items() if name in wanted}
                 return index
         return None
+
+
+class _LruCache:
+    """At most `max_entries` values by key, least recently used out first. Thread-safe."""
+
+    def __init__(self, max_entries):
+        self._max_entries = max_entries
+        self._values = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            value = self._values.get(key)
+            if value is not None:
+                self._values.move_to_end(key)
+            return value
+
+    def put(self, key, value):
+        with self._lock:
+            self._values[key] = value
+            self._values.move_to_end(key)
+            while len(self._values) > self._max_entries:
+                self._values.popitem(last=False)
 
 
 class _MaskCache:

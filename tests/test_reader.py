@@ -509,6 +509,17 @@ def test_long_series_read_as_samples_in_one_call_each(tmp_path):
     assert (len(whole.steps), whole.sampled, whole.mask_change_steps) == (300, False, None)
 
 
+def test_mask_steps_read_each_header_once(demo_logdir):
+    counting = CountingProvider(lb.local_data_provider(demo_logdir))
+    pruning = reader.PruningReader(counting, index_max_age=3600)
+    first = pruning.mask_steps(CTX, "", "alpha", "dense/kernel")
+    assert counting.calls.count("read_blob") == 3
+    counting.calls.clear()
+    assert pruning.mask_steps(CTX, "", "alpha", "dense/kernel") == first
+    assert counting.calls == ["read_blob_sequences"]
+    assert [s for s, _ in first] == [0, 10, 20]
+
+
 def test_overview_of_chosen_runs(demo):
     weights, runs = demo.overview(CTX, "", runs=["beta/manual"])
     assert [w.weight for w in weights] == ["conv/kernel"]
