@@ -270,6 +270,11 @@ def test_overview_rows_are_the_recorded_weights(served, tab):
     expect(run_rows).to_have_count(1)
     _set_run_checked(tab, "manual", True)
     expect(rows).to_have_count(len(expected))
+
+    # A row's "masks" button opens that weight's masks.
+    row.locator("button", has_text="masks").click()
+    expect(tab.frame.locator("main[data-testid=view-masks]")).to_be_visible()
+    _wait_for_mask(tab.frame, "poly", "hidden/kernel", max(hidden.masks))  # the last mask
     _assert_no_console_errors(tab)
 
 
