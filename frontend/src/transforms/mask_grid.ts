@@ -22,6 +22,11 @@ export function decodeBase64(text: string): Uint8Array {
   return bytes;
 }
 
+/** Sets `out` to `a` blended toward `b` by `t` (0..1), rounded; `a` may be `out` itself. */
+function blendInto(out: number[], a: readonly number[], b: Rgb, t: number): void {
+  for (let ch = 0; ch < 3; ch++) out[ch] = Math.round(a[ch]! + (b[ch]! - a[ch]!) * t);
+}
+
 /**
  * One RGBA pixel per cell: pruned-to-kept by the kept fraction, then blended
  * toward the newly-pruned and regrown colours by their fractions when given
@@ -33,30 +38,13 @@ export function maskCellColors(
   regrown: Uint8Array | null = null,
 ): Uint8ClampedArray<ArrayBuffer> {
   const out = new Uint8ClampedArray(kept.length * 4);
-  const { pruned: p, kept: k, newlyPruned: n, regrown: g } = MASK_COLORS;
-  // Scalars rather than a small array per cell: this runs for every cell at every step drawn.
+  // One colour array for every cell: this runs for every cell at every step drawn.
+  const c = [0, 0, 0];
   for (let i = 0; i < kept.length; i++) {
-    const t = kept[i]! / 255;
-    let r = Math.round(p[0] + (k[0] - p[0]) * t);
-    let gr = Math.round(p[1] + (k[1] - p[1]) * t);
-    let b = Math.round(p[2] + (k[2] - p[2]) * t);
-    const u = newlyPruned ? newlyPruned[i]! : 0;
-    if (u) {
-      const f = u / 255;
-      r = Math.round(r + (n[0] - r) * f);
-      gr = Math.round(gr + (n[1] - gr) * f);
-      b = Math.round(b + (n[2] - b) * f);
-    }
-    const v = regrown ? regrown[i]! : 0;
-    if (v) {
-      const f = v / 255;
-      r = Math.round(r + (g[0] - r) * f);
-      gr = Math.round(gr + (g[1] - gr) * f);
-      b = Math.round(b + (g[2] - b) * f);
-    }
-    out[i * 4] = r;
-    out[i * 4 + 1] = gr;
-    out[i * 4 + 2] = b;
+    blendInto(c, MASK_COLORS.pruned, MASK_COLORS.kept, kept[i]! / 255);
+    if (newlyPruned && newlyPruned[i]) blendInto(c, c, MASK_COLORS.newlyPruned, newlyPruned[i]! / 255);
+    if (regrown && regrown[i]) blendInto(c, c, MASK_COLORS.regrown, regrown[i]! / 255);
+    out.set(c, i * 4);
     out[i * 4 + 3] = 255;
   }
   return out;
