@@ -147,12 +147,18 @@ class TensorBoardProcess:
         """Waits until TensorBoard prints its URL; returns self."""
         if self.url is not None:
             return self
+        # Started in the background long ago, the URL may already be waiting in the queue:
+        # what was printed is read even once the deadline has passed.
         deadline = self.started_at + self.start_timeout
-        while time.monotonic() < deadline:
+        while True:
+            remaining = deadline - time.monotonic()
             try:
-                line = self._lines.get(timeout=0.5)
+                if remaining > 0:
+                    line = self._lines.get(timeout=min(0.5, remaining))
+                else:
+                    line = self._lines.get_nowait()
             except queue.Empty:
-                if self.process.poll() is not None:
+                if self.process.poll() is not None or remaining <= 0:
                     break
                 continue
             match = re.search(r"(http://127\.0\.0\.1:\d+)/", line)
