@@ -7,6 +7,7 @@ for real and pin that every recorded figure still equals the model's variables a
 """
 
 import numpy as np
+import pytest
 import tensorflow as tf
 import tensorflow_model_optimization as tfmot
 import tf_keras
@@ -17,6 +18,18 @@ from tests import training
 
 sparsity = tfmot.sparsity.keras
 BINS = 30
+
+
+@pytest.fixture(params=["gathered", "from_scratch"], autouse=True)
+def path(request, monkeypatch):
+    """Both ways of measuring a weight: with device state (large weights) and without.
+
+    The test models are tiny, so the size from which weights keep device state is lowered
+    to 0 for the "gathered" run.
+    """
+    if request.param == "gathered":
+        monkeypatch.setattr(measure, "GATHER_MIN_SIZE", 0)
+    return request.param
 
 
 def _dense_model(units=16):
@@ -77,7 +90,7 @@ def _expected_histogram(kept_abs):
 
 
 def _assert_figures_exact(series, i, kernel, mask):
-    """Every figure of record i equals the kernel and mask (float sums to 1e-12)."""
+    """Every figure of record i equals the kernel and mask (float32 sums to 1e-6)."""
     eff = np.where(mask, kernel, 0).astype(np.float64)
     f = {k: v[i] for k, v in series.fields.items()}
     assert f["nonzeros"] == np.count_nonzero(mask)
@@ -87,7 +100,7 @@ def _assert_figures_exact(series, i, kernel, mask):
     np.testing.assert_allclose(
         [f["mean"], f["std"], f["l1"], f["l2"]],
         [eff.mean(), eff.std(), np.abs(eff).sum(), np.sqrt((eff**2).sum())],
-        rtol=1e-12,
+        rtol=1e-6,
     )
     assert f["min"] == eff.min() and f["max"] == eff.max()
     kept_abs = np.abs(kernel[mask])
@@ -218,24 +231,33 @@ def test_device_state_follows_models_of_changed_shape_and_resumed_fits(tmp_path)
     fit(big)  # steps 7, 8
     hidden = reader.load(str(tmp_path)).runs["shapes"].weights["hidden/kernel"]
     assert hidden.steps.tolist() == [0, 1, 2, 3, 4, 5, 6, 7, 8]
-    assert {s: m.shape for s, m in hidden.masks.items()} == {
-        0: (64, 16),
-        3: (64, 8),
-        5: (64, 8),
-        7: (64, 16),
-    }
-    assert hidden.fields["mask_changed"].tolist() == [1, 0, 0, 1, 0, 1, 0, 1, 0]
     kernels = {}  # step -> the kernel recorded at it: a fit's last step, not the next's start
     for capture in fits:
         for step, kernel in capture.kernels.items():
             kernels.setdefault(step, kernel)
+    # Training may move a zeroed weight (the mask is w != 0): changes follow the kernels.
+    firsts = {0, 3, 7}  # first records of a model (a new shape): always written, no churn
+    changes = [
+        s
+        for s in range(1, 9)
+        if s not in firsts and ((kernels[s] != 0) != (kernels[s - 1] != 0)).any()
+    ]
+    assert 5 in changes  # unit 2, zeroed between the two fits of the small model
+    assert sorted(hidden.masks) == sorted(firsts | set(changes))
+    assert {s: m.shape for s, m in hidden.masks.items() if s in firsts} == {
+        0: (64, 16),
+        3: (64, 8),
+        7: (64, 16),
+    }
+    expected_changed = [1.0 if s in firsts or s in changes else 0.0 for s in range(9)]
+    assert hidden.fields["mask_changed"].tolist() == expected_changed
     newly, regrown = hidden.fields["newly_pruned"], hidden.fields["regrown"]
-    for i in (0, 3, 7):  # a first record, and across a change of shape: undefined
+    for i in sorted(firsts):  # a first record, and across a change of shape: undefined
         assert np.isnan(newly[i]) and np.isnan(regrown[i])
-    for i in (1, 2, 4, 5, 6, 8):
+    for i in sorted(set(range(9)) - firsts):
         before, after = kernels[i - 1] != 0, kernels[i] != 0
         assert newly[i] == np.sum(before & ~after) and regrown[i] == np.sum(~before & after)
-    assert newly[5] > 0  # unit 2, zeroed between the two fits of the small model
+    assert newly[5] > 0
     for i, step in enumerate(hidden.steps.tolist()):
         kernel = kernels[step]
         mask = hidden.masks[max(s for s in hidden.masks if s <= step)]
@@ -243,7 +265,7 @@ def test_device_state_follows_models_of_changed_shape_and_resumed_fits(tmp_path)
         _assert_figures_exact(hidden, i, kernel, kernel != 0)
 
 
-def test_nonfinite_raw_weight_at_pruned_position_is_not_an_effective_weight():
+def test_nonfinite_raw_weight_at_pruned_position_is_not_an_effective_weight(path):
     """Regression: the effective weights were `w * mask`, so an Inf raw weight where TF-MOT's
     mask is 0 became NaN, was counted as non-finite and taken twice out of the first bin."""
     model = training.dense_tfmot_model(sparsity.ConstantSparsity(0.5, begin_step=0))
@@ -265,7 +287,7 @@ def test_nonfinite_raw_weight_at_pruned_position_is_not_an_effective_weight():
     eff = np.where(kept, kernel, 0).astype(np.float64)
     assert row["nonfinite"] == 0
     assert row["nonzeros"] == kept.sum() == 64 * 20
-    np.testing.assert_allclose(row["mean"], eff.mean(), rtol=1e-12)
+    np.testing.assert_allclose(row["mean"], eff.mean(), rtol=1e-6)
     assert row["min"] == eff.min() and row["max"] == eff.max()
     np.testing.assert_array_equal(histograms[0], _expected_histogram(np.abs(kernel[kept])))
     np.testing.assert_array_equal(masks[0], kept)
@@ -274,7 +296,10 @@ def test_nonfinite_raw_weight_at_pruned_position_is_not_an_effective_weight():
     hidden.variable.assign(kernel)
     figures, histograms, masks_again, _ = measurer.measure()
     row = dict(zip(measure.DEVICE_FIELDS, figures[0]))
-    assert measurer.changed == [False, False] and masks_again[0] is masks[0]
+    if path == "gathered":  # the same mask, not copied again
+        assert measurer.changed == [False, False] and masks_again[0] is masks[0]
+    else:  # measured from scratch: the host compares
+        np.testing.assert_array_equal(masks_again[0], masks[0])
     assert row["nonfinite"] == 1 and np.isnan(row["mean"])
     finite_kept = np.abs(kernel[kept & np.isfinite(kernel)])
     np.testing.assert_array_equal(histograms[0], _expected_histogram(finite_kept))
