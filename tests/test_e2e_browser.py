@@ -330,7 +330,7 @@ def _requests(frame, route):
 def test_schedules_read_each_chart_with_one_request_of_its_fields(served, tab):
     """Regression: the Schedules view read /weight_series once per run and weight (480
     requests, every field, for 20 runs of 24 charts). Now one /weight_series_multi per chart
-    with the three fields it draws, one /model_series_multi for the global chart, and runs
+    with the two fields it draws, one /model_series_multi for the global chart, and runs
     already read are not asked for again."""
     _open(tab, "schedules")
     frame = tab.frame
@@ -349,7 +349,7 @@ def test_schedules_read_each_chart_with_one_request_of_its_fields(served, tab):
     expect(frame.locator("figure[data-testid=chart-global-sparsity]")).to_have_attribute(
         "data-series-count", "2"
     )
-    fields = ("fields", "mask_changed,sparsity,target_sparsity")
+    fields = ("fields", "sparsity,target_sparsity")  # mask changes come as mask_change_steps
     assert sorted(_requests(frame, "weight_series_multi")) == [
         [("weight", w), ("run", "manual"), ("run", "poly"), fields]
         for w in ("hidden/kernel", "logits/kernel")

@@ -120,10 +120,12 @@ export interface ModelSeriesResponse {
 /** One run's series in the answer of a `*_series_multi` route: only the fields asked for. */
 export interface RunSeriesEntry<F extends string> {
   run: string;
-  /** Steps the series has; `steps` may be thinned to the route's max_points. */
-  total_steps: number;
+  /** Steps the series has; null when a long series is the provider's sample (http_api.md). */
+  total_steps: number | null;
   steps: number[];
   fields: FieldArrays<F>;
+  /** Weight series only: every step where the mask changed, also steps a sample left out. */
+  mask_change_steps?: number[];
 }
 
 /** `GET /weight_series_multi?weight=W&run=R1&run=R2...[&fields=f1,f2][&max_points=N]`. */

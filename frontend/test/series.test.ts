@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { alignSeries, maskChangeMarkers } from "../src/transforms/series";
-import { WEIGHT_SERIES } from "./fixtures";
+import { WEIGHT_SERIES_MULTI } from "./fixtures";
 
 describe("alignSeries", () => {
   it("test_union_of_steps_with_nulls_where_a_run_has_none", () => {
@@ -26,9 +26,13 @@ describe("alignSeries", () => {
 });
 
 describe("maskChangeMarkers", () => {
-  it("test_markers_only_where_mask_changed", () => {
-    expect(maskChangeMarkers([0, 0.31, 0.5, 0.5], [1, 0, 1, null])).toEqual([0, null, 0.5, null]);
-    const f = WEIGHT_SERIES.fields;
-    expect(maskChangeMarkers(f.sparsity!, f.mask_changed!)).toEqual([0, 0.31, 0.5]);
+  it("test_markers_only_at_the_steps_where_the_mask_changed", () => {
+    expect(maskChangeMarkers([0, 10, 20, 30], [0, 0.31, 0.5, 0.5], [0, 20])).toEqual([0, null, 0.5, null]);
+    const e = WEIGHT_SERIES_MULTI.series[1]!;
+    expect(maskChangeMarkers(e.steps, e.fields.sparsity!, e.mask_change_steps!)).toEqual([0, 0.3, 0.5, null]);
+  });
+  it("test_a_sampled_series_marks_only_the_changes_it_holds", () => {
+    // Steps 0 and 20 changed the mask; the sample holds 10 and 30 only, and 20 has no value.
+    expect(maskChangeMarkers([10, 20, 30], [0.3, null, 0.5], [0, 10, 20])).toEqual([0.3, null, null]);
   });
 });

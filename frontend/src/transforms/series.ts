@@ -37,12 +37,15 @@ export function alignSeries(tables: readonly XYTable[]): AlignedTable {
 }
 
 /**
- * The points to mark where a mask changed: the value of `y` where
- * `maskChanged` is 1, null elsewhere (so only markers are drawn).
+ * The points to mark where a mask changed: the value of `y` at the steps listed in
+ * `changeSteps`, null elsewhere (so only markers are drawn). A change at a step the
+ * series does not hold (a long series is a sample) has no value to mark.
  */
 export function maskChangeMarkers(
+  steps: readonly number[],
   y: readonly (number | null)[],
-  maskChanged: readonly (number | null)[],
+  changeSteps: readonly number[],
 ): (number | null)[] {
-  return y.map((v, i) => (maskChanged[i] === 1 ? v : null));
+  const changed = new Set(changeSteps);
+  return steps.map((step, i) => (changed.has(step) ? (y[i] ?? null) : null));
 }

@@ -22,8 +22,8 @@ function sparsityChart(box: HTMLElement, title: string, lines: LineSpec[], table
   );
 }
 
-/** What a schedule chart draws, the only fields it asks for. */
-const SCHEDULE_FIELDS = ["sparsity", "target_sparsity", "mask_changed"] as const;
+/** What a schedule chart draws, the only fields it asks for (mask changes come as mask_change_steps). */
+const SCHEDULE_FIELDS = ["sparsity", "target_sparsity"] as const;
 
 export function schedulesView(root: HTMLElement, ctx: ViewContext): void {
   root.appendChild(
@@ -81,7 +81,7 @@ export function schedulesView(root: HTMLElement, ctx: ViewContext): void {
         ys.push(target);
         lines.push({ label: `${run.run} target`, color, dash: [6, 4], width: 1.5 });
       }
-      ys.push(maskChangeMarkers(sparsity, f.mask_changed ?? []));
+      ys.push(maskChangeMarkers(series.steps, sparsity, series.mask_change_steps ?? []));
       lines.push({ label: `${run.run} mask changed`, color, pointsOnly: true });
       tables.push({ x: series.steps, ys });
     }
