@@ -25,7 +25,7 @@ installed with TensorBoard; it is asked for explicitly here).
   data costs from what its code costs.
 - Calls to the data provider per request (in-process, wrapping the provider), which is what
   the routes' time is made of. Each route is requested once before it is counted, so the
-  plugin's run/tag index is reused (a request more than 5 s after the last listing lists
+  plugin's run/tag index is reused (a request more than 30 s after the last listing lists
   afresh: two more calls).
 - Frontend (`browser.py`) against the TensorBoard with the plugin.
 """

@@ -41,10 +41,10 @@ DOWNSAMPLE_ALL = 10**9
 
 # The index of runs and tags (which pruning series each run holds: two listing calls to the
 # data provider, each a gRPC round trip of about 44 ms with the Rust data server) is reused by
-# the routes that read data for at most this many seconds, TensorBoard's default reload interval.
-# Data is always read fresh; a run or weight missing from a reused index is looked up again
-# at once. `runs()` (the /runs route) always lists afresh and renews the index.
-INDEX_MAX_AGE_SECONDS = 5.0
+# the routes that read data for at most this many seconds (the frontend polls /runs every 30 s).
+# Data is always read fresh; a run, weight or series kind missing from a reused index is looked
+# up again at once. `runs()` (the /runs route) always lists afresh and renews the index.
+INDEX_MAX_AGE_SECONDS = 30.0
 INDEX_CACHE_ENTRIES = 32
 
 # Parsed mask headers (shape, encoding, kept count) kept by blob key and wall time, so that
@@ -275,14 +275,20 @@ class PruningReader:
             return index
         return self.runs(ctx, experiment_id, runs=runs)
 
-    def run(self, ctx, experiment_id, run, weight=None):
+    def run(self, ctx, experiment_id, run, weight=None, kind=None):
         """Returns the `RunContents` of `run`; NotFoundError if it holds no pruning data.
 
-        With `weight`, a reused index that lacks that weight of the run is listed afresh.
+        With `weight` (and `kind`), a reused index that lacks that weight of the run (or its
+        series of that kind) is listed afresh.
         """
 
         def complete(index):
-            return run in index and (weight is None or weight in index[run].weights)
+            if run not in index:
+                return False
+            if weight is None:
+                return True
+            tags = index[run].weights.get(weight)
+            return tags is not None and (kind is None or kind in tags)
 
         found = self._index(ctx, experiment_id, [run], complete).get(run)
         if found is None:
@@ -346,9 +352,11 @@ class PruningReader:
         contents.records[tag] = record
         return True
 
-    def weight_tags(self, ctx, experiment_id, run, weight):
-        """Returns {kind: tag} of `weight` in `run`; NotFoundError if there is no such weight."""
-        contents = self.run(ctx, experiment_id, run, weight)
+    def weight_tags(self, ctx, experiment_id, run, weight, kind=None):
+        """Returns `(RunContents, {kind: tag})` of `weight` in `run`; NotFoundError if there is
+        no such weight. With `kind`, a reused index without that kind of series of the weight
+        is listed afresh (a series that appeared since is found)."""
+        contents = self.run(ctx, experiment_id, run, weight, kind)
         tags = contents.weights.get(weight)
         if tags is None:
             raise errors.NotFoundError(
@@ -443,7 +451,9 @@ class PruningReader:
         `max_points`, a series of more than `max_points` steps is sampled by the data
         provider (see `Series.sampled`).
         """
-        contents, _ = self.weight_tags(ctx, experiment_id, run, weight)  # NotFoundError
+        contents, _ = self.weight_tags(
+            ctx, experiment_id, run, weight, metadata.KIND_WEIGHT_STATS
+        )  # NotFoundError
         index = {run: contents}
         return self._weight_series(ctx, experiment_id, index, [run], weight, max_points)[0][run]
 
@@ -580,7 +590,9 @@ class PruningReader:
         then pick the same steps of two series recorded at the same steps); when that
         sample misses a step, the whole weight_stats series is read.
         """
-        contents, tags = self.weight_tags(ctx, experiment_id, run, weight)
+        contents, tags = self.weight_tags(
+            ctx, experiment_id, run, weight, metadata.KIND_WEIGHT_HISTOGRAM
+        )
         steps, lo, hi, counts = [], [], [], []
         tag = tags.get(metadata.KIND_WEIGHT_HISTOGRAM)
         stats_tag = tags.get(metadata.KIND_WEIGHT_STATS)
@@ -849,7 +861,7 @@ class PruningReader:
         Records whose header cannot be read are left out (warned); the reason for each is
         appended to `skipped` (a list) when given.
         """
-        _, tags = self.weight_tags(ctx, experiment_id, run, weight)
+        _, tags = self.weight_tags(ctx, experiment_id, run, weight, metadata.KIND_MASK)
         tag = tags.get(metadata.KIND_MASK)
         if tag is None:
             return []
@@ -875,7 +887,7 @@ class PruningReader:
         Raises:
           NotFoundError: unknown run or weight.
         """
-        _, tags = self.weight_tags(ctx, experiment_id, run, weight)
+        _, tags = self.weight_tags(ctx, experiment_id, run, weight, metadata.KIND_MASK)
         tag = tags.get(metadata.KIND_MASK)
         return tag, self._mask_data(ctx, experiment_id, run, tag) if tag else []
 
@@ -925,7 +937,7 @@ class PruningReader:
 
     def masks(self, ctx, experiment_id, run, weight):
         """{step: decoded bool mask} of every decodable mask record of `weight`."""
-        _, tags = self.weight_tags(ctx, experiment_id, run, weight)
+        _, tags = self.weight_tags(ctx, experiment_id, run, weight, metadata.KIND_MASK)
         tag = tags.get(metadata.KIND_MASK)
         result = {}
         for record in self.mask_records(ctx, experiment_id, run, weight):

@@ -464,6 +464,14 @@ def test_index_reused_steps_read_fresh_new_weight_listed_at_once(tmp_path):
     assert counting.calls == ["list_tensors", "list_blob_sequences", "read_tensors"]
     with pytest.raises(errors.NotFoundError, match="no pruning data for run 'b'"):
         pruning.weight_series(CTX, "", "b", "k")
+    # A kind of series that appears for a known weight (its first mask) is found at once too.
+    assert pruning.mask_steps(CTX, "", "a", "k") == []
+    with lb.RunWriter(tmp_path / "a") as w:
+        w.add(2, [summary.mask("k", np.array([True, False]))])
+    multiplexer.Reload()
+    counting.calls.clear()
+    assert pruning.mask_steps(CTX, "", "a", "k") == [(2, (2,))]
+    assert counting.calls[:2] == ["list_tensors", "list_blob_sequences"]
 
 
 def test_index_older_than_max_age_is_listed_again(tmp_path):
