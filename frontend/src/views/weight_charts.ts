@@ -77,7 +77,8 @@ export function weightCharts(
     return { weight: w, box, body };
   });
 
-  const load = async ({ weight, box, body }: ChartSlot): Promise<void> => {
+  /** Loads and draws one chart; calls `fetched` once the answer is in, before drawing. */
+  const load = async ({ weight, box, body }: ChartSlot, fetched: () => void): Promise<void> => {
     const runs = ctx.shownRuns.filter((r) => r.weights.includes(weight));
     let entries: (RunSeriesEntry<WeightStatsField> | null)[];
     try {
@@ -90,6 +91,7 @@ export function weightCharts(
       if (ctx.ticket.isCurrent() && !isAbort(e)) replaceChildren(body, errorState(e, `the series of ${weight}`));
       return;
     }
+    fetched();
     if (!ctx.ticket.isCurrent()) return;
     body.remove();
     const loaded: RunSeries[] = [];
@@ -114,8 +116,17 @@ export function weightCharts(
   let extra = then;
   const pump = () => {
     // The first chart loads alone: TensorBoard answers concurrent requests about as fast as
-    // one after the other, so a second one would only delay it.
+    // one after the other, so a second one would only delay it. A chart's place is given up
+    // when its answer is in, so the next request runs on the server while the chart draws.
     while (active < (finished ? CONCURRENT_CHARTS : 1) && ctx.ticket.isCurrent()) {
+      let released = false;
+      const release = () => {
+        if (released) return;
+        released = true;
+        active--;
+        finished++;
+        pump();
+      };
       let job: Promise<unknown>;
       if (finished && extra) {
         job = extra();
@@ -123,16 +134,10 @@ export function weightCharts(
       } else {
         const slot = queue.take();
         if (!slot) return;
-        job = load(slot);
+        job = load(slot, release);
       }
       active++;
-      void job
-        .catch(() => undefined)
-        .finally(() => {
-          active--;
-          finished++;
-          pump();
-        });
+      void job.catch(() => undefined).finally(release);
     }
   };
   const slotOf = new Map(slots.map((s) => [s.box as Element, s]));
