@@ -29,7 +29,7 @@ from tensorboard import errors
 from tensorboard.compat.proto import summary_pb2
 from tensorboard.data import provider
 
-from tb_prune_plugin import mask_codec, metadata
+from tb_prune_plugin import mask_codec, metadata, restarts
 
 logger = logging.getLogger(__name__)
 
@@ -660,10 +660,14 @@ class PruningReader:
         }
         if not tag_to_name:
             return result
-        data = self._read_tensors(ctx, experiment_id, [run], sorted(tag_to_name)).get(run, {})
+        # The run_config records mark where each training started: read in the same call.
+        config_tag = contents.run_config_tag
+        tags = sorted(tag_to_name) + ([config_tag] if config_tag else [])
+        data = self._read_tensors(ctx, experiment_id, [run], tags).get(run, {})
+        starts = restarts.training_starts(*_steps_and_wall_times(data.get(config_tag, [])))
         for tag, (scope, name) in sorted(tag_to_name.items()):
             steps, values = [], []
-            for datum in _by_step(data.get(tag, [])):
+            for datum in _by_step(_not_superseded(data.get(tag, []), starts)):
                 array = np.asarray(datum.numpy)
                 if array.dtype.kind not in "fiu" or array.size != 1:
                     self._warn_once(
@@ -1183,6 +1187,21 @@ def _is_shape(value):
     return isinstance(value, list) and all(
         isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in value
     )
+
+
+def _steps_and_wall_times(data):
+    return [d.step for d in data], [d.wall_time for d in data]
+
+
+def _not_superseded(data, starts):
+    """`data` without the records a later training superseded (see `restarts`).
+
+    TensorBoard's Python loader has dropped them already; the Rust data server keeps a
+    killed training's record of a series the resumed one did not write again at or
+    before that step, such as an epoch metric.
+    """
+    keep = restarts.kept(*_steps_and_wall_times(data), starts)
+    return [d for d, k in zip(data, keep) if k]
 
 
 def _by_step(data):

@@ -29,7 +29,7 @@ from tensorboard.backend.event_processing import event_file_loader
 from tb_prune_plugin import mask_codec, metadata, reader, summary
 from tb_prune_plugin.callbacks import PruningMonitor
 from tb_prune_plugin.callbacks.writer import GuardedWriter
-from tests import training
+from tests import browser, training
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WEIGHTS = ("hidden/kernel", "logits/kernel")
@@ -614,6 +614,36 @@ def test_sigkill_mid_run_readable_then_resumed_without_duplicates(tmp_path):
         and any(v.tag == "pruning/hidden/kernel/weight_stats" for v in e.summary.value)
     ]
     assert resumed_steps == list(range(101, 161))
+
+    # TensorBoard's Rust data server (--load_fast=true) ignores the START event; it drops, per
+    # series, the records at and after each new one's step. The killed run's epoch metric at
+    # 120 is in no series the resumed run rewrote before 120: the reader drops it by the
+    # resumed training's run_config record (its start step and later wall time).
+    with browser.TensorBoardProcess(tmp_path / "logs", ["--load_fast=true"]) as tensorboard:
+        tensorboard.wait_for_runs(["killed"])
+        route = tensorboard.url + browser.PLUGIN_PREFIX
+        epoch_steps = _poll(
+            lambda: browser.fetch_json(route + "/metrics?run=killed")["epoch"]["loss"]["steps"],
+            until=lambda steps: steps[-1:] == [160],
+        )
+        assert epoch_steps == [60, 160]
+        mask_steps = browser.fetch_json(route + "/mask_steps?run=killed&weight=hidden/kernel")
+        assert mask_steps["steps"] == [0, 30, 101, 140]
+
+
+def _poll(read, until, timeout=60):
+    """`read()` again until `until(value)` holds (TensorBoard loads in the background)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            value = read()
+        except (OSError, KeyError) as e:  # not listed or not loaded yet
+            value = e
+        if not isinstance(value, Exception) and until(value):
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("still %r after %d s" % (value, timeout))
+        time.sleep(0.2)
 
 
 # ------------------------------------------------------------------------------ NaN and Inf
