@@ -615,12 +615,12 @@ def metrics_body(pruning_reader, ctx, eid, run, max_points=None):
     """The body of /metrics: the training metrics by scope and name (each at most
     `max_points` steps)."""
     body = {"run": run}
-    for scope, by_name in pruning_reader.metrics(ctx, eid, run).items():
+    for scope, by_name in pruning_reader.metrics(ctx, eid, run, max_points).items():
         body[scope] = {}
         for name, s in sorted(by_name.items()):
             index = thinning.thin_indices(len(s.steps), max_points or len(s.steps) or 1)
             body[scope][name] = {
-                "total_steps": len(s.steps),
+                "total_steps": None if s.sampled else len(s.steps),
                 "steps": _steps(s.steps[index]),
                 "values": _numbers(s.values[index]),
             }

@@ -132,6 +132,7 @@ class MetricSeries:
 
     steps: np.ndarray  # int64 [n]
     values: np.ndarray  # float64 [n]
+    sampled: bool = False  # as `Series.sampled`
 
 
 @dataclasses.dataclass
@@ -646,10 +647,12 @@ class PruningReader:
             sampled=len(raw) >= asked,
         )
 
-    def metrics(self, ctx, experiment_id, run):
+    def metrics(self, ctx, experiment_id, run, max_points=None):
         """The metric records of `run`: {scope: {metric name: `MetricSeries`}}.
 
-        Every scope of `metadata.METRIC_SCOPES` is present (possibly empty).
+        Every scope of `metadata.METRIC_SCOPES` is present (possibly empty). With
+        `max_points`, a metric of more than `max_points` steps is the provider's sample
+        (`MetricSeries.sampled`), as for `weight_series`.
         """
         contents = self.run(ctx, experiment_id, run)
         result = {scope: {} for scope in metadata.METRIC_SCOPES}
@@ -663,11 +666,13 @@ class PruningReader:
         # The run_config records mark where each training started: read in the same call.
         config_tag = contents.run_config_tag
         tags = sorted(tag_to_name) + ([config_tag] if config_tag else [])
-        data = self._read_tensors(ctx, experiment_id, [run], tags).get(run, {})
+        asked = self._sample_size(max_points)
+        data = self._read_tensors(ctx, experiment_id, [run], tags, asked).get(run, {})
         starts = restarts.training_starts(*_steps_and_wall_times(data.get(config_tag, [])))
         for tag, (scope, name) in sorted(tag_to_name.items()):
             steps, values = [], []
-            for datum in _by_step(_not_superseded(data.get(tag, []), starts)):
+            raw = data.get(tag, [])
+            for datum in _by_step(_not_superseded(raw, starts)):
                 array = np.asarray(datum.numpy)
                 if array.dtype.kind not in "fiu" or array.size != 1:
                     self._warn_once(
@@ -684,7 +689,9 @@ class PruningReader:
                 steps.append(datum.step)
                 values.append(float(array.reshape(-1)[0]))
             result[scope][name] = MetricSeries(
-                steps=np.array(steps, dtype=np.int64), values=np.array(values, dtype=np.float64)
+                steps=np.array(steps, dtype=np.int64),
+                values=np.array(values, dtype=np.float64),
+                sampled=len(raw) >= asked,
             )
         return result
 

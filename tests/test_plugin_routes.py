@@ -592,7 +592,8 @@ def test_weight_series_multi_missing_weight_or_empty_run_is_400(client):
 
 def write_long_runs(logdir, steps=300, mask_every=50):
     """Run `long`: every step a weight_stats, histogram and model_stats record of weight k
-    (values that differ at every step), a mask every `mask_every` steps; run `sparse_hist`:
+    and a batch loss (values that differ at every step), a mask every `mask_every` steps;
+    run `sparse_hist`:
     the same with a histogram every third step only."""
     for run, hist_every in (("long", 1), ("sparse_hist", 3)):
         with lb.RunWriter(os.path.join(str(logdir), run)) as w:
@@ -609,6 +610,7 @@ def write_long_runs(logdir, steps=300, mask_every=50):
                         ),
                     ),
                     summary.model_stats(lb.model_stats(global_sparsity=step / 3)),
+                    summary.metric("batch", "loss", 1.0 / (step + 1)),
                 ]
                 if step % hist_every == 0:
                     values.append(summary.weight_histogram("k", 0.0, step + 1.0, [step, 1]))
@@ -638,6 +640,22 @@ def assert_long_series_are_exact_samples(get_json, max_points=20):
         assert full["threshold"][:2] == ([0.0, 1 / 7] if run == "long" else [0.0, 3 / 7])
         assert body["total_steps"] is None
         _assert_exact_sample(body, full, 10, None)
+        url = "/metrics?run=%s" % run
+        full, body = get_json(url), get_json(url + "&max_points=%d" % max_points)
+        assert full["batch"]["loss"]["total_steps"] == 300
+        assert body["batch"]["loss"]["total_steps"] is None
+        _assert_exact_sample(
+            {
+                "steps": body["batch"]["loss"]["steps"],
+                "v": {"loss": body["batch"]["loss"]["values"]},
+            },
+            {
+                "steps": full["batch"]["loss"]["steps"],
+                "v": {"loss": full["batch"]["loss"]["values"]},
+            },
+            max_points,
+            "v",
+        )
         multi = get_json("/weight_series_multi?weight=k&run=%s&max_points=%d" % (run, max_points))
         single = get_json("/weight_series?run=%s&weight=k&max_points=%d" % (run, max_points))
         assert multi["series"] == [{k: v for k, v in single.items() if k != "weight"}]

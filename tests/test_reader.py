@@ -512,6 +512,11 @@ def test_long_series_read_as_samples_in_one_call_each(tmp_path):
     assert series.fields["sparsity"].tolist() == (series.steps / 1000).tolist()
     assert series.mask_change_steps.tolist() == [0, 50, 100, 150, 200, 250]
     counting.calls.clear()
+    loss = pruning.metrics(CTX, "", "long", max_points=10)["batch"]["loss"]
+    assert counting.calls == ["read_tensors"]
+    assert (len(loss.steps), loss.sampled) == (11, True)
+    assert loss.values.tolist() == (1.0 / (loss.steps + 1)).tolist()
+    counting.calls.clear()
     whole = pruning.weight_series(CTX, "", "long", "k", max_points=300)
     assert counting.calls == ["read_tensors"]
     assert (len(whole.steps), whole.sampled, whole.mask_change_steps) == (300, False, None)
