@@ -166,23 +166,52 @@ def route_rounds(base, runs, weights, mask_steps, rounds):
                 + urllib.parse.urlencode([("run", name) for name in runs]),
             ),
         ]
+        requests += [
+            # What a schedule chart asks for: the fields it draws, one weight, every run.
+            (
+                "weight_series_multi (all runs, as Schedules asks)",
+                PREFIX
+                + "/weight_series_multi?"
+                + urllib.parse.urlencode(
+                    [("weight", weight), ("fields", ",".join(SCHEDULE_FIELDS))]
+                    + [("run", name) for name in runs]
+                ),
+            ),
+            # TensorBoard's own chart of one tag over every run: the same number of points.
+            (
+                MULTIRUN_REFERENCE,
+                (
+                    "/data/plugin/scalars/scalars_multirun",
+                    {"tag": "pruning/%s/sparsity" % weight, "runs": list(runs)},
+                ),
+            ),
+        ]
         requests = [x for x in requests if x is not None]
         if r % 2:
             requests.reverse()
         for name, path in requests:
-            ms, size = _request(base + path)
+            path, data = path if isinstance(path, tuple) else (path, None)
+            ms, size = _request(base + path, data=data)
             timings.setdefault(name, []).append(ms)
             sizes[name] = size
     reference = timings["scalars (TensorBoard)"]
+    multirun = timings[MULTIRUN_REFERENCE]
     out = {}
     for name, values in timings.items():
         ratios = [v / reference[i] for i, v in enumerate(values)]
         out[name] = {
             "ms": _summary(values),
             "ratio_to_scalars": _summary(ratios),
+            "ratio_to_scalars_multirun": _summary([v / multirun[i] for i, v in enumerate(values)]),
             "bytes": sizes[name],
         }
     return out
+
+
+# The fields a schedule chart draws (frontend/src/views/schedules.ts), and the reference of
+# the multi-run routes: TensorBoard's scalars_multirun of one tag over the same runs.
+SCHEDULE_FIELDS = ("sparsity", "target_sparsity")
+MULTIRUN_REFERENCE = "scalars_multirun (TensorBoard, all runs)"
 
 
 def overview_all_runs(base, runs, weights, timeout):
