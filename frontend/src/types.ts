@@ -103,8 +103,9 @@ export type FieldArrays<F extends string> = Partial<Record<F, (number | null)[]>
 export interface WeightSeriesResponse {
   run: string;
   weight: string;
-  /** Steps the series has; `steps` may be thinned to the route's max_points. */
-  total_steps?: number;
+  /** Steps the series has (`steps` may be fewer: max_points); null when a long series is the
+   * provider's sample (http_api.md, Long series). */
+  total_steps?: number | null;
   steps: number[];
   fields: FieldArrays<WeightStatsField>;
 }
@@ -112,7 +113,8 @@ export interface WeightSeriesResponse {
 /** `GET /model_series?run=R`. */
 export interface ModelSeriesResponse {
   run: string;
-  total_steps?: number;
+  /** null when a long series is the provider's sample (http_api.md, Long series). */
+  total_steps?: number | null;
   steps: number[];
   fields: FieldArrays<ModelStatsField>;
 }
@@ -145,7 +147,8 @@ export interface ModelSeriesMultiResponse {
 
 /** One metric's recorded values. */
 export interface MetricSeries {
-  total_steps?: number;
+  /** null when a long series is the provider's sample (http_api.md, Long series). */
+  total_steps?: number | null;
   steps: number[];
   values: (number | null)[];
 }
@@ -161,7 +164,8 @@ export interface MetricsResponse {
 export interface HistogramsResponse {
   run: string;
   weight: string;
-  total_steps?: number;
+  /** null when a long series is the provider's sample (http_api.md, Long series). */
+  total_steps?: number | null;
   steps: number[];
   lo: (number | null)[];
   hi: (number | null)[];
