@@ -34,6 +34,7 @@ Edge cases:
   `with_metadata=False` after that.
 """
 
+import functools
 import json
 
 import numpy as np
@@ -58,6 +59,13 @@ def metric_tag(scope, name):
 MODEL_STATS_TAG = TAG_PREFIX + "model_stats"
 RUN_CONFIG_TAG = TAG_PREFIX + "run_config"
 GLOBAL_SPARSITY_TAG = TAG_PREFIX + "global_sparsity"
+
+
+@functools.lru_cache(maxsize=4096)
+def _metadata(kind, **kwargs):
+    """`metadata.create_summary_metadata`, built once per tag: records are written at every
+    step, and `_value` copies it. Never modify the returned proto."""
+    return metadata.create_summary_metadata(kind, **kwargs)
 
 
 def _shape(dims):
@@ -93,7 +101,7 @@ def weight_stats(weight, values, *, with_metadata=True):
     if missing:
         raise ValueError("weight_stats for %r lacks %s" % (weight, missing))
     meta = (
-        metadata.create_summary_metadata(metadata.KIND_WEIGHT_STATS, weight=weight, fields=fields)
+        _metadata(metadata.KIND_WEIGHT_STATS, weight=weight, fields=fields)
         if with_metadata
         else None
     )
@@ -110,9 +118,7 @@ def weight_stats_from_vector(weight, vector, *, with_metadata=True):
             % (weight, vector.shape, len(metadata.WEIGHT_STATS_FIELDS))
         )
     meta = (
-        metadata.create_summary_metadata(
-            metadata.KIND_WEIGHT_STATS, weight=weight, fields=metadata.WEIGHT_STATS_FIELDS
-        )
+        _metadata(metadata.KIND_WEIGHT_STATS, weight=weight, fields=metadata.WEIGHT_STATS_FIELDS)
         if with_metadata
         else None
     )
@@ -124,11 +130,7 @@ def weight_histogram(weight, lo, hi, counts, *, with_metadata=True):
     counts = np.asarray(counts, dtype=np.float64).reshape(-1)
     if not counts.size:
         raise ValueError("weight_histogram for %r needs at least one bin" % weight)
-    meta = (
-        metadata.create_summary_metadata(metadata.KIND_WEIGHT_HISTOGRAM, weight=weight)
-        if with_metadata
-        else None
-    )
+    meta = _metadata(metadata.KIND_WEIGHT_HISTOGRAM, weight=weight) if with_metadata else None
     vector = np.concatenate([[float(lo), float(hi)], counts])
     return _value(weight_tag(weight, metadata.KIND_WEIGHT_HISTOGRAM), _float64_tensor(vector), meta)
 
@@ -136,11 +138,7 @@ def weight_histogram(weight, lo, hi, counts, *, with_metadata=True):
 def mask(weight, mask_array, *, with_metadata=True):
     """A mask record: the boolean mask of `weight`, encoded by `mask_codec`."""
     header, payload = mask_codec.encode_mask(np.asarray(mask_array))
-    meta = (
-        metadata.create_summary_metadata(metadata.KIND_MASK, weight=weight)
-        if with_metadata
-        else None
-    )
+    meta = _metadata(metadata.KIND_MASK, weight=weight) if with_metadata else None
     return _value(
         weight_tag(weight, metadata.KIND_MASK), _string_tensor([header, payload], [2]), meta
     )
@@ -152,39 +150,32 @@ def model_stats(values, *, with_metadata=True):
     missing = [f for f in fields if f not in values]
     if missing:
         raise ValueError("model_stats lacks %s" % missing)
-    meta = (
-        metadata.create_summary_metadata(metadata.KIND_MODEL_STATS, fields=fields)
-        if with_metadata
-        else None
-    )
+    meta = _metadata(metadata.KIND_MODEL_STATS, fields=fields) if with_metadata else None
     return _value(MODEL_STATS_TAG, _float64_tensor([float(values[f]) for f in fields]), meta)
 
 
 def run_config(config):
     """A run_config record: a JSON-serializable dict describing the run, written once."""
     text = json.dumps(config, sort_keys=True, default=str)
-    meta = metadata.create_summary_metadata(metadata.KIND_RUN_CONFIG)
+    meta = _metadata(metadata.KIND_RUN_CONFIG)
     return _value(RUN_CONFIG_TAG, _string_tensor([text.encode("utf-8")], []), meta)
 
 
 def metric(scope, name, value, *, with_metadata=True):
     """A metric record: a training metric Keras reported (scope "epoch" or "batch")."""
-    meta = (
-        metadata.create_summary_metadata(metadata.KIND_METRIC, metric=name, scope=scope)
-        if with_metadata
-        else None
-    )
+    meta = _metadata(metadata.KIND_METRIC, metric=name, scope=scope) if with_metadata else None
     return _value(metric_tag(scope, name), _float64_tensor(float(value)), meta)
+
+
+_SCALAR_METADATA = summary_pb2.SummaryMetadata(
+    plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name=SCALAR_PLUGIN_NAME),
+    data_class=summary_pb2.DATA_CLASS_SCALAR,
+)
 
 
 def scalar(tag, value, *, with_metadata=True):
     """An ordinary TensorBoard scalar (plugin `scalars`), shown by the Time Series dashboard."""
-    meta = None
-    if with_metadata:
-        meta = summary_pb2.SummaryMetadata(
-            plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name=SCALAR_PLUGIN_NAME),
-            data_class=summary_pb2.DATA_CLASS_SCALAR,
-        )
+    meta = _SCALAR_METADATA if with_metadata else None
     return _value(
         tag,
         tensor_pb2.TensorProto(
