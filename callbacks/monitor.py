@@ -160,14 +160,32 @@ class PruningMonitor(tf_keras.callbacks.Callback):
         step = self._current_step()
         self._last_seen_step = step
         record_now = step == 0 and self._last_recorded_step is None
+        start = step if record_now else step + 1
         if self._is_chief:
             # Records from this training's first one on replace those a killed training left.
-            self._writer.start_session(step if record_now else step + 1)
+            self._writer.start_session(start)
+            # A first, resumed or rewound training: a run config with its start step marks it
+            # for readers that ignore the START event (TensorBoard's Rust data server; see
+            # tb_prune_plugin/restarts.py). A first one's goes with its first record.
+            if record_now:
+                self._config_value = self._start_config(start) or self._config_value
+                self._config_written = False
+            elif self._last_recorded_step is None or step < self._last_recorded_step:
+                value = self._start_config(start)
+                if value is not None and self._writer.write(start, [value]):
+                    self._config_written = True
         if record_now:
             self._record(step, None)
         elif self._is_chief and self._weights and self._last_recorded_step is None:
             # Resumed training: the earlier run recorded this step; keep the masks for churn.
             self._measure_baseline()
+
+    def _start_config(self, start):
+        """The run_config record marking a training's start, or None if it cannot be built."""
+        try:
+            return summary.run_config(dict(self._run_config(), start_step=start))
+        except Exception:  # noqa: BLE001 - the first record reports measuring problems
+            return None
 
     def on_train_batch_end(self, batch, logs=None):
         last = self._last_seen_step

@@ -668,7 +668,12 @@ class PruningReader:
         tags = sorted(tag_to_name) + ([config_tag] if config_tag else [])
         asked = self._sample_size(max_points)
         data = self._read_tensors(ctx, experiment_id, [run], tags, asked).get(run, {})
-        starts = restarts.training_starts(*_steps_and_wall_times(data.get(config_tag, [])))
+        marks = [
+            d
+            for d in data.get(config_tag, [])
+            if "start_step" in (self._config(run, config_tag, d) or {})
+        ]
+        starts = restarts.training_starts(*_steps_and_wall_times(marks))
         for tag, (scope, name) in sorted(tag_to_name.items()):
             steps, values = [], []
             raw = data.get(tag, [])

@@ -12,8 +12,12 @@ steps after the resumed run's last) would stay.
 
 The rule, the same as the Python loader's: a record at step `s` written at wall
 time `t` is superseded when a training started at a step `s0 <= s` later than
-`t` (its `run_config` record has step `s0` and a wall time after `t`). Records of
-one training are written after its start, so they never supersede each other.
+`t`. A monitor starting a first, resumed or rewound training writes, before any
+other record, a `run_config` record at step `s0` holding `"start_step": s0`: its
+step and wall time are the start. Records of one training are written after its
+start, so they never supersede each other. Run configs without `start_step`
+(written by earlier versions of the monitor, or along a continued training's
+first record) mark nothing.
 """
 
 import numpy as np

@@ -631,6 +631,51 @@ def test_sigkill_mid_run_readable_then_resumed_without_duplicates(tmp_path):
         assert mask_steps["steps"] == [0, 30, 101, 140]
 
 
+def test_resumed_every_10_steps_supersedes_epoch_metrics_from_its_start(tmp_path):
+    """Regression: with every_n_steps > 1 the resumed training's first record comes after
+    its start; its run_config marked the start only there, so a killed training's epoch
+    metric in between stayed under TensorBoard's Rust data server. The run_config is now
+    written at the start of a resumed training."""
+    logdir = str(tmp_path / "logs" / "run")
+    model = _unit_model(8)
+    x, y = training.digits(70)
+    # The "killed" training: 7 steps an epoch, epoch metrics at 7, 14 and 21.
+    model.fit(
+        x,
+        y,
+        batch_size=10,
+        epochs=3,
+        shuffle=False,
+        verbose=0,
+        callbacks=[PruningMonitor(logdir, every_n_steps=10)],
+    )
+    # Resumed from a checkpoint at step 10, in a new monitor: one epoch of 5 steps (11 to 15).
+    model.optimizer.iterations.assign(10)
+    model.fit(
+        x[:50],
+        y[:50],
+        batch_size=10,
+        epochs=1,
+        shuffle=False,
+        verbose=0,
+        callbacks=[PruningMonitor(logdir, every_n_steps=10)],
+    )
+    # TensorBoard's Python loader drops everything at and after the START event at 11.
+    run = reader.load(str(tmp_path / "logs")).runs["run"]
+    assert run.metrics["epoch"]["loss"].steps.tolist() == [7, 15]
+    assert run.weights["hidden/kernel"].steps.tolist() == [0, 10, 15]
+    with browser.TensorBoardProcess(tmp_path / "logs", ["--load_fast=true"]) as tensorboard:
+        tensorboard.wait_for_runs(["run"])
+        route = tensorboard.url + browser.PLUGIN_PREFIX
+        epoch_steps = _poll(
+            lambda: browser.fetch_json(route + "/metrics?run=run")["epoch"]["loss"]["steps"],
+            until=lambda steps: steps[-1:] == [15],
+        )
+        assert epoch_steps == [7, 15]
+        series = browser.fetch_json(route + "/weight_series?run=run&weight=hidden/kernel")
+        assert series["steps"] == [0, 10, 15]
+
+
 def _poll(read, until, timeout=60):
     """`read()` again until `until(value)` holds (TensorBoard loads in the background)."""
     deadline = time.monotonic() + timeout
