@@ -619,14 +619,8 @@ def test_sigkill_mid_run_readable_then_resumed_without_duplicates(tmp_path):
     # series, the records at and after each new one's step. The killed run's epoch metric at
     # 120 is in no series the resumed run rewrote before 120: the reader drops it by the
     # resumed training's run_config record (its start step and later wall time).
-    with browser.TensorBoardProcess(tmp_path / "logs", ["--load_fast=true"]) as tensorboard:
-        tensorboard.wait_for_runs(["killed"])
-        route = tensorboard.url + browser.PLUGIN_PREFIX
-        epoch_steps = _poll(
-            lambda: browser.fetch_json(route + "/metrics?run=killed")["epoch"]["loss"]["steps"],
-            until=lambda steps: steps[-1:] == [160],
-        )
-        assert epoch_steps == [60, 160]
+    with _rust_data_server(tmp_path / "logs", "killed", last_epoch_step=160) as (route, epochs):
+        assert epochs == [60, 160]
         mask_steps = browser.fetch_json(route + "/mask_steps?run=killed&weight=hidden/kernel")
         assert mask_steps["steps"] == [0, 30, 101, 140]
 
@@ -664,16 +658,24 @@ def test_resumed_every_10_steps_supersedes_epoch_metrics_from_its_start(tmp_path
     run = reader.load(str(tmp_path / "logs")).runs["run"]
     assert run.metrics["epoch"]["loss"].steps.tolist() == [7, 15]
     assert run.weights["hidden/kernel"].steps.tolist() == [0, 10, 15]
-    with browser.TensorBoardProcess(tmp_path / "logs", ["--load_fast=true"]) as tensorboard:
-        tensorboard.wait_for_runs(["run"])
-        route = tensorboard.url + browser.PLUGIN_PREFIX
-        epoch_steps = _poll(
-            lambda: browser.fetch_json(route + "/metrics?run=run")["epoch"]["loss"]["steps"],
-            until=lambda steps: steps[-1:] == [15],
-        )
-        assert epoch_steps == [7, 15]
+    with _rust_data_server(tmp_path / "logs", "run", last_epoch_step=15) as (route, epochs):
+        assert epochs == [7, 15]
         series = browser.fetch_json(route + "/weight_series?run=run&weight=hidden/kernel")
         assert series["steps"] == [0, 10, 15]
+
+
+@contextlib.contextmanager
+def _rust_data_server(logdir, run, last_epoch_step):
+    """A real `tensorboard --load_fast=true` over `logdir`: yields the plugin's route prefix
+    and `run`'s epoch loss steps, once the one at `last_epoch_step` is loaded."""
+    with browser.TensorBoardProcess(logdir, ["--load_fast=true"]) as tensorboard:
+        tensorboard.wait_for_runs([run])
+        route = tensorboard.url + browser.PLUGIN_PREFIX
+        epoch_steps = _poll(
+            lambda: browser.fetch_json(route + "/metrics?run=" + run)["epoch"]["loss"]["steps"],
+            until=lambda steps: steps[-1:] == [last_epoch_step],
+        )
+        yield route, epoch_steps
 
 
 def _poll(read, until, timeout=60):
