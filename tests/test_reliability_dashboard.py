@@ -662,6 +662,37 @@ BAD_REQUESTS = [
     (MASK + "&step=20&row0=" + LARGE, 400, "parameter 'row0' must be an integer"),
     (MASK + "&step=20&diff=" + LARGE, 400, "parameter 'diff' must be 0 or 1"),
     ("/overview?" + "&".join(["run=" + "9" * 1000] * 1000), 404, "no pruning data for run"),
+    # the multi-run routes and the series routes' max_points and fields
+    ("/weight_series_multi?weight=dense/kernel", 400, "parameter 'run' must be given 1 to 100"),
+    ("/weight_series_multi?run=alpha", 400, "missing parameter 'weight'"),
+    ("/weight_series_multi?run=alpha&run=&weight=w", 400, "parameter 'run' must not be empty"),
+    (
+        "/model_series_multi?" + "&".join(["run=alpha"] * 101),
+        400,
+        "parameter 'run' must be given 1 to 100 times, got 101",
+    ),
+    (
+        "/model_series_multi?run=alpha&fields=" + LARGE,
+        400,
+        "parameter 'fields': unknown model_stats field '999",
+    ),
+    (
+        "/weight_series_multi?run=alpha&weight=dense/kernel&fields=sparsity,",
+        400,
+        "parameter 'fields': unknown weight_stats field ''",
+    ),
+    (
+        "/weight_series_multi?run=alpha&weight=dense/kernel&fields=sparsity&fields=mean",
+        400,
+        "parameter 'fields' must be given once",
+    ),
+    (
+        "/weight_series_multi?run=alpha&weight=dense/kernel&max_points=0",
+        400,
+        "parameter 'max_points' must be an integer from 1 to",
+    ),
+    ("/metrics?run=alpha&max_points=" + LARGE, 400, "parameter 'max_points' must be an integer"),
+    ("/histograms?run=alpha&weight=dense/kernel&max_points=-1", 400, "parameter 'max_points'"),
 ]
 
 
@@ -696,6 +727,8 @@ def test_huge_parameter_is_quoted_cut_in_the_message(client):
         MASK + "&step=20&row0=0&col0=0&rows=2&cols=3",
         "/runs?run=nope&step=x",  # /runs takes no parameters: others are ignored
         "/overview?" + "&".join(["run=alpha"] * 10_000),  # a repeatable one, repeated
+        "/weight_series_multi?run=alpha&weight=" + LARGE,  # no such weight: alpha is missing
+        "/model_series_multi?" + "&".join(["run=alpha"] * 100) + "&max_points=10000000",
     ],
 )
 def test_edge_parameters_are_answered(client, url):
@@ -720,8 +753,14 @@ ROUTES = (
     "histograms",
     "mask_steps",
     "mask",
+    "weight_series_multi",
+    "model_series_multi",
 )
-NAMES = ("run", "weight", "step", "diff", "row0", "col0", "rows", "cols", "max_cells", "other")
+NAMES = ("run", "weight", "step", "diff", "row0", "col0", "rows", "cols", "max_cells") + (
+    "max_points",
+    "fields",
+    "other",
+)
 TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
 VALUES = st.one_of(
     st.sampled_from(
