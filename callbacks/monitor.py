@@ -138,7 +138,8 @@ class PruningMonitor(tf_keras.callbacks.Callback):
         self._model_constants = None
         self._measure_warned = False
         self._failures_seen = (0, 0)  # the writer's dropped_steps and failures, last looked at
-        self._config_value = None  # the run_config record, built once
+        self._config = None  # the run config's contents, built once per model
+        self._config_mark = {}  # {"start_step": s} while a first training's config is due
 
     # ----------------------------------------------------------------- Keras hooks
 
@@ -168,10 +169,13 @@ class PruningMonitor(tf_keras.callbacks.Callback):
             # for readers that ignore the START event (TensorBoard's Rust data server; see
             # tb_prune_plugin/restarts.py). A first one's goes with its first record.
             if record_now:
-                self._config_value = self._start_config(start) or self._config_value
+                self._config_mark = {"start_step": start}
                 self._config_written = False
             elif self._last_recorded_step is None or step < self._last_recorded_step:
-                value = self._start_config(start)
+                try:
+                    value = self._config_record(start_step=start)
+                except Exception:  # noqa: BLE001 - the first record reports measuring problems
+                    value = None
                 if value is not None and self._writer.write(start, [value]):
                     self._config_written = True
         if record_now:
@@ -180,12 +184,11 @@ class PruningMonitor(tf_keras.callbacks.Callback):
             # Resumed training: the earlier run recorded this step; keep the masks for churn.
             self._measure_baseline()
 
-    def _start_config(self, start):
-        """The run_config record marking a training's start, or None if it cannot be built."""
-        try:
-            return summary.run_config(dict(self._run_config(), start_step=start))
-        except Exception:  # noqa: BLE001 - the first record reports measuring problems
-            return None
+    def _config_record(self, **mark):
+        """The run_config record, with `mark` (a training's `start_step`) if given."""
+        if self._config is None:
+            self._config = self._run_config()
+        return summary.run_config(dict(self._config, **mark))
 
     def on_train_batch_end(self, batch, logs=None):
         last = self._last_seen_step
@@ -295,7 +298,8 @@ class PruningMonitor(tf_keras.callbacks.Callback):
         # a run config of its own. The previous masks stay for churn: NaN where shapes differ.
         self._masks_on_disk = set()
         self._config_written = False
-        self._config_value = None
+        self._config = None
+        self._config_mark = {}
 
     def _filter_layers(self, weights):
         by_layer = {}
@@ -335,8 +339,8 @@ class PruningMonitor(tf_keras.callbacks.Callback):
         # The slow first-time work happens here: Keras times batch hooks (and warns when they
         # are slow), not on_train_begin. Problems are reported once, by the first record.
         try:
-            if not self._config_written and self._config_value is None:
-                self._config_value = summary.run_config(self._run_config())
+            if self._config is None:
+                self._config = self._run_config()
             self._writer.open()
             if self._weights:
                 self._measurer.measure()  # traces the measuring graph
@@ -368,9 +372,7 @@ class PruningMonitor(tf_keras.callbacks.Callback):
         values = []
         try:
             if not self._config_written:
-                if self._config_value is None:
-                    self._config_value = summary.run_config(self._run_config())
-                values.append(self._config_value)
+                values.append(self._config_record(**self._config_mark))
             if self._weights:
                 values.extend(self._weight_values(step, measured or self._measurer.measure()))
             if batch_logs:
@@ -388,6 +390,7 @@ class PruningMonitor(tf_keras.callbacks.Callback):
             return
         if self._writer.write(step, values):
             self._config_written = True
+            self._config_mark = {}
         if (self._writer.dropped_steps, self._writer.failures) != self._failures_seen:
             # A failed step was evicted from the backlog, or the event file failed (it may be
             # gone with its directory): the next records carry every mask again.
