@@ -143,20 +143,12 @@ def test_user_mask_changes_then_not_then_back_recorded_exactly(tmp_path):
         _assert_figures_exact(hidden, i, capture.kernels[step], capture.masks[step])
 
 
-class _PruneColumn(tf_keras.callbacks.Callback):
-    """Before the monitor: at the end of step `at`, zeroes column `unit` of a TF-MOT mask."""
-
-    def __init__(self, at, unit):
-        super().__init__()
-        self.at, self.unit = at, unit
-
-    def on_train_batch_end(self, batch, logs=None):
-        if int(self.model.optimizer.iterations.numpy()) == self.at:
-            wrapper = self.model.layers[0]
-            mask = wrapper.pruning_vars[0][1]
-            value = mask.numpy()
-            value[:, self.unit] = 0.0
-            mask.assign(value)
+def _prune_column(model, unit):
+    """Zeroes column `unit` of the first layer's TF-MOT mask."""
+    mask = model.layers[0].pruning_vars[0][1]
+    value = mask.numpy()
+    value[:, unit] = 0.0
+    mask.assign(value)
 
 
 def test_manual_change_of_tfmot_mask_between_schedule_steps_recorded(tmp_path):
@@ -174,7 +166,7 @@ def test_manual_change_of_tfmot_mask_between_schedule_steps_recorded(tmp_path):
         verbose=0,
         callbacks=[
             sparsity.UpdatePruningStep(),
-            _PruneColumn(at=3, unit=5),
+            training.AtStep(3, lambda model: _prune_column(model, 5)),
             PruningMonitor(str(tmp_path / "hand")),
             probe,
         ],

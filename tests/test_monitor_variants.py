@@ -162,26 +162,6 @@ def test_layers_filter_records_only_named_layers(tmp_path):
     assert sorted(run.weights) == ["logits/kernel"]
 
 
-class MagnitudePruner(tf_keras.callbacks.Callback):
-    """A user's own pruning: every `every` steps, zero the smallest weights of each kernel."""
-
-    def __init__(self, target, every):
-        super().__init__()
-        self.target, self.every, self.steps = target, every, 0
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.steps += 1
-        if self.steps % self.every:
-            return
-        for layer in self.model.layers:
-            kernel = getattr(layer, "kernel", None)
-            if kernel is None:
-                continue
-            value = np.asarray(kernel.numpy())
-            cut = np.quantile(np.abs(value), self.target)
-            kernel.assign(np.where(np.abs(value) <= cut, 0.0, value).astype(value.dtype))
-
-
 def _manual_run(keras_module, tmp_path, name):
     model = keras_module.Sequential(
         [
@@ -193,7 +173,7 @@ def _manual_run(keras_module, tmp_path, name):
     training.compile_classifier(model)
     paths = {"hidden/kernel": model.layers[0].kernel, "logits/kernel": model.layers[1].kernel}
     probe = training.Probe(manual_weights=paths)
-    pruner = MagnitudePruner(target=0.7, every=2)
+    pruner = training.MagnitudePruner(target=0.7, every=2)
     x, y = training.digits(500)
     _fit(
         model,

@@ -39,25 +39,6 @@ FLAVOURS = ("tfmot", "tf_keras", "keras3")  # TF-MOT, manual pruning in tf_keras
 # ------------------------------------------------------------------------------ training
 
 
-class MagnitudePruner(tf_keras.callbacks.Callback):
-    """A user's own pruning: every `every` steps, zero the smallest |w| of each kernel."""
-
-    def __init__(self, target, every):
-        super().__init__()
-        self.target, self.every = target, every
-
-    def on_train_batch_end(self, batch, logs=None):
-        step = int(np.asarray(self.model.optimizer.iterations.numpy()))
-        if step % self.every:
-            return
-        for layer in self.model.layers:
-            kernel = getattr(layer, "kernel", None)
-            if kernel is not None:
-                value = np.asarray(kernel.numpy())
-                cut = np.quantile(np.abs(value), self.target)
-                kernel.assign(np.where(np.abs(value) <= cut, 0.0, value).astype(value.dtype))
-
-
 def _local_values(strategy, variable):
     """The variable's value on every device (one entry without distribution)."""
     value = getattr(variable, "value", None)  # a Keras 3 variable holds its tf.Variable here
@@ -149,7 +130,7 @@ def _train(flavour, logdir, strategy=None, epochs=2, probe_path=None):
                 ]
             )
             training.compile_classifier(model)
-            first = [MagnitudePruner(0.6, every=2)]
+            first = [training.MagnitudePruner(0.6, every=2)]
             monitor = PruningMonitor(logdir, target_sparsity=0.6)
     probe = ReplicaProbe()
     x, y = training.digits(400)
@@ -385,16 +366,6 @@ def test_event_files_of_one_second_read_in_creation_order(tmp_path):
     assert len(numbers) == 2 and numbers[0] == boundary - 1 and numbers[1] > numbers[0]
 
 
-class _RemoveDirAt(tf_keras.callbacks.Callback):
-    def __init__(self, path, at):
-        super().__init__()
-        self.path, self.at = path, at
-
-    def on_train_batch_end(self, batch, logs=None):
-        if int(self.model.optimizer.iterations.numpy()) == self.at:
-            shutil.rmtree(self.path)
-
-
 def test_log_dir_removed_mid_run_warns_once_and_writes_again(tmp_path, caplog):
     """Regression: records written after the directory was removed went, without a word, into
     the removed (still open) file; now the removal is noticed at the next flush."""
@@ -407,7 +378,7 @@ def test_log_dir_removed_mid_run_warns_once_and_writes_again(tmp_path, caplog):
             y,
             batch_size=100,
             verbose=0,
-            callbacks=[PruningMonitor(logdir), _RemoveDirAt(logdir, at=4)],
+            callbacks=[PruningMonitor(logdir), training.AtStep(4, lambda _: shutil.rmtree(logdir))],
         )
     assert len(history.history["loss"]) == 1
     warnings = [r.getMessage() for r in caplog.records if r.name == "tb_prune_plugin"]
@@ -515,27 +486,10 @@ def _killable_model():
     return model, masks, checkpoint
 
 
-class _Checkpointer(tf_keras.callbacks.Callback):
-    def __init__(self, checkpoint, at, prefix):
-        super().__init__()
-        self.checkpoint, self.at, self.prefix = checkpoint, at, prefix
-
-    def on_train_batch_end(self, batch, logs=None):
-        if int(self.model.optimizer.iterations.numpy()) == self.at:
-            self.checkpoint.write(self.prefix)
-
-
-class _StopAt(tf_keras.callbacks.Callback):
-    """Says READY on stdout at step `at`, after the monitor recorded it, then waits to be killed."""
-
-    def __init__(self, at):
-        super().__init__()
-        self.at = at
-
-    def on_train_batch_end(self, batch, logs=None):
-        if int(self.model.optimizer.iterations.numpy()) == self.at:
-            print("READY %d" % self.at, flush=True)
-            time.sleep(600)
+def _ready_then_wait(_):
+    """Says READY on stdout (after the monitor recorded the step), then waits to be killed."""
+    print("READY %d" % KILL["kill_at"], flush=True)
+    time.sleep(600)
 
 
 def _scenario_killable(logdir, prefix):
@@ -553,8 +507,8 @@ def _scenario_killable(logdir, prefix):
         callbacks=[
             MaskPruner(masks, prune_at={30: 0.5, 110: 0.8}),
             PruningMonitor(logdir, masks=masks),
-            _Checkpointer(checkpoint, KILL["checkpoint_at"], prefix),
-            _StopAt(KILL["kill_at"]),
+            training.AtStep(KILL["checkpoint_at"], lambda _: checkpoint.write(prefix)),
+            training.AtStep(KILL["kill_at"], _ready_then_wait),
         ],
     )
 
@@ -696,19 +650,12 @@ def _poll(read, until, timeout=60):
 # ------------------------------------------------------------------------------ NaN and Inf
 
 
-class _Poison(tf_keras.callbacks.Callback):
-    """At step `at`, puts NaN, +Inf and -Inf into the first column of hidden/kernel."""
-
-    def __init__(self, at):
-        super().__init__()
-        self.at = at
-
-    def on_train_batch_end(self, batch, logs=None):
-        if int(self.model.optimizer.iterations.numpy()) == self.at:
-            kernel = self.model.get_layer("hidden").kernel
-            value = kernel.numpy()
-            value[0:3, 0] = [np.nan, np.inf, -np.inf]
-            kernel.assign(value)
+def _poison(model):
+    """Puts NaN, +Inf and -Inf into the first column of hidden/kernel."""
+    kernel = model.get_layer("hidden").kernel
+    value = kernel.numpy()
+    value[0:3, 0] = [np.nan, np.inf, -np.inf]
+    kernel.assign(value)
 
 
 def test_nan_and_inf_weights_counted_and_readable(tmp_path):
@@ -727,7 +674,7 @@ def test_nan_and_inf_weights_counted_and_readable(tmp_path):
         y,
         batch_size=100,
         verbose=0,
-        callbacks=[_Poison(at=2), PruningMonitor(str(tmp_path / "nan")), probe],
+        callbacks=[training.AtStep(2, _poison), PruningMonitor(str(tmp_path / "nan")), probe],
     )
     assert len(history.history["loss"]) == 1  # training finished
     run = reader.load(str(tmp_path)).runs["nan"]

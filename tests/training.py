@@ -41,6 +41,45 @@ def _tfmot_wrappers(model, prefix=""):
     return out
 
 
+def _step(model):
+    return int(np.asarray(model.optimizer.iterations.numpy()))
+
+
+class AtStep(tf_keras.callbacks.Callback):
+    """Calls `action(model)` at the end of optimizer step `at`.
+
+    Its place in the callbacks list decides who sees the change: before the monitor, the
+    monitor records it at that step; after, at the next record.
+    """
+
+    def __init__(self, at, action):
+        super().__init__()
+        self.at, self.action = at, action
+
+    def on_train_batch_end(self, batch, logs=None):
+        if _step(self.model) == self.at:
+            self.action(self.model)
+
+
+class MagnitudePruner(tf_keras.callbacks.Callback):
+    """A user's own pruning: every `every` optimizer steps, zero the smallest |w| of each
+    kernel (in tf_keras and Keras 3 models)."""
+
+    def __init__(self, target, every):
+        super().__init__()
+        self.target, self.every = target, every
+
+    def on_train_batch_end(self, batch, logs=None):
+        if _step(self.model) % self.every:
+            return
+        for layer in self.model.layers:
+            kernel = getattr(layer, "kernel", None)
+            if kernel is not None:
+                value = np.asarray(kernel.numpy())
+                cut = np.quantile(np.abs(value), self.target)
+                kernel.assign(np.where(np.abs(value) <= cut, 0.0, value).astype(value.dtype))
+
+
 class Probe(tf_keras.callbacks.Callback):
     """Captures, per optimizer step, what the monitor should have recorded.
 
