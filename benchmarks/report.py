@@ -74,7 +74,7 @@ def _ratio_spread(summary):
 # Sections ------------------------------------------------------------------------------------
 
 
-def _header(meta, machine):
+def _header(meta, machine, kept_stages=None):
     m = machine
     packages = ", ".join("%s %s" % (k, v) for k, v in m["packages"].items() if v)
     lines = [
@@ -84,6 +84,21 @@ def _header(meta, machine):
         "%.1f minutes. Do not edit by hand: run the command again."
         % (meta["mode"], meta["date"], meta["commit"], meta["seconds"] / 60),
         "",
+    ]
+    for stage, origin in sorted((kept_stages or {}).items()):
+        lines += [
+            "The %s stage was not measured again: its figures come from the run of %s at commit "
+            "%s (`--from-json`; load average %s to %s)."
+            % (
+                stage,
+                origin["date"],
+                origin["commit"],
+                _num(origin["load_start"], 2),
+                _num(origin["load_end"], 2),
+            ),
+            "",
+        ]
+    lines += [
         "| machine | |",
         "|---|---|",
         "| CPU | %s |" % m["cpu_model"],
@@ -973,9 +988,12 @@ def _frontend_section(dash):
     return lines
 
 
-def render(results, machine, meta):
-    """The whole document as a string."""
-    lines = _header(meta, machine)
+def render(results, machine, meta, kept_stages=None):
+    """The whole document as a string.
+
+    `kept_stages`: stage -> the meta of the earlier run its results come from (`--from-json`).
+    """
+    lines = _header(meta, machine, kept_stages)
     lines += _summary_table(results)
     if "overhead" in results:
         lines += _overhead_section(results["overhead"])

@@ -12,7 +12,16 @@ does not leak between them) and renders their results with the machine's descrip
 
 The full run writes docs/performance.md (or --out). --quick runs tiny sizes, with the stages
 in parallel, and must be given --out: its figures mean nothing, it only proves the benchmarks
-work. --json-dir keeps each stage's raw JSON results.
+work. --json-dir keeps each stage's raw JSON results and the run's description (run.json).
+
+--from-json DIR renders from a kept run: alone, it re-renders the whole document without
+measuring anything (after a change to report.py); with --only, the stages named are measured
+again and the others are taken from DIR, and the document's header says which stages come from
+which commit and date.
+
+    python benchmarks/run.py --json-dir /tmp/bench             # measure all, keep the JSON
+    python benchmarks/run.py --from-json /tmp/bench            # render again, measure nothing
+    python benchmarks/run.py --only dashboard --from-json /tmp/bench --json-dir /tmp/bench2
 """
 
 import argparse
@@ -29,6 +38,7 @@ import machine
 import report
 
 STAGES = ("overhead", "disk", "dashboard")
+RUN_JSON = "run.json"  # in --json-dir: the machine, the run's meta and each stage's origin
 DEFAULT_OUT = os.path.join(checkout.REPO_ROOT, "docs", "performance.md")
 
 
@@ -95,43 +105,100 @@ def run_stages(stages, quick, workdir):
     return results
 
 
+def load_kept(directory, stages):
+    """(results, machine, meta, origins) of a run kept with --json-dir, for those of `stages`
+    it holds (a stage it lacks is left out of the document, as with --only).
+
+    Raises SystemExit naming the directory when it is not one written by --json-dir.
+    """
+    path = os.path.join(directory, RUN_JSON)
+    if not os.path.exists(path):
+        raise SystemExit(
+            "--from-json %s: no %s there; give a directory written by --json-dir"
+            % (directory, RUN_JSON)
+        )
+    with open(path) as f:
+        kept = json.load(f)
+    results = {}
+    for stage in stages:
+        stage_path = os.path.join(directory, stage + ".json")
+        if os.path.exists(stage_path):
+            with open(stage_path) as f:
+                results[stage] = json.load(f)
+    origins = {s: kept["origins"].get(s, _origin(kept["meta"])) for s in results}
+    return results, kept["machine"], kept["meta"], origins
+
+
+def _origin(meta):
+    keys = ("mode", "date", "commit", "seconds", "load_start", "load_end")
+    return {k: meta[k] for k in keys}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Runs the benchmarks; writes docs/performance.md.")
     parser.add_argument("--quick", action="store_true", help="tiny sizes in parallel (smoke test)")
     parser.add_argument("--out", help="the Markdown file to write (default: docs/performance.md)")
     parser.add_argument("--only", help="comma-separated stages to run: " + ",".join(STAGES))
     parser.add_argument("--json-dir", help="also keep each stage's JSON results here")
+    parser.add_argument(
+        "--from-json",
+        help="take the stages not measured (all of them without --only) from this --json-dir",
+    )
     args = parser.parse_args(argv)
     if args.quick and not args.out:
         parser.error("--quick needs --out: quick figures must not replace docs/performance.md")
-    stages = STAGES if not args.only else tuple(s for s in STAGES if s in args.only.split(","))
+    if args.only:
+        unknown = sorted(set(args.only.split(",")) - set(STAGES))
+        if unknown:
+            parser.error(
+                "--only %s: unknown stage(s) %s; the stages are %s"
+                % (args.only, ", ".join(unknown), ",".join(STAGES))
+            )
+        stages = tuple(s for s in STAGES if s in args.only.split(","))
+    else:
+        stages = () if args.from_json else STAGES
     out = args.out or DEFAULT_OUT
-    start = time.monotonic()
-    load_start = os.getloadavg()[0]
-    description = machine.describe()
-    workdir = tempfile.mkdtemp(prefix="tb_prune_bench_")
-    try:
-        results = run_stages(stages, args.quick, workdir)
-        if args.json_dir:
-            os.makedirs(args.json_dir, exist_ok=True)
-            for stage, result in results.items():
-                with open(os.path.join(args.json_dir, stage + ".json"), "w") as f:
-                    json.dump(result, f, indent=1)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    meta = {
-        "mode": "quick" if args.quick else "full",
-        "date": report.today(),
-        "commit": checkout.git_description(),
-        "seconds": time.monotonic() - start,
-        "load_start": load_start,
-        "load_end": os.getloadavg()[0],
-    }
-    text = report.render(results, description, meta)
+    kept_results, kept_origins = {}, {}
+    if args.from_json:
+        others = tuple(s for s in STAGES if s not in stages)
+        kept_results, kept_machine, kept_meta, kept_origins = load_kept(args.from_json, others)
+    if not stages:  # render only: the document of the kept run, as it was measured
+        if not kept_results:
+            raise SystemExit("--from-json %s: it holds no stage's results" % args.from_json)
+        results, description, meta, origins = kept_results, kept_machine, kept_meta, kept_origins
+    else:
+        start = time.monotonic()
+        load_start = os.getloadavg()[0]
+        description = machine.describe()
+        workdir = tempfile.mkdtemp(prefix="tb_prune_bench_")
+        try:
+            results = run_stages(stages, args.quick, workdir)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        meta = {
+            "mode": "quick" if args.quick else "full",
+            "date": report.today(),
+            "commit": checkout.git_description(),
+            "seconds": time.monotonic() - start,
+            "load_start": load_start,
+            "load_end": os.getloadavg()[0],
+        }
+        origins = {s: _origin(meta) for s in stages}
+        origins.update(kept_origins)
+        results.update(kept_results)
+    if args.json_dir:
+        os.makedirs(args.json_dir, exist_ok=True)
+        for stage, result in results.items():
+            with open(os.path.join(args.json_dir, stage + ".json"), "w") as f:
+                json.dump(result, f, indent=1)
+        with open(os.path.join(args.json_dir, RUN_JSON), "w") as f:
+            json.dump({"machine": description, "meta": meta, "origins": origins}, f, indent=1)
+    kept_stages = {s: o for s, o in origins.items() if o != _origin(meta)}
+    text = report.render(results, description, meta, kept_stages)
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     with open(out, "w") as f:
         f.write(text)
-    print("wrote %s (%.0f s)" % (out, meta["seconds"]), file=sys.stderr)
+    print("wrote %s" % out, file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ every figure of docs/performance.md was measured.
 """
 
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -31,15 +32,20 @@ def _summary_rows(text):
     return lines[1:]
 
 
-def test_quick_benchmarks_report_every_figure(tmp_path):
-    out = tmp_path / "performance.md"
-    result = subprocess.run(
-        [sys.executable, os.path.join("benchmarks", "run.py"), "--quick", "--out", str(out)],
+def _run(*args, timeout=900):
+    return subprocess.run(
+        [sys.executable, os.path.join("benchmarks", "run.py"), *args],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=timeout,
     )
+
+
+def test_quick_benchmarks_report_every_figure(tmp_path):
+    out = tmp_path / "performance.md"
+    kept = tmp_path / "kept"
+    result = _run("--quick", "--out", str(out), "--json-dir", str(kept))
     assert result.returncode == 0, result.stderr[-6000:]
     text = out.read_text()
     assert "(quick mode)" in text
@@ -53,6 +59,43 @@ def test_quick_benchmarks_report_every_figure(tmp_path):
         measured = matching[0].split(" | ")[2]
         assert measured.strip() and "n/a" not in measured, matching[0]
     assert len(rows) == len(figures)
+    assert sorted(os.listdir(kept)) == ["dashboard.json", "disk.json", "overhead.json", "run.json"]
+
+    # Rendered again from the kept JSON, measuring nothing: the very same document.
+    again = tmp_path / "again.md"
+    result = _run("--from-json", str(kept), "--out", str(again), timeout=120)
+    assert result.returncode == 0, result.stderr[-6000:]
+    assert again.read_text() == text
+
+    # A stage kept from another run is named in the header, with its commit and date.
+    with open(kept / "run.json") as f:
+        run = json.load(f)
+    run["origins"]["disk"] = dict(run["meta"], commit="abc1234", date="2026-01-02")
+    run["origins"]["disk"]["load_start"], run["origins"]["disk"]["load_end"] = 0.5, 0.75
+    with open(kept / "run.json", "w") as f:
+        json.dump(run, f)
+    result = _run("--from-json", str(kept), "--out", str(again), timeout=120)
+    assert result.returncode == 0, result.stderr[-6000:]
+    note = (
+        "The disk stage was not measured again: its figures come from the run of 2026-01-02 at "
+        "commit abc1234 (`--from-json`; load average 0.50 to 0.75).\n\n"
+    )
+    first_table = "| machine | |"
+    assert again.read_text() == text.replace(first_table, note + first_table, 1)
+
+
+def test_from_json_and_only_reject_what_they_cannot_use(tmp_path):
+    result = _run("--from-json", str(tmp_path), "--out", str(tmp_path / "x.md"), timeout=120)
+    assert result.returncode == 1
+    expected = "--from-json %s: no run.json there; give a directory written by --json-dir"
+    assert expected % tmp_path in result.stderr
+    result = _run("--only", "dashbord,disk", "--out", str(tmp_path / "x.md"), timeout=120)
+    assert result.returncode == 2
+    assert (
+        "--only dashbord,disk: unknown stage(s) dashbord; the stages are overhead,disk,dashboard"
+        in result.stderr
+    )
+    assert not (tmp_path / "x.md").exists()
 
 
 def test_quick_needs_out_so_docs_are_not_replaced():
