@@ -624,6 +624,30 @@ def _disk_section(disk):
             step["bytes"] / refs["time_series_scalars_alone"],
         ),
         "",
+    ]
+    by_kind = step["by_kind"]
+    ts_copy = by_kind.get("time_series_scalar")
+    if ts_copy is not None:
+        lines += [
+            "What stands in the way of the comparison with the Time Series scalars alone: the step "
+            "holds those very scalars (time_series_scalar, %s B) and, beside them, every figure "
+            "the Pruning tab draws (%d per weight, %d per model, a 30-bin histogram per weight). "
+            "The scalars are a part of the step, so the step can cost no more than them only by "
+            "dropping everything else it records. Written as TensorBoard scalars, the same "
+            "figures take %s B, %.2f times the monitor's records. "
+            "`PruningMonitor(time_series_scalars=False)` leaves out the %s B copy, which only the "
+            "Time Series dashboard reads."
+            % (
+                _num(ts_copy, 0),
+                21,
+                7,
+                _num(refs["tf_summary_scalars"], 0),
+                refs["tf_summary_scalars"] / step["bytes"],
+                _num(ts_copy, 0),
+            ),
+            "",
+        ]
+    lines += [
         "An unchanged mask costs nothing: masks are written only when they change.",
         "",
         "Changed masks, whole records (tag, header and framing of the value included) per weight. "
