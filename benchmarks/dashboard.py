@@ -143,6 +143,8 @@ def route_rounds(base, runs, weights, mask_steps, rounds):
                 "scalars (TensorBoard)",
                 "/data/plugin/scalars/scalars" + _q(run=run, tag="pruning/%s/sparsity" % weight),
             ),
+            # A TensorBoard route that makes no data provider call: HTTP and WSGI alone.
+            ("environment (TensorBoard, no provider call)", "/data/environment"),
             ("runs", PREFIX + "/runs"),
             ("weight_series", PREFIX + "/weight_series" + _q(run=run, weight=weight)),
             ("model_series", PREFIX + "/model_series" + _q(run=run)),

@@ -798,6 +798,7 @@ def _provider_calls_table(dash):
     scalars = calls.get("scalars (TensorBoard)", {})
     rust_one = scalars.get("rust data server (gRPC)", {}).get("ms")
     python_one = scalars.get("python loader", {}).get("ms")
+    environment = dash["routes"].get("environment (TensorBoard, no provider call)")
     lines += [
         "",
         "One data provider call costs about %s ms through the Rust data server here against %s ms "
@@ -805,6 +806,20 @@ def _provider_calls_table(dash):
         "makes one call on a warm run/tag index (kept up to 30 s, renewed by `/runs`; "
         "`tb_prune_plugin/http_api.md`, Freshness); `/runs` lists afresh every time."
         % (_num(rust_one, 0), _num(python_one, 1)),
+        "",
+        "Why a call costs that much: the data server accepts TensorBoard's gRPC connection without "
+        "setting `TCP_NODELAY` (checked by hand on 2026-11-21, tensorboard-data-server 0.7.2: "
+        "`strace -f -e trace=setsockopt,accept4` on `server` shows `accept4` and no "
+        "`setsockopt`), so Nagle's algorithm holds the end of each answer until the client's "
+        "delayed ACK, 40 ms on Linux. A 100-point scalar series read the same way took 44 to 48 "
+        "ms. %sTensorBoard's own routes pay the same; the plugin's answer is one call per route. "
+        "With `--load_fast=false` (the Python loader) a call costs the times of the Python column."
+        % (
+            "A TensorBoard route that makes no provider call (`/data/environment`) took %s ms in "
+            "section 3's rounds. " % _num(environment["ms"]["median"], 0)
+            if environment
+            else ""
+        ),
         "",
         "`/weight_series_multi` over every run is one call too, but it reads a vector record "
         "(the weight_stats fields) per run and step, where `scalars_multirun` reads one float per "
