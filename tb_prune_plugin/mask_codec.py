@@ -11,6 +11,10 @@ small header, and a 90%-sparse magnitude mask costs about 0.58 bits per weight
 The header is a JSON object: {"shape": [...], "encoding": "packbits-zlib" or
 "packbits", "kept": <number of True entries>}. Empty masks (a zero in the shape)
 encode to an empty payload.
+
+`decode_packed` checks a record as `decode_mask` does but keeps the bits packed
+(`PackedMask`, 1 bit per weight): the dashboard reduces packed masks to grids
+without unpacking them (`mask_layout`).
 """
 
 import json
@@ -75,9 +79,57 @@ def parse_header(header_bytes):
     return tuple(shape), encoding, kept
 
 
-def decode_mask(header_bytes, payload):
-    """Decodes `(header_bytes, payload)` back into a boolean array of the recorded shape."""
-    shape, encoding, kept = parse_header(header_bytes)
+def popcount(a):
+    """uint8 array of the set bits of each byte of uint8 array `a`."""
+    if _BITWISE_COUNT is not None:
+        return _BITWISE_COUNT(a)
+    return _POPCOUNT_TABLE[a]
+
+
+_BITWISE_COUNT = getattr(np, "bitwise_count", None)  # numpy >= 2.0
+_POPCOUNT_TABLE = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1).sum(
+    axis=1, dtype=np.uint8
+)
+
+
+class PackedMask:
+    """A checked mask, still packed: 1 bit per weight, as `numpy.packbits` lays it out.
+
+    Attributes:
+      shape: the mask's shape (a tuple).
+      bits: read-only uint8 [(size + 7) // 8]: the mask in C order, first entry in the
+        most significant bit; the padding bits of the last byte are 0.
+      kept: the number of set entries.
+    """
+
+    def __init__(self, shape, bits, kept):
+        self.shape = tuple(shape)
+        self.bits = bits
+        self.kept = int(kept)
+
+    @property
+    def size(self):
+        return int(np.prod(self.shape, dtype=np.int64)) if self.shape else 1
+
+    @property
+    def nbytes(self):
+        return self.bits.nbytes
+
+    def unpack(self):
+        """A new (writable) boolean array of the mask's shape."""
+        bits = np.unpackbits(self.bits, count=self.size).view(np.bool_)
+        return bits.reshape(self.shape)
+
+
+def decode_packed(header_bytes, payload, parsed_header=None):
+    """Decodes `(header_bytes, payload)` into a `PackedMask`, checking it as `decode_mask` does.
+
+    `parsed_header`, `parse_header(header_bytes)`'s answer if the caller has it (the
+    header bytes are then not used).
+    """
+    if parsed_header is None:
+        parsed_header = parse_header(header_bytes)
+    shape, encoding, kept = parsed_header
     size = int(np.prod(shape, dtype=np.int64)) if shape else 1
     nbytes = (size + 7) // 8
     payload = bytes(payload)
@@ -98,9 +150,18 @@ def decode_mask(header_bytes, payload):
         raise MaskDecodeError(
             "mask payload holds %d bytes, shape %s needs %d" % (len(packed), list(shape), nbytes)
         )
-    # unpackbits yields only 0 and 1, so viewing the bytes as booleans is exact (and copy-free).
-    bits = np.unpackbits(np.frombuffer(packed, dtype=np.uint8), count=size).view(np.bool_)
-    found = int(np.count_nonzero(bits))
+    bits = np.frombuffer(packed, dtype=np.uint8)
+    if size % 8:
+        # Padding bits are not part of the mask (numpy.unpackbits with a count ignores them).
+        bits = bits.copy()
+        bits[-1] &= (0xFF << (8 - size % 8)) & 0xFF
+    bits.flags.writeable = False
+    found = int(popcount(bits).sum(dtype=np.int64))
     if found != kept:
         raise MaskDecodeError("mask payload keeps %d weights, header says %d" % (found, kept))
-    return bits.reshape(shape)
+    return PackedMask(shape, bits, kept)
+
+
+def decode_mask(header_bytes, payload):
+    """Decodes `(header_bytes, payload)` back into a boolean array of the recorded shape."""
+    return decode_packed(header_bytes, payload).unpack()

@@ -19,6 +19,14 @@ bytes are 0 or 255 (`Grid.exact`).
 All functions are pure and work with NumPy reductions (no Python loop over
 cells); the layout of a 2-D weight is a transposed view, never a copy, so a
 4096x4096 mask reduces in a few milliseconds.
+
+`mask_grids`, `reduce_region`, `diff_grids` and `unit_sparsity` also take a
+`mask_codec.PackedMask`. When its layout's rows are whole bytes of the packed bits
+(rank >= 2 with a multiple of 8 output units), the cells are counted on the packed
+bytes: with cells a multiple of 8 rows high that start on a byte, by popcounts (and
+a bitwise and for the diff); otherwise only the region's bytes are unpacked. Unit
+sparsity is then summed per bit position. Other packed masks are unpacked. The
+results are exactly those of the unpacked mask.
 """
 
 import dataclasses
@@ -26,6 +34,8 @@ import math
 from typing import Tuple
 
 import numpy as np
+
+from tb_prune_plugin import mask_codec
 
 ROW_AXIS = "output unit"
 INPUT_AXIS = "input"
@@ -244,12 +254,28 @@ def _cell_counts(total, size):
 
 
 def _to_bytes(sums, region, cell_rows, cell_cols):
+    full = cell_rows * cell_cols
+    if full + 1 < sums.size:
+        # Most cells hold `full` entries: their bytes come from a table of every possible sum
+        # (the same formula), then the short cells of the last grid row and column are redone.
+        cells = _fraction_bytes(np.arange(full + 1), full)[sums]
+        row_counts = _cell_counts(region.rows, cell_rows)
+        col_counts = _cell_counts(region.cols, cell_cols)
+        if region.rows % cell_rows:
+            cells[-1:] = _fraction_bytes(sums[-1:], np.outer(row_counts[-1:], col_counts))
+        if region.cols % cell_cols:
+            cells[:, -1:] = _fraction_bytes(sums[:, -1:], np.outer(row_counts, col_counts[-1:]))
+        return cells
     entries = np.outer(_cell_counts(region.rows, cell_rows), _cell_counts(region.cols, cell_cols))
-    # round(255 * sums / entries), half up: floor((510 * sums + entries) / (2 * entries)).
-    # In float64 this is exact (and 10x faster than int64 floor division): the numerator is
-    # an integer below 2^53, and a quotient that is not an integer is at least
-    # 1 / (2 * entries) >= 2^-32 from the nearest integer, far above float64's rounding
-    # error at values up to 255 (2^-45).
+    return _fraction_bytes(sums, entries)
+
+
+def _fraction_bytes(sums, entries):
+    """round(255 * sums / entries) as uint8 (0 where `entries` is 0)."""
+    # Half up: floor((510 * sums + entries) / (2 * entries)). In float64 this is exact (and
+    # 10x faster than int64 floor division): the numerator is an integer below 2^53, and a
+    # quotient that is not an integer is at least 1 / (2 * entries) >= 2^-32 from the
+    # nearest integer, far above float64's rounding error at values up to 255 (2^-45).
     numerator = sums * 510.0 + entries
     return np.floor(numerator / np.maximum(2.0 * entries, 1.0)).astype(np.uint8)
 
@@ -274,23 +300,53 @@ def mask_grids(current, region, max_cells, previous=None):
     Returns `(kept, newly_pruned, regrown)` `Grid`s over `region`, the last two None
     without `previous`. The diff counts come from block sums shared with the kept grid:
     newly pruned = sum(previous) - sum(both), regrown = sum(current) - sum(both).
+    The masks are boolean arrays or `mask_codec.PackedMask`s.
 
     Raises:
       ValueError: `previous` and `current` differ in shape.
     """
+    if previous is not None and _shape(previous) != _shape(current):
+        raise ValueError(
+            "cannot compare masks of shapes %s and %s" % (_shape(previous), _shape(current))
+        )
     cell_rows, cell_cols = cell_size(region.rows, region.cols, max_cells)
-    transposed = _transposed_layout(current)
-    current_sums = _block_sums(transposed, region, cell_rows, cell_cols)
+    packed = _packed_transposed(current)
+    if packed is not None and (previous is None or _packed_transposed(previous) is not None):
+        sums = _packed_block_sums(
+            packed,
+            None if previous is None else _packed_transposed(previous),
+            region,
+            cell_rows,
+            cell_cols,
+        )
+    else:
+        sums = _block_sums_of(
+            _unpacked(current),
+            None if previous is None else _unpacked(previous),
+            region,
+            cell_rows,
+            cell_cols,
+        )
 
     def grid(sums):
         return Grid(_to_bytes(sums, region, cell_rows, cell_cols), cell_rows, cell_cols)
 
     if previous is None:
-        return grid(current_sums), None, None
-    if np.shape(previous) != np.shape(current):
-        raise ValueError(
-            "cannot compare masks of shapes %s and %s" % (np.shape(previous), np.shape(current))
-        )
+        return grid(sums[0]), None, None
+    current_sums, previous_sums, both_sums = (a.astype(np.int64) for a in sums)
+    return (
+        grid(current_sums),
+        grid(previous_sums - both_sums),
+        grid(current_sums - both_sums),
+    )
+
+
+def _block_sums_of(current, previous, region, cell_rows, cell_cols):
+    """(current sums,) or (current, previous, both sums) per cell of boolean masks."""
+    transposed = _transposed_layout(current)
+    current_sums = _block_sums(transposed, region, cell_rows, cell_cols)
+    if previous is None:
+        return (current_sums,)
     previous_transposed = _transposed_layout(previous)
     # Only the region's entries are combined, never the whole mask.
     rows = slice(region.row0, region.row0 + region.rows)
@@ -300,14 +356,75 @@ def mask_grids(current, region, max_cells, previous=None):
     )
     both_sums = _block_sums(both, Region(0, 0, region.rows, region.cols), cell_rows, cell_cols)
     previous_sums = _block_sums(previous_transposed, region, cell_rows, cell_cols)
-    current_sums, previous_sums, both_sums = (
-        a.astype(np.int64) for a in (current_sums, previous_sums, both_sums)
-    )
-    return (
-        grid(current_sums),
-        grid(previous_sums - both_sums),
-        grid(current_sums - both_sums),
-    )
+    return current_sums, previous_sums, both_sums
+
+
+def _shape(mask):
+    return mask.shape if isinstance(mask, mask_codec.PackedMask) else np.shape(mask)
+
+
+def _unpacked(mask):
+    return mask.unpack() if isinstance(mask, mask_codec.PackedMask) else mask
+
+
+def _packed_transposed(mask):
+    """The layout's transpose, [cols, rows // 8] packed bytes, of a `PackedMask` whose
+    layout rows are whole bytes (rank >= 2, a multiple of 8 output units, not empty);
+    None otherwise. A view for rank 2, a copy of the packed bytes for higher ranks."""
+    if not isinstance(mask, mask_codec.PackedMask):
+        return None
+    shape = mask.shape
+    if len(shape) < 2 or shape[-1] % 8 or mask.size == 0:
+        return None
+    row_bytes = shape[-1] // 8
+    bits = mask.bits.reshape(shape[:-1] + (row_bytes,))
+    if len(shape) == 2:
+        return bits
+    return np.moveaxis(bits, -2, 0).reshape(-1, row_bytes)
+
+
+def _region_bytes(packed, region):
+    """(bytes [region cols, n], bit offset of the region's first row in them, bit mask of
+    the last byte's bits inside the region) of packed transposed layout `packed`."""
+    first, end = region.row0 // 8, region.row0 + region.rows
+    sub = packed[region.col0 : region.col0 + region.cols, first : -(-end // 8)]
+    return sub, region.row0 % 8, (0xFF << (8 - end % 8)) & 0xFF if end % 8 else 0xFF
+
+
+def _region_bits(sub, offset, rows):
+    """The region's entries as 0/1 bytes [cols, rows], unpacked from its packed bytes."""
+    return np.unpackbits(sub, axis=1)[:, offset : offset + rows]
+
+
+def _packed_block_sums(current, previous, region, cell_rows, cell_cols):
+    """As `_block_sums_of`, from packed transposed layouts (see `_packed_transposed`)."""
+    current_sub, offset, last_bits = _region_bytes(current, region)
+    previous_sub = None if previous is None else _region_bytes(previous, region)[0]
+    if cell_rows % 8 or offset:
+        # Cells are not whole bytes: unpack the region alone.
+        local = Region(0, 0, region.rows, region.cols)
+        current_bits = _region_bits(current_sub, offset, region.rows)
+        sums = (_block_sums(current_bits, local, cell_rows, cell_cols),)
+        if previous_sub is None:
+            return sums
+        previous_bits = _region_bits(previous_sub, offset, region.rows)
+        both = np.bitwise_and(previous_bits, current_bits)
+        return sums + (
+            _block_sums(previous_bits, local, cell_rows, cell_cols),
+            _block_sums(both, local, cell_rows, cell_cols),
+        )
+
+    def cell_sums(sub):
+        counts = mask_codec.popcount(sub)
+        if last_bits != 0xFF:
+            counts[:, -1] = mask_codec.popcount(sub[:, -1] & np.uint8(last_bits))
+        by_cols = _reduce_rows(counts, cell_cols, _sum_dtype(8 * cell_cols))
+        return _reduce_cols(by_cols, cell_rows // 8, _sum_dtype(cell_rows * cell_cols)).T
+
+    if previous_sub is None:
+        return (cell_sums(current_sub),)
+    both = np.bitwise_and(previous_sub, current_sub)
+    return cell_sums(current_sub), cell_sums(previous_sub), cell_sums(both)
 
 
 def _as_bytes(a):
@@ -315,13 +432,45 @@ def _as_bytes(a):
     return (a if a.dtype == np.bool_ else a != 0).view(np.uint8)
 
 
+# Byte value -> uint64 whose little-endian bytes are its bits, most significant first.
+_SPREAD_BITS = (
+    np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1).view("<u8").reshape(256)
+)
+# Rows of packed bytes summed in one uint64 per byte column: each byte of it counts to 255.
+_SPREAD_ROWS = 255
+
+
+def _bit_column_sums(packed):
+    """int64 [8 * n]: the set bits at each bit position of the columns of uint8 [m, n]
+    `packed`, summed over its rows (the column sums of its unpacked bits)."""
+    m, n = packed.shape
+    total = np.zeros(8 * n, dtype=np.int64)
+    # Blocks of about 2^17 bytes: each byte becomes 8 bytes of a uint64 while it is summed.
+    block = max(1, (1 << 17) // max(1, n * _SPREAD_ROWS)) * _SPREAD_ROWS
+    for start in range(0, m, block):
+        part = packed[start : start + block]
+        chunks = -(-part.shape[0] // _SPREAD_ROWS)
+        spread = np.zeros((chunks * _SPREAD_ROWS, n), dtype="<u8")
+        np.take(_SPREAD_BITS, part, out=spread[: part.shape[0]])
+        sums = spread.reshape(chunks, _SPREAD_ROWS, n).sum(axis=1, dtype="<u8")
+        total += sums.view(np.uint8).reshape(chunks, 8 * n).sum(axis=0, dtype=np.int64)
+    return total
+
+
 def unit_sparsity(mask, region):
     """float64 [region.rows]: the sparsity of each output unit (layout row) in the region.
 
     A unit's sparsity is over all its weights (the whole layout row), not only the
-    region's columns; NaN for units without weights.
+    region's columns; NaN for units without weights. `mask` is a boolean array or a
+    `mask_codec.PackedMask`.
     """
-    transposed = _transposed_layout(mask)[:, region.row0 : region.row0 + region.rows]
+    packed = _packed_transposed(mask)
+    if packed is not None:
+        whole = Region(region.row0, 0, region.rows, packed.shape[0])
+        sub, offset, _ = _region_bytes(packed, whole)
+        kept = _bit_column_sums(sub)[offset : offset + region.rows]
+        return 1.0 - kept / packed.shape[0]
+    transposed = _transposed_layout(_unpacked(mask))[:, region.row0 : region.row0 + region.rows]
     if transposed.dtype == np.bool_:
         transposed = transposed.view(np.uint8)
     kept = transposed.sum(axis=0, dtype=np.int64)

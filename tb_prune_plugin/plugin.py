@@ -709,7 +709,8 @@ def mask_body(pruning_reader, ctx, eid, run, weight, step, bounds, max_cells, di
       NotFoundError: unknown run or weight, or no mask at or before `step`.
       InvalidArgumentError: the region does not fit the layout.
     """
-    mask_data = pruning_reader.mask_data(ctx, eid, run, weight)
+    # The masks in force at `step` by the last listing are read while the listing is.
+    mask_data = pruning_reader.mask_data(ctx, eid, run, weight, prefetch_step=step)
     key = None
     if cache is not None:
         records = tuple((d.step, d.wall_time) for d in mask_data[1] if d.step <= step)
@@ -727,26 +728,27 @@ def mask_body(pruning_reader, ctx, eid, run, weight, step, bounds, max_cells, di
 
 def _mask_body(pruning_reader, ctx, eid, run, weight, step, bounds, max_cells, diff, mask_data):
     at = pruning_reader.mask_at(ctx, eid, run, weight, step, mask_data)
-    layout = mask_layout.layout_of(at.mask.shape)
+    mask = at.packed  # the grids and unit sparsity are counted on the packed bits
+    layout = mask_layout.layout_of(mask.shape)
     try:
         region = mask_layout.select_region(layout, **bounds)
     except mask_layout.RegionError as e:
         raise errors.InvalidArgumentError(
-            "%s (weight %r at step %d has shape %s)" % (e, weight, at.step, list(at.mask.shape))
+            "%s (weight %r at step %d has shape %s)" % (e, weight, at.step, list(mask.shape))
         ) from None
-    previous = at.previous_mask if diff else None
-    shape_changed = previous is not None and previous.shape != at.mask.shape
+    previous = at.previous_packed if diff else None
+    shape_changed = previous is not None and previous.shape != mask.shape
     grid, newly, regrown = mask_layout.mask_grids(
-        at.mask, region, max_cells, previous=None if shape_changed else previous
+        mask, region, max_cells, previous=None if shape_changed else previous
     )
     body = {
         "run": run,
         "weight": weight,
         "requested_step": step,
         "step": at.step,
-        "shape": list(at.mask.shape),
-        "size": int(at.mask.size),
-        "kept_total": int(np.count_nonzero(at.mask)),
+        "shape": list(mask.shape),
+        "size": mask.size,
+        "kept_total": mask.kept,
         "layout": {
             "rows": layout.rows,
             "cols": layout.cols,
@@ -768,7 +770,7 @@ def _mask_body(pruning_reader, ctx, eid, run, weight, step, bounds, max_cells, d
         },
         "exact": grid.exact,
         "kept": _b64(grid.cells),
-        "unit_sparsity": _numbers(mask_layout.unit_sparsity(at.mask, region)),
+        "unit_sparsity": _numbers(mask_layout.unit_sparsity(mask, region)),
     }
     if diff:
         body["previous_step"] = at.previous_step

@@ -17,6 +17,7 @@ This module never imports TensorFlow (TensorBoard's event loading may).
 """
 
 import collections
+import concurrent.futures
 import dataclasses
 import json
 import logging
@@ -51,9 +52,18 @@ INDEX_CACHE_ENTRIES = 32
 # /mask_steps reads no blob for a record it has seen (about 300 bytes each).
 MASK_HEADER_CACHE_ENTRIES = 50_000
 
-# Decoded masks kept for repeated /mask requests (zoom, pan), in mask entries (bytes):
-# four 4096x4096 masks.
-MASK_CACHE_ENTRIES = 1 << 26
+# Decoded masks, still packed (1 bit per weight), kept for repeated /mask requests (zoom, pan,
+# the next step), in bytes: 32 masks of 4096x4096 weights.
+MASK_CACHE_BYTES = 1 << 26
+
+# The last blob sequence listing of each mask series (a few hundred bytes a record), from which
+# the masks a /mask request will need are read while its fresh listing is read.
+MASK_LISTING_CACHE_ENTRIES = 1024
+
+# Blobs (mask headers and payloads) read at once from the data provider: a mask diff reads two
+# records of two blobs each, and /mask_steps a header per record it has not seen. TensorBoard's
+# data providers are thread-safe (its WSGI server serves requests in threads).
+BLOB_READ_THREADS = 8
 
 # Kinds stored as tensors, and as blob sequences (see `metadata.KINDS`).
 _TENSOR_KINDS = frozenset(
@@ -152,14 +162,28 @@ class MaskAtStep:
     """The mask in force at `requested_step` and the mask recorded before it.
 
     `step` is the step of the latest mask record at or before `requested_step`;
-    `previous_step`/`previous_mask` are the record before that (None for the first).
+    `previous_step`/`previous_packed` are the record before that (None for the first).
+    The masks are `mask_codec.PackedMask`s shared through the reader's cache;
+    `mask` and `previous_mask` unpack them into read-only boolean arrays.
     """
 
     requested_step: int
     step: int
-    mask: np.ndarray  # bool, in the recorded shape
+    packed: mask_codec.PackedMask
     previous_step: Optional[int]
-    previous_mask: Optional[np.ndarray]
+    previous_packed: Optional[mask_codec.PackedMask]
+
+    @property
+    def mask(self):
+        """The mask as a read-only bool array in the recorded shape (unpacked at each use)."""
+        return _read_only(self.packed.unpack())
+
+    @property
+    def previous_mask(self):
+        """The previous mask as `mask` (None for the first record)."""
+        if self.previous_packed is None:
+            return None
+        return _read_only(self.previous_packed.unpack())
 
 
 @dataclasses.dataclass
@@ -203,9 +227,12 @@ class PruningReader:
         self._provider = data_provider
         self._downsample = downsample
         self._warned = set()
-        self._mask_cache = _MaskCache(MASK_CACHE_ENTRIES)
+        self._mask_cache = _MaskCache(MASK_CACHE_BYTES)
         self._index_cache = _IndexCache(index_max_age, INDEX_CACHE_ENTRIES)
         self._header_cache = _LruCache(MASK_HEADER_CACHE_ENTRIES)
+        self._listing_cache = _LruCache(MASK_LISTING_CACHE_ENTRIES)
+        self._blob_pool = None
+        self._blob_pool_lock = threading.Lock()
 
     # Warnings ---------------------------------------------------------------------------------
 
@@ -761,38 +788,50 @@ class PruningReader:
         by_step = {}
         for datum in data.get(run, {}).get(tag, []):
             by_step[datum.step] = datum
-        return [by_step[s] for s in sorted(by_step)]
+        data = [by_step[s] for s in sorted(by_step)]
+        if downsample is None:
+            self._listing_cache.put((experiment_id, run, tag), data)
+        return data
 
-    def _mask_record(self, ctx, run, tag, datum, skipped=None):
+    def _mask_record(self, ctx, run, tag, datum, skipped=None, blobs=None):
         """The `MaskRecord` of a blob sequence datum, or None (warned) if it is corrupt.
 
         The reason a record is skipped is appended to `skipped` (a list) when given.
+        `blobs` holds blobs already read ({blob key: bytes or the error reading it}).
         """
         try:
-            if len(datum.values) != 2:
-                raise mask_codec.MaskDecodeError(
-                    "expected 2 blobs (header, payload), got %d" % len(datum.values)
-                )
-            header_key, payload_key = (v.blob_key for v in datum.values)
-            cache_key = (header_key, datum.wall_time)
-            parsed = self._header_cache.get(cache_key)
-            if parsed is None:
-                parsed = mask_codec.parse_header(self._read_blob(ctx, header_key))
-                self._header_cache.put(cache_key, parsed)
-            shape, encoding, kept = parsed
+            header_key, payload_key = _blob_keys(datum)
+            shape, encoding, kept = self._parsed_header(ctx, header_key, datum.wall_time, blobs)
         except (mask_codec.MaskDecodeError, errors.NotFoundError) as e:
-            self._warn_once(
-                ("datum", run, tag, datum.step),
-                "skipping pruning mask run %r, tag %r, step %d: %s",
-                run,
-                tag,
-                datum.step,
-                e,
-            )
-            if skipped is not None:
-                skipped.append(str(e))
+            self._skip_mask(run, tag, datum.step, e, skipped)
             return None
         return MaskRecord(datum.step, shape, kept, encoding, header_key, payload_key)
+
+    def _skip_mask(self, run, tag, step, error, skipped):
+        self._warn_once(
+            ("datum", run, tag, step),
+            "skipping pruning mask run %r, tag %r, step %d: %s",
+            run,
+            tag,
+            step,
+            error,
+        )
+        if skipped is not None:
+            skipped.append(str(error))
+
+    def _parsed_header(self, ctx, header_key, wall_time, blobs=None):
+        """`mask_codec.parse_header` of a record's header blob, cached by key and wall time
+        (read from `blobs` when it is there, else from the data provider)."""
+        cache_key = (header_key, wall_time)
+        parsed = self._header_cache.get(cache_key)
+        if parsed is None:
+            if blobs is not None and header_key in blobs:
+                header = _blob_or_raise(blobs[header_key])
+            else:
+                header = self._read_blob(ctx, header_key)
+            parsed = mask_codec.parse_header(header)
+            self._header_cache.put(cache_key, parsed)
+        return parsed
 
     def _read_blob(self, ctx, blob_key):
         """The bytes of one blob; MaskDecodeError if the provider cannot give them.
@@ -817,59 +856,70 @@ class PruningReader:
             )
         return bytes(blob)
 
-    def _decode(self, ctx, run, tag, step, header_key, payload_key, skipped=None):
-        """The decoded mask of one record, or None (warned) if it is corrupt."""
-        try:
-            header = self._read_blob(ctx, header_key)
-            payload = self._read_blob(ctx, payload_key)
-            return mask_codec.decode_mask(header, payload)
-        except (mask_codec.MaskDecodeError, errors.NotFoundError) as e:
-            self._warn_once(
-                ("datum", run, tag, step),
-                "skipping pruning mask run %r, tag %r, step %d: %s",
-                run,
-                tag,
-                step,
-                e,
-            )
-            if skipped is not None:
-                skipped.append(str(e))
-            return None
+    def _read_blobs(self, ctx, blob_keys):
+        """{blob key: bytes, or the MaskDecodeError or NotFoundError reading it raised} for
+        `blob_keys`, read at once: up to `BLOB_READ_THREADS` provider calls in flight."""
+        keys = list(dict.fromkeys(blob_keys))
 
-    def _decode_datum(self, ctx, run, tag, datum, skipped=None):
-        """The decoded (cached, read-only) mask of a blob sequence datum, or None (warned)."""
-        if len(datum.values) != 2:
-            self._warn_once(
-                ("datum", run, tag, datum.step),
-                "skipping pruning mask run %r, tag %r, step %d: expected 2 blobs (header, "
-                "payload), got %d",
-                run,
-                tag,
-                datum.step,
-                len(datum.values),
-            )
-            if skipped is not None:
-                skipped.append("expected 2 blobs, got %d" % len(datum.values))
-            return None
-        header_ref, payload_ref = datum.values
-        # Blob keys name experiment, run, tag, step and index; with the wall time, a record
-        # rewritten at the same step (a resumed training) is another entry.
-        key = (header_ref.blob_key, payload_ref.blob_key, datum.wall_time)
-        mask = self._mask_cache.get(key)
-        if mask is None:
-            mask = self._decode(
-                ctx,
-                run,
-                tag,
-                datum.step,
-                header_ref.blob_key,
-                payload_ref.blob_key,
-                skipped=skipped,
-            )
-            if mask is not None:
-                mask.flags.writeable = False
-                self._mask_cache.put(key, mask)
-        return mask
+        def read(key):
+            try:
+                return self._read_blob(ctx, key)
+            except (mask_codec.MaskDecodeError, errors.NotFoundError) as e:
+                return e
+
+        if len(keys) < 2:
+            return {key: read(key) for key in keys}
+        return dict(zip(keys, self._pool().map(read, keys)))
+
+    def _pool(self):
+        """The threads that read from the data provider. Their tasks are single provider
+        calls that submit no tasks themselves, so they never wait for each other."""
+        with self._blob_pool_lock:
+            if self._blob_pool is None:
+                self._blob_pool = concurrent.futures.ThreadPoolExecutor(
+                    BLOB_READ_THREADS, thread_name_prefix="pruning_blobs"
+                )
+            return self._blob_pool
+
+    def _packed_masks(self, ctx, run, tag, data, skipped=None):
+        """The decoded mask (`mask_codec.PackedMask`, cached, shared) of each blob sequence
+        datum of `data`, or None (warned) for one that does not decode.
+
+        The blobs of the masks not in the cache are read at once; a header whose parse is
+        cached (from /mask_steps) is not read again. Blob keys name experiment, run, tag,
+        step and index; with the wall time, a record rewritten at the same step (a resumed
+        training) is another entry.
+        """
+        keys, masks, wanted = [], [], []
+        for datum in data:
+            try:
+                header_key, payload_key = _blob_keys(datum)
+            except mask_codec.MaskDecodeError as e:
+                self._skip_mask(run, tag, datum.step, e, skipped)
+                keys.append(None)
+                masks.append(None)
+                continue
+            key = (header_key, payload_key, datum.wall_time)
+            keys.append(key)
+            masks.append(self._mask_cache.get(key))
+            if masks[-1] is None:
+                if self._header_cache.get((header_key, datum.wall_time)) is None:
+                    wanted.append(header_key)
+                wanted.append(payload_key)
+        blobs = self._read_blobs(ctx, wanted) if wanted else {}
+        for i, datum in enumerate(data):
+            if keys[i] is None or masks[i] is not None:
+                continue
+            header_key, payload_key, _ = keys[i]
+            try:
+                parsed = self._parsed_header(ctx, header_key, datum.wall_time, blobs)
+                payload = _blob_or_raise(blobs[payload_key])
+                masks[i] = mask_codec.decode_packed(None, payload, parsed_header=parsed)
+            except (mask_codec.MaskDecodeError, errors.NotFoundError) as e:
+                self._skip_mask(run, tag, datum.step, e, skipped)
+                continue
+            self._mask_cache.put(keys[i], masks[i])
+        return masks
 
     def mask_records(self, ctx, experiment_id, run, weight, downsample=None, skipped=None):
         """The `MaskRecord`s of `weight` by step (headers checked, payloads not decoded).
@@ -884,9 +934,20 @@ class PruningReader:
         return self._mask_records(ctx, experiment_id, run, tag, downsample, skipped)
 
     def _mask_records(self, ctx, experiment_id, run, tag, downsample=None, skipped=None):
+        data = self._mask_data(ctx, experiment_id, run, tag, downsample)
+        # The headers not seen before, read at once.
+        blobs = self._read_blobs(
+            ctx,
+            [
+                d.values[0].blob_key
+                for d in data
+                if len(d.values) == 2
+                and self._header_cache.get((d.values[0].blob_key, d.wall_time)) is None
+            ],
+        )
         records = []
-        for datum in self._mask_data(ctx, experiment_id, run, tag, downsample):
-            record = self._mask_record(ctx, run, tag, datum, skipped)
+        for datum in data:
+            record = self._mask_record(ctx, run, tag, datum, skipped, blobs)
             if record is not None:
                 records.append(record)
         return records
@@ -896,16 +957,33 @@ class PruningReader:
         records = self.mask_records(ctx, experiment_id, run, weight, skipped=skipped)
         return [(r.step, r.shape) for r in records]
 
-    def mask_data(self, ctx, experiment_id, run, weight):
+    def mask_data(self, ctx, experiment_id, run, weight, prefetch_step=None):
         """`(tag, data)`: the mask series' tag (None if none) and its blob sequence data by
         step (`provider.BlobSequenceDatum`s: step, wall time, blob keys), in one provider call.
+
+        With `prefetch_step`, while that call is under way, the two masks `mask_at` would
+        read at that step by the series' previous listing are read and decoded into the
+        mask cache. The fresh data decides what is used: the cache is keyed by blob keys and
+        wall times, so a mask that changed since is read again.
 
         Raises:
           NotFoundError: unknown run or weight.
         """
         _, tags = self.weight_tags(ctx, experiment_id, run, weight, metadata.KIND_MASK)
         tag = tags.get(metadata.KIND_MASK)
-        return tag, self._mask_data(ctx, experiment_id, run, tag) if tag else []
+        if not tag:
+            return tag, []
+        previous = self._listing_cache.get((experiment_id, run, tag))
+        if prefetch_step is None or previous is None:
+            return tag, self._mask_data(ctx, experiment_id, run, tag)
+        listing = self._pool().submit(self._mask_data, ctx, experiment_id, run, tag)
+        try:
+            self._packed_masks(
+                ctx, run, tag, [d for d in reversed(previous) if d.step <= prefetch_step][:2]
+            )
+        except Exception:  # noqa: BLE001 - the same reads are made again, and fail there
+            logger.debug("mask prefetch failed", exc_info=True)
+        return tag, listing.result()
 
     def mask_at(self, ctx, experiment_id, run, weight, step, mask_data=None):
         """The mask in force at `step` as a `MaskAtStep`.
@@ -926,12 +1004,12 @@ class PruningReader:
         tag, data = mask_data
         found = []  # (step, mask) of the latest two decodable records at or before `step`
         unreadable = []
-        for datum in reversed([d for d in data if d.step <= step]):
-            mask = self._decode_datum(ctx, run, tag, datum, unreadable)
-            if mask is not None:
-                found.append((datum.step, mask))
-                if len(found) == 2:
-                    break
+        candidates = [d for d in reversed(data) if d.step <= step]
+        while candidates and len(found) < 2:
+            batch, candidates = candidates[: 2 - len(found)], candidates[2 - len(found) :]
+            for datum, mask in zip(batch, self._packed_masks(ctx, run, tag, batch, unreadable)):
+                if mask is not None:
+                    found.append((datum.step, mask))
         if not found and unreadable:
             raise errors.NotFoundError(
                 "no readable mask of weight %r in run %r at or before step %r: %d recorded "
@@ -946,20 +1024,22 @@ class PruningReader:
         return MaskAtStep(
             requested_step=step,
             step=found[0][0],
-            mask=found[0][1],
+            packed=found[0][1],
             previous_step=previous[0],
-            previous_mask=previous[1],
+            previous_packed=previous[1],
         )
 
     def masks(self, ctx, experiment_id, run, weight):
-        """{step: decoded bool mask} of every decodable mask record of `weight`."""
-        _, tags = self.weight_tags(ctx, experiment_id, run, weight, metadata.KIND_MASK)
-        tag = tags.get(metadata.KIND_MASK)
+        """{step: decoded bool mask} of every decodable mask record of `weight` (new,
+        writable arrays)."""
+        tag, data = self.mask_data(ctx, experiment_id, run, weight)
         result = {}
-        for record in self.mask_records(ctx, experiment_id, run, weight):
-            mask = self._decode(ctx, run, tag, record.step, record.header_key, record.payload_key)
-            if mask is not None:
-                result[record.step] = mask
+        # A few records at a time: their blobs are read at once.
+        for start in range(0, len(data), BLOB_READ_THREADS // 2):
+            batch = data[start : start + BLOB_READ_THREADS // 2]
+            for datum, mask in zip(batch, self._packed_masks(ctx, run, tag, batch)):
+                if mask is not None:
+                    result[datum.step] = mask.unpack()
         return result
 
     # Overview ---------------------------------------------------------------------------------
@@ -1167,12 +1247,13 @@ class _LruCache:
 
 
 class _MaskCache:
-    """Decoded masks by key, least recently used out first, at most `max_entries` in all."""
+    """Decoded masks by key, least recently used out first, at most `max_bytes` in all
+    (of their `nbytes`). Thread-safe."""
 
-    def __init__(self, max_entries):
-        self._max_entries = max_entries
+    def __init__(self, max_bytes):
+        self._max_bytes = max_bytes
         self._masks = collections.OrderedDict()
-        self._entries = 0
+        self._bytes = 0
         self._lock = threading.Lock()
 
     def get(self, key):
@@ -1183,16 +1264,37 @@ class _MaskCache:
             return mask
 
     def put(self, key, mask):
-        if mask.size > self._max_entries:
+        if mask.nbytes > self._max_bytes:
             return
         with self._lock:
             if key in self._masks:
                 return
             self._masks[key] = mask
-            self._entries += mask.size
-            while self._entries > self._max_entries:
+            self._bytes += mask.nbytes
+            while self._bytes > self._max_bytes:
                 _, old = self._masks.popitem(last=False)
-                self._entries -= old.size
+                self._bytes -= old.nbytes
+
+
+def _blob_keys(datum):
+    """(header key, payload key) of a mask record; MaskDecodeError if it is not two blobs."""
+    if len(datum.values) != 2:
+        raise mask_codec.MaskDecodeError(
+            "expected 2 blobs (header, payload), got %d" % len(datum.values)
+        )
+    return datum.values[0].blob_key, datum.values[1].blob_key
+
+
+def _blob_or_raise(blob):
+    """A `_read_blobs` value: the bytes, or its error raised."""
+    if isinstance(blob, Exception):
+        raise blob
+    return blob
+
+
+def _read_only(array):
+    array.flags.writeable = False
+    return array
 
 
 def _is_shape(value):

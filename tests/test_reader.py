@@ -782,7 +782,8 @@ def test_reader_modules_do_not_import_tensorflow():
 def test_mask_at_masks_are_read_only_and_reused(demo):
     first = demo.mask_at(CTX, "", "alpha", "dense/kernel", 25)
     again = demo.mask_at(CTX, "", "alpha", "dense/kernel", 20)
-    assert again.mask is first.mask and again.previous_mask is first.previous_mask
+    assert again.packed is first.packed and again.previous_packed is first.previous_packed
+    assert not first.packed.bits.flags.writeable
     assert not first.mask.flags.writeable
     with pytest.raises(ValueError):
         first.mask[0, 0] = True
@@ -793,7 +794,7 @@ def test_masks_for_notebooks_are_writable(demo):
 
 
 def test_mask_cache_evicts_least_recently_used():
-    cache = reader._MaskCache(max_entries=10)
+    cache = reader._MaskCache(max_bytes=10)
     a, b, c = np.zeros(4, bool), np.zeros(4, bool), np.zeros(4, bool)
     cache.put("a", a)
     cache.put("b", b)
