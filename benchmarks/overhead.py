@@ -367,7 +367,7 @@ PARTS = (
     ("scalar", "build Time Series scalar records"),
     ("mask", "encode changed masks (packbits + zlib)"),
     ("metric", "build batch metric records"),
-    ("write", "event writer: GuardedWriter.write (TF C++ summary writer)"),
+    ("write", "event writer: GuardedWriter.write (serialize, TFRecord append, flush)"),
 )
 
 

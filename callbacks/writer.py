@@ -1,7 +1,14 @@
-"""The monitor's event writer: TensorFlow's C++ summary writer, guarded so that training goes on.
+"""The monitor's event writer: event files written directly, guarded so that training goes on.
 
-Each recorded step becomes one `Summary` proto written as one event by
-TensorFlow's own event writer (with its CRCs), on any `tf.io.gfile` file system.
+Each recorded step becomes one `Event` holding one `Summary` proto, serialized here and
+appended with TensorFlow's TFRecord writer (`tf.io.TFRecordWriter`: length, data and their
+masked CRC32Cs, in C++), on any `tf.io.gfile` file system. The file is named and started
+(its `file_version` header event) by TensorFlow's own summary writer, which is closed at
+once: the names keep TensorFlow's per-process numbering. The events are the same bytes the
+summary writer's ops (`WriteRawProtoSummary`, `FlushSummaryWriter`: eager ops, with two
+tensor conversions per record) wrote, at less cost: a record of the TF-MOT MLP's 3 weights,
+written inside training, took 0.28 ms against 0.98 ms through those ops (median of 6
+interleaved fits of 100 records each; 0.03 against 0.10 ms outside training).
 
 Flushing: on a local file system every write is flushed at once (a flush is a
 cheap write into the OS's cache), so a process killed with SIGKILL loses no
@@ -32,9 +39,9 @@ never had) among the new ones.
 
 import collections
 import logging
+import struct
 import time
 
-import numpy as np
 import tensorflow as tf
 from tensorboard.compat.proto import event_pb2, summary_pb2
 
@@ -43,8 +50,7 @@ logger = logging.getLogger("tb_prune_plugin")
 MAX_BACKLOG_STEPS = 256
 _MAX_BACKOFF = 64
 FILENAME_SUFFIX = ".pruning.v2"
-# The C++ writer's own flushing thresholds, out of reach: this module decides when to flush,
-# so that it knows which events a failed flush lost.
+# The C++ summary writer only names and starts a file; it must not flush by itself.
 _NEVER_QUEUE = 1 << 30
 _NEVER_MILLIS = 1 << 30
 
@@ -75,6 +81,7 @@ class GuardedWriter:
         # (step, values) to write, oldest first; values None: a SessionLog START event.
         self._backlog = collections.deque(maxlen=MAX_BACKLOG_STEPS)
         self._unflushed = []  # entries written since the last flush, kept until it succeeds
+        self._events = []  # their serialized events, appended to the file at the flush
         self._last_flush = time.monotonic()
         self._backoff = 0  # writes to skip before the next reopening attempt
         self._next_backoff = 1
@@ -100,26 +107,37 @@ class GuardedWriter:
         creation time in seconds: a file created in the same second as an earlier one can
         sort before it (`...pid.10.pruning.v2` < `...pid.9.pruning.v2`), and its records would
         then be read first and replaced by the older ones. Such a file is made again in the
-        next second.
+        next second. Returns a `tf.io.TFRecordWriter` positioned after the header event.
         """
         pattern = "%s/*%s" % (self.log_dir.rstrip("/"), FILENAME_SUFFIX)
         for attempt in range(3):
             before = set(tf.io.gfile.glob(pattern))
             with tf.init_scope():
-                writer = tf.summary.create_file_writer(
+                summary_writer = tf.summary.create_file_writer(
                     self.log_dir,
                     max_queue=_NEVER_QUEUE,
                     flush_millis=_NEVER_MILLIS,
                     filename_suffix=FILENAME_SUFFIX,
                 )
+            summary_writer.close()  # the file holds its header event now
             after = set(tf.io.gfile.glob(pattern))
             new = after - before
             self._path = new.pop() if len(new) == 1 else None
-            if self._path is None or max(after) == self._path or attempt == 2:
-                return writer
-            writer.close()
+            if self._path is None:
+                raise FileNotFoundError(
+                    "the new event file in %s could not be told apart from others" % self.log_dir
+                )
+            if max(after) == self._path or attempt == 2:
+                break
             tf.io.gfile.remove(self._path)  # holds nothing but the file header
             time.sleep(1.01 - time.time() % 1.0)
+        header = _first_record(self._path)
+        # Written again from its start, the header first (some file systems, ram:// among
+        # them, append to a file opened for writing: it is removed first).
+        tf.io.gfile.remove(self._path)
+        writer = tf.io.TFRecordWriter(self._path)
+        writer.write(header)
+        writer.flush()
         return writer
 
     @property
@@ -156,7 +174,7 @@ class GuardedWriter:
             flush_now = len(self._backlog) > 1
             while self._backlog:
                 entry = self._backlog[0]
-                self._write_entry(writer, *entry)
+                self._write_entry(*entry)
                 self._unflushed.append(self._backlog.popleft())
             due = time.monotonic() - self._last_flush >= self._flush_millis / 1000.0
             if flush_now or due or len(self._unflushed) >= self._max_queue:
@@ -169,34 +187,31 @@ class GuardedWriter:
             self._next_backoff = min(self._next_backoff * 2, _MAX_BACKOFF)
             return False
 
-    def _write_entry(self, writer, step, values):
-        # The C++ writer's handle: tf.summary's calls flush when their `as_default()` context
-        # exits (a flush per step) and have no call for a whole Event (SessionLog START).
-        resource = writer._resource
+    def _write_entry(self, step, values):
         if values is None:
             event = event_pb2.Event(
                 step=step,
                 wall_time=time.time(),
                 session_log=event_pb2.SessionLog(status=event_pb2.SessionLog.START),
             )
-            tf.raw_ops.ImportEvent(writer=resource, event=tf.constant(event.SerializeToString()))
-            return
-        summary = summary_pb2.Summary(value=values)
-        # Metadata goes with the first value of each tag in an event file only.
-        for v in summary.value:
-            if v.tag in self._tags_with_metadata:
-                v.ClearField("metadata")
-            else:
-                self._tags_with_metadata.add(v.tag)
-        # The step goes in as a NumPy integer: TensorFlow caches the tensor of every Python int
-        # it converts, for the life of the process (a leak per step).
-        tf.raw_ops.WriteRawProtoSummary(
-            writer=resource,
-            step=np.int64(step),
-            tensor=tf.constant(summary.SerializeToString()),
-        )
+        else:
+            event = event_pb2.Event(
+                step=step, wall_time=time.time(), summary=summary_pb2.Summary(value=values)
+            )
+            # Metadata goes with the first value of each tag in an event file only.
+            for v in event.summary.value:
+                if v.tag in self._tags_with_metadata:
+                    v.ClearField("metadata")
+                else:
+                    self._tags_with_metadata.add(v.tag)
+        self._events.append(event.SerializeToString())
 
     def _flush(self, writer):
+        # Events wait here, not in the file, until the flush: some file systems (ram://) show
+        # appended bytes at once, and the flush decides what the storage holds.
+        for event in self._events:
+            writer.write(event)
+        self._events = []
         writer.flush()
         # Writing into a file whose directory was removed fails nowhere (the open file lives
         # on, unlinked), so look: then what this flush wrote is written again, to a new file.
@@ -243,9 +258,23 @@ class GuardedWriter:
         self.dropped_steps += sum(1 for _, values in pending[:overflow] if values is not None)
         self._backlog = collections.deque(pending[overflow:], maxlen=MAX_BACKLOG_STEPS)
         self._unflushed = []
+        self._events = []
         try:
             if self._writer is not None:
                 self._writer.close()
         except Exception:  # noqa: BLE001
             pass
         self._writer = None
+
+
+def _first_record(path):
+    """The data of the first TFRecord of `path` (an event file's header event)."""
+    with tf.io.gfile.GFile(path, "rb") as f:
+        head = f.read(12)
+        if len(head) < 12:
+            raise IOError("the event file %s has no header event" % path)
+        (length,) = struct.unpack("<Q", head[:8])
+        data = f.read(length)
+    if len(data) != length:
+        raise IOError("the header event of %s is cut short" % path)
+    return data
