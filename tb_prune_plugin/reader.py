@@ -86,6 +86,13 @@ class RunContents:
       metrics: scope ("epoch"/"batch") -> metric name -> tag.
       records: tag -> parsed `metadata.RecordMetadata`.
       last_step: the largest step of any pruning series of the run (None if unknown).
+      configs_read: whether the next three were read (by `runs`, or when a read needs them).
+      config: the latest valid run_config record (None: none).
+      config_wall_time: the latest wall time of a run_config record (None: none).
+      starts: where each training of the run started, from the run_config records
+        (`restarts.training_starts`): the records of a series the reader cannot read in
+        one provider call with the run_config series (blob sequences) are filtered with
+        these.
     """
 
     name: str
@@ -95,6 +102,10 @@ class RunContents:
     metrics: Dict[str, Dict[str, str]] = dataclasses.field(default_factory=dict)
     records: Dict[str, metadata.RecordMetadata] = dataclasses.field(default_factory=dict)
     last_step: Optional[int] = None
+    configs_read: bool = False
+    config: Optional[dict] = None
+    config_wall_time: Optional[float] = None
+    starts: Tuple[np.ndarray, np.ndarray] = dataclasses.field(default_factory=lambda: _NO_STARTS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -248,7 +259,9 @@ class PruningReader:
         """Returns {run name: `RunContents`} for the runs holding pruning data, sorted by name.
 
         Always lists the data provider's series (and renews the index the other methods
-        reuse for `INDEX_MAX_AGE_SECONDS`). The result is shared: do not change it.
+        reuse for `INDEX_MAX_AGE_SECONDS`), and reads the runs' run_config records (their
+        configs and trainings' starts; one provider call for all runs). The result is
+        shared: do not change it.
 
         Args:
           runs: restrict to these run names (None: all runs).
@@ -256,6 +269,12 @@ class PruningReader:
             out because its format version is newer than this code reads (the log
             warning is written once per series; this list is filled on every call).
         """
+        result = self._list(ctx, experiment_id, runs, skipped)
+        self._read_configs(ctx, experiment_id, result.values())
+        return result
+
+    def _list(self, ctx, experiment_id, runs=None, skipped=None):
+        """`runs` without reading the run configs (`RunContents.configs_read` False)."""
         rtf = provider.RunTagFilter(runs=runs) if runs is not None else None
         tensors = self._provider.list_tensors(
             ctx, experiment_id=experiment_id, plugin_name=PLUGIN_NAME, run_tag_filter=rtf
@@ -292,6 +311,30 @@ class PruningReader:
         self._index_cache.put(experiment_id, runs, result)
         return result
 
+    def _read_configs(self, ctx, experiment_id, contents_list):
+        """Reads the run_config records of the `RunContents` of `contents_list` whose configs
+        were not read (one provider call for all; none if every one was) into them."""
+        todo = [c for c in contents_list if not c.configs_read]
+        with_config = [c for c in todo if c.run_config_tag is not None]
+        data = {}
+        if with_config:
+            data = self._read_tensors(
+                ctx,
+                experiment_id,
+                sorted(c.name for c in with_config),
+                sorted({c.run_config_tag for c in with_config}),
+            )
+        for contents in with_config:
+            tag = contents.run_config_tag
+            configs = data.get(contents.name, {}).get(tag, [])
+            contents.starts = self._starts(contents.name, tag, configs)
+            kept = _by_step(_not_superseded(configs, contents.starts))
+            contents.config = self._latest_config(contents.name, tag, kept)
+            if configs:
+                contents.config_wall_time = max(d.wall_time for d in configs)
+        for contents in todo:
+            contents.configs_read = True
+
     def _index(self, ctx, experiment_id, runs, complete=None):
         """`runs(ctx, experiment_id, runs)`, reusing a listing at most `index_max_age` old.
 
@@ -301,7 +344,7 @@ class PruningReader:
         index = self._index_cache.get(experiment_id, runs)
         if index is not None and (complete is None or complete(index)):
             return index
-        return self.runs(ctx, experiment_id, runs=runs)
+        return self._list(ctx, experiment_id, runs=runs)
 
     def run(self, ctx, experiment_id, run, weight=None, kind=None):
         """Returns the `RunContents` of `run`; NotFoundError if it holds no pruning data.
@@ -425,10 +468,41 @@ class PruningReader:
                         result.setdefault(r, {}).update(by_tag)
             return result
 
-    def _series_data(self, ctx, experiment_id, run, tag, downsample=None):
-        """The data of one tensor series, sorted by step, the last datum per step kept."""
-        data = self._read_tensors(ctx, experiment_id, [run], [tag], downsample)
-        return _by_step(data.get(run, {}).get(tag, []))
+    def _read_current(self, ctx, experiment_id, index, runs, tags, downsample=None):
+        """read_tensors of `tags` over `runs`, and in the same provider call the runs'
+        run_config series, whose start marks drop the records a later training superseded
+        (`restarts`; TensorBoard's Python loader has dropped them already, its Rust data
+        server keeps those of a series the later training did not write again at or after
+        their step).
+
+        Returns:
+          `(data, sent, starts)`: {run: {tag: [datum]}} without the superseded records,
+          {run: {tag: number of data the provider sent}} (to tell a sampled series), and
+          {run: the runs' `restarts.training_starts`}.
+        """
+        config_tags = {index[r].run_config_tag for r in runs if index[r].run_config_tag}
+        read = sorted(set(tags) | config_tags)
+        answer = self._read_tensors(ctx, experiment_id, sorted(runs), read, downsample)
+        data, sent, starts = {}, {}, {}
+        for run in runs:
+            by_tag = answer.get(run, {})
+            config_tag = index[run].run_config_tag
+            starts[run] = self._starts(run, config_tag, by_tag.get(config_tag, []))
+            data[run] = {t: _not_superseded(by_tag[t], starts[run]) for t in tags if t in by_tag}
+            sent[run] = {t: len(by_tag[t]) for t in tags if t in by_tag}
+        return data, sent, starts
+
+    def _starts(self, run, config_tag, configs):
+        """`restarts.training_starts` of the run_config data `configs` (those with start_step)."""
+        marks = [d for d in configs if "start_step" in (self._config(run, config_tag, d) or {})]
+        return restarts.training_starts(*_steps_and_wall_times(marks))
+
+    def _series_data(self, ctx, experiment_id, contents, tag, downsample=None):
+        """The data of one tensor series of run `contents`, sorted by step, the last datum per
+        step kept, without the records a later training superseded."""
+        index = {contents.name: contents}
+        data = self._read_current(ctx, experiment_id, index, [contents.name], [tag], downsample)
+        return _by_step(data[0][contents.name].get(tag, []))
 
     def _vector_series_of(self, run, tag, data, record, default_fields):
         """The `Series` of a vector series' data (sorted by step); bad records are skipped."""
@@ -523,10 +597,10 @@ class PruningReader:
             if tag is not None:
                 tags[run] = tag
         asked = self._sample_size(max_points)
-        data = {}
+        data, sent, starts = {}, {}, {}
         if tags:
-            data = self._read_tensors(
-                ctx, experiment_id, sorted(tags), sorted(set(tags.values())), asked
+            data, sent, starts = self._read_current(
+                ctx, experiment_id, index, sorted(tags), sorted(set(tags.values())), asked
             )
         sampled_masks = []
         for run in found:
@@ -535,7 +609,12 @@ class PruningReader:
                 found[run] = _empty_series(metadata.WEIGHT_STATS_FIELDS)
                 continue
             series = self._read_vector_series(
-                run, tag, data, index[run].records[tag], metadata.WEIGHT_STATS_FIELDS, asked
+                run,
+                tag,
+                (data, sent),
+                index[run].records[tag],
+                metadata.WEIGHT_STATS_FIELDS,
+                asked,
             )
             found[run] = series
             if series.sampled:
@@ -545,7 +624,7 @@ class PruningReader:
                 else:
                     sampled_masks.append((run, mask_tag))
         if sampled_masks:
-            steps = self._blob_sequence_steps(ctx, experiment_id, sampled_masks)
+            steps = self._blob_sequence_steps(ctx, experiment_id, sampled_masks, starts)
             for run, mask_tag in sampled_masks:
                 found[run].mask_change_steps = steps[(run, mask_tag)]
         return found, missing
@@ -571,11 +650,11 @@ class PruningReader:
             if index[run].model_stats_tag is not None:
                 tags[run] = index[run].model_stats_tag
         asked = self._sample_size(max_points)
-        data = {}
+        data = ({}, {})
         if tags:
-            data = self._read_tensors(
-                ctx, experiment_id, sorted(tags), sorted(set(tags.values())), asked
-            )
+            data = self._read_current(
+                ctx, experiment_id, index, sorted(tags), sorted(set(tags.values())), asked
+            )[:2]
         for run in found:
             tag = tags.get(run)
             if tag is None:
@@ -586,15 +665,18 @@ class PruningReader:
             )
         return found, missing
 
-    def _read_vector_series(self, run, tag, data, record, default_fields, asked):
-        """The `Series` of `data[run][tag]` (a read_tensors answer for `asked` points)."""
+    def _read_vector_series(self, run, tag, read, record, default_fields, asked):
+        """The `Series` of run `run`, tag `tag` of `read`, the `(data, sent)` of a
+        `_read_current` answer for `asked` points."""
+        data, sent = read
         raw = data.get(run, {}).get(tag, [])
         series = self._vector_series_of(run, tag, _by_step(raw), record, default_fields)
-        series.sampled = len(raw) >= asked
+        series.sampled = sent.get(run, {}).get(tag, 0) >= asked
         return series
 
-    def _blob_sequence_steps(self, ctx, experiment_id, pairs):
-        """{(run, tag): int64 steps} of blob sequence series `pairs`, in one provider call."""
+    def _blob_sequence_steps(self, ctx, experiment_id, pairs, starts):
+        """{(run, tag): int64 steps} of blob sequence series `pairs`, in one provider call,
+        without the records a later training superseded (`starts`: {run: training starts})."""
         data = self._provider.read_blob_sequences(
             ctx,
             experiment_id=experiment_id,
@@ -605,7 +687,10 @@ class PruningReader:
             ),
         )
         return {
-            (r, t): np.array(sorted({d.step for d in data.get(r, {}).get(t, [])}), np.int64)
+            (r, t): np.array(
+                sorted({d.step for d in _not_superseded(data.get(r, {}).get(t, []), starts[r])}),
+                np.int64,
+            )
             for r, t in pairs
         }
 
@@ -625,10 +710,12 @@ class PruningReader:
         tag = tags.get(metadata.KIND_WEIGHT_HISTOGRAM)
         stats_tag = tags.get(metadata.KIND_WEIGHT_STATS)
         asked = self._sample_size(max_points)
-        data = {}
+        data, sent = {}, {}
         if tag is not None:
             read = sorted(t for t in (tag, stats_tag) if t is not None)
-            data = self._read_tensors(ctx, experiment_id, [run], read, asked)
+            data, sent, _ = self._read_current(
+                ctx, experiment_id, {run: contents}, [run], read, asked
+            )
         raw = data.get(run, {}).get(tag, []) if tag is not None else []
         for datum in _by_step(raw):
             array = np.asarray(datum.numpy)
@@ -655,7 +742,7 @@ class PruningReader:
             stats = self._read_vector_series(
                 run,
                 stats_tag,
-                data,
+                (data, sent),
                 contents.records[stats_tag],
                 metadata.WEIGHT_STATS_FIELDS,
                 asked,
@@ -671,7 +758,7 @@ class PruningReader:
             hi=np.array(hi, dtype=np.float64),
             counts=counts,
             threshold=threshold,
-            sampled=len(raw) >= asked,
+            sampled=sent.get(run, {}).get(tag, 0) >= asked,
         )
 
     def metrics(self, ctx, experiment_id, run, max_points=None):
@@ -733,24 +820,30 @@ class PruningReader:
         return self._configs(ctx, experiment_id, {run: contents}).get(run)
 
     def run_configs(self, ctx, experiment_id, runs):
-        """{run: run_config dict or None} for the `RunContents` values of `runs`."""
-        return self._configs(ctx, experiment_id, {c.name: c for c in runs})
+        """{run: run_config dict or None} for the `RunContents` values of `runs` (no provider
+        call for those `runs` returned: their configs were read with them)."""
+        self._read_configs(ctx, experiment_id, runs)
+        return {c.name: c.config for c in runs}
 
     def _configs(self, ctx, experiment_id, contents_by_run):
         result = {run: None for run in contents_by_run}
         tags = sorted({c.run_config_tag for c in contents_by_run.values() if c.run_config_tag})
-        with_config = sorted(r for r, c in contents_by_run.items() if c.run_config_tag)
+        with_config = {r: c for r, c in contents_by_run.items() if c.run_config_tag}
         if not with_config:
             return result
-        data = self._read_tensors(ctx, experiment_id, with_config, tags)
-        for run in with_config:
-            tag = contents_by_run[run].run_config_tag
-            for datum in reversed(_by_step(data.get(run, {}).get(tag, []))):
-                config = self._config(run, tag, datum)
-                if config is not None:
-                    result[run] = config
-                    break
+        data = self._read_current(ctx, experiment_id, with_config, list(with_config), tags)[0]
+        for run, contents in with_config.items():
+            tag = contents.run_config_tag
+            result[run] = self._latest_config(run, tag, _by_step(data[run].get(tag, [])))
         return result
+
+    def _latest_config(self, run, tag, data):
+        """The config of the last valid run_config datum of `data` (sorted by step), or None."""
+        for datum in reversed(data):
+            config = self._config(run, tag, datum)
+            if config is not None:
+                return config
+        return None
 
     def _config(self, run, tag, datum):
         array = np.asarray(datum.numpy)
@@ -777,7 +870,11 @@ class PruningReader:
 
     # Masks ------------------------------------------------------------------------------------
 
-    def _mask_data(self, ctx, experiment_id, run, tag, downsample=None):
+    def _mask_data(self, ctx, experiment_id, contents, tag, downsample=None):
+        """The blob sequence data of mask series `tag` of run `contents`, by step (the last
+        datum per step), without the records a later training superseded (by the starts
+        read with the index: a blob sequence cannot be read with the run_config series)."""
+        run = contents.name
         data = self._provider.read_blob_sequences(
             ctx,
             experiment_id=experiment_id,
@@ -785,10 +882,7 @@ class PruningReader:
             downsample=self._downsample if downsample is None else downsample,
             run_tag_filter=provider.RunTagFilter(runs=[run], tags=[tag]),
         )
-        by_step = {}
-        for datum in data.get(run, {}).get(tag, []):
-            by_step[datum.step] = datum
-        data = [by_step[s] for s in sorted(by_step)]
+        data = _by_step(_not_superseded(data.get(run, {}).get(tag, []), contents.starts))
         if downsample is None:
             self._listing_cache.put((experiment_id, run, tag), data)
         return data
@@ -927,14 +1021,16 @@ class PruningReader:
         Records whose header cannot be read are left out (warned); the reason for each is
         appended to `skipped` (a list) when given.
         """
-        _, tags = self.weight_tags(ctx, experiment_id, run, weight, metadata.KIND_MASK)
+        contents, tags = self.weight_tags(ctx, experiment_id, run, weight, metadata.KIND_MASK)
         tag = tags.get(metadata.KIND_MASK)
         if tag is None:
             return []
-        return self._mask_records(ctx, experiment_id, run, tag, downsample, skipped)
+        self._read_configs(ctx, experiment_id, [contents])
+        return self._mask_records(ctx, experiment_id, contents, tag, downsample, skipped)
 
-    def _mask_records(self, ctx, experiment_id, run, tag, downsample=None, skipped=None):
-        data = self._mask_data(ctx, experiment_id, run, tag, downsample)
+    def _mask_records(self, ctx, experiment_id, contents, tag, downsample=None, skipped=None):
+        run = contents.name
+        data = self._mask_data(ctx, experiment_id, contents, tag, downsample)
         # The headers not seen before, read at once.
         blobs = self._read_blobs(
             ctx,
@@ -969,14 +1065,15 @@ class PruningReader:
         Raises:
           NotFoundError: unknown run or weight.
         """
-        _, tags = self.weight_tags(ctx, experiment_id, run, weight, metadata.KIND_MASK)
+        contents, tags = self.weight_tags(ctx, experiment_id, run, weight, metadata.KIND_MASK)
         tag = tags.get(metadata.KIND_MASK)
         if not tag:
             return tag, []
+        self._read_configs(ctx, experiment_id, [contents])
         previous = self._listing_cache.get((experiment_id, run, tag))
         if prefetch_step is None or previous is None:
-            return tag, self._mask_data(ctx, experiment_id, run, tag)
-        listing = self._pool().submit(self._mask_data, ctx, experiment_id, run, tag)
+            return tag, self._mask_data(ctx, experiment_id, contents, tag)
+        listing = self._pool().submit(self._mask_data, ctx, experiment_id, contents, tag)
         try:
             self._packed_masks(
                 ctx, run, tag, [d for d in reversed(previous) if d.step <= prefetch_step][:2]
@@ -1073,6 +1170,14 @@ class PruningReader:
             if contents.run_config_tag is not None:
                 tensor_pairs.append((run, contents.run_config_tag))
         latest_vectors = self._latest_tensors(ctx, experiment_id, tensor_pairs)
+        self._read_configs(ctx, experiment_id, index.values())
+        starts = self._current_starts(ctx, experiment_id, index, latest_vectors)
+        # A latest datum a later training superseded is not the last state: the whole series
+        # is read instead (below, as for a latest datum that is not valid).
+        latest_vectors = {
+            (run, tag): _not_superseded(data, starts[run])
+            for (run, tag), data in latest_vectors.items()
+        }
         config_shapes = {
             run: self._config_shapes(run, contents.run_config_tag, latest_vectors)
             for run, contents in index.items()
@@ -1083,7 +1188,7 @@ class PruningReader:
             for weight, tags in contents.weights.items()
             if metadata.KIND_MASK in tags and weight not in config_shapes[run]
         ]
-        latest_masks = self._latest_blob_sequences(ctx, experiment_id, mask_pairs)
+        latest_masks = self._latest_blob_sequences(ctx, experiment_id, mask_pairs, starts)
         weights, models = [], []
         for run, contents in index.items():
             for weight in sorted(contents.weights):
@@ -1102,8 +1207,9 @@ class PruningReader:
                     latest = latest_masks.get((run, mask_tag), [])
                     records = [self._mask_record(ctx, run, mask_tag, d) for d in latest[-1:]]
                     records = [r for r in records if r is not None]
-                    if not records:  # the last record is corrupt: look at all of them
-                        records = self._mask_records(ctx, experiment_id, run, mask_tag)
+                    if not records:  # the last record is corrupt or superseded: all of them
+                        current = dataclasses.replace(contents, starts=starts[run])
+                        records = self._mask_records(ctx, experiment_id, current, mask_tag)
                     if records:
                         shape = records[-1].shape
                 weights.append(WeightSummary(run, weight, shape, step, stats))
@@ -1143,8 +1249,30 @@ class PruningReader:
         data = self._read_tensors(ctx, experiment_id, runs, tags, downsample=1)
         return {(r, t): _by_step(data.get(r, {}).get(t, [])) for r, t in pairs}
 
-    def _latest_blob_sequences(self, ctx, experiment_id, pairs):
-        """{(run, tag): [latest datum]} for blob sequence series `pairs`, in one provider call."""
+    def _current_starts(self, ctx, experiment_id, index, latest):
+        """{run: training starts} of the runs of `index`: those read with the index, unless
+        the latest run_config datum in `latest` ({(run, tag): [datum]}) is newer than every
+        run_config record the index saw (a training started since): those runs' run_config
+        series are read again (one provider call for all)."""
+        starts, stale = {}, {}
+        for run, contents in index.items():
+            starts[run] = contents.starts
+            newest = [d.wall_time for d in latest.get((run, contents.run_config_tag), [])]
+            seen = contents.config_wall_time
+            if newest and (seen is None or newest[-1] > seen):
+                stale[run] = contents
+        if stale:
+            tags = sorted({c.run_config_tag for c in stale.values()})
+            data = self._read_tensors(ctx, experiment_id, sorted(stale), tags)
+            for run, contents in stale.items():
+                tag = contents.run_config_tag
+                starts[run] = self._starts(run, tag, data.get(run, {}).get(tag, []))
+        return starts
+
+    def _latest_blob_sequences(self, ctx, experiment_id, pairs, starts):
+        """{(run, tag): [latest datum]} for blob sequence series `pairs`, in one provider call;
+        empty for a series whose latest datum a later training superseded (`starts`: {run:
+        training starts})."""
         if not pairs:
             return {}
         data = self._provider.read_blob_sequences(
@@ -1156,7 +1284,10 @@ class PruningReader:
                 runs=sorted({r for r, _ in pairs}), tags=sorted({t for _, t in pairs})
             ),
         )
-        return {(r, t): _by_step(data.get(r, {}).get(t, [])) for r, t in pairs}
+        return {
+            (r, t): _not_superseded(_by_step(data.get(r, {}).get(t, [])), starts[r])
+            for r, t in pairs
+        }
 
     def _last_vector(self, ctx, experiment_id, contents, tag, default_fields, latest):
         """(step, {field: value}) of the last valid record of a vector series, or (None, {}).
@@ -1170,7 +1301,7 @@ class PruningReader:
         fields = record.fields if record.fields is not None else default_fields
         for data in (latest.get((contents.name, tag), []), None):
             if data is None:
-                data = self._series_data(ctx, experiment_id, contents.name, tag)
+                data = self._series_data(ctx, experiment_id, contents, tag)
             for datum in reversed(data):
                 vector = self._vector(contents.name, tag, datum, len(fields))
                 if vector is not None:
@@ -1305,6 +1436,9 @@ def _is_shape(value):
 
 def _steps_and_wall_times(data):
     return [d.step for d in data], [d.wall_time for d in data]
+
+
+_NO_STARTS = restarts.training_starts([], [])
 
 
 def _not_superseded(data, starts):
