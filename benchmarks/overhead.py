@@ -396,7 +396,7 @@ def profile_monitor(model, callbacks, data, config):
     restore = [
         (monitor, "on_train_batch_end", watch.wrap(monitor, "on_train_batch_end", HOOK, True)),
         (measurer, "measure", watch.wrap(measurer, "measure", MEASURE)),
-        (measurer, "_fn", watch.wrap(measurer, "_fn", GRAPH)),
+        (measurer, "_call", watch.wrap(measurer, "_call", GRAPH)),
     ]
     for attribute, key in PARTS:
         owner = owners[attribute]
