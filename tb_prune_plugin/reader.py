@@ -870,11 +870,36 @@ class PruningReader:
 
     # Masks ------------------------------------------------------------------------------------
 
-    def _mask_data(self, ctx, experiment_id, contents, tag, downsample=None):
+    def _mask_data(self, ctx, experiment_id, contents, tag, downsample=None, meanwhile=None):
         """The blob sequence data of mask series `tag` of run `contents`, by step (the last
-        datum per step), without the records a later training superseded (by the starts
-        read with the index: a blob sequence cannot be read with the run_config series)."""
+        datum per step), without the records a later training superseded.
+
+        A blob sequence cannot be read in one provider call with the run_config series: the
+        trainings' starts are those read with the index, or, if the index was listed without
+        them, read now at the same time as the blob sequence (two calls at once).
+        `meanwhile()` is called while the provider calls are under way.
+        """
         run = contents.name
+        pool = self._pool()
+        configs = None
+        if not contents.configs_read:
+            configs = pool.submit(self._read_configs, ctx, experiment_id, [contents])
+        if configs is None and meanwhile is None:
+            raw = self._blob_sequence(ctx, experiment_id, run, tag, downsample)
+        else:
+            listing = pool.submit(self._blob_sequence, ctx, experiment_id, run, tag, downsample)
+            if meanwhile is not None:
+                meanwhile()
+            raw = listing.result()
+        if configs is not None:
+            configs.result()
+        data = _by_step(_not_superseded(raw, contents.starts))
+        if downsample is None:
+            self._listing_cache.put((experiment_id, run, tag), data)
+        return data
+
+    def _blob_sequence(self, ctx, experiment_id, run, tag, downsample=None):
+        """The data of one blob sequence series, as the provider sends it (one call)."""
         data = self._provider.read_blob_sequences(
             ctx,
             experiment_id=experiment_id,
@@ -882,10 +907,7 @@ class PruningReader:
             downsample=self._downsample if downsample is None else downsample,
             run_tag_filter=provider.RunTagFilter(runs=[run], tags=[tag]),
         )
-        data = _by_step(_not_superseded(data.get(run, {}).get(tag, []), contents.starts))
-        if downsample is None:
-            self._listing_cache.put((experiment_id, run, tag), data)
-        return data
+        return data.get(run, {}).get(tag, [])
 
     def _mask_record(self, ctx, run, tag, datum, skipped=None, blobs=None):
         """The `MaskRecord` of a blob sequence datum, or None (warned) if it is corrupt.
@@ -966,8 +988,8 @@ class PruningReader:
         return dict(zip(keys, self._pool().map(read, keys)))
 
     def _pool(self):
-        """The threads that read from the data provider. Their tasks are single provider
-        calls that submit no tasks themselves, so they never wait for each other."""
+        """The threads that read from the data provider. Their tasks make provider calls and
+        submit no tasks themselves, so they never wait for each other."""
         with self._blob_pool_lock:
             if self._blob_pool is None:
                 self._blob_pool = concurrent.futures.ThreadPoolExecutor(
@@ -1025,7 +1047,6 @@ class PruningReader:
         tag = tags.get(metadata.KIND_MASK)
         if tag is None:
             return []
-        self._read_configs(ctx, experiment_id, [contents])
         return self._mask_records(ctx, experiment_id, contents, tag, downsample, skipped)
 
     def _mask_records(self, ctx, experiment_id, contents, tag, downsample=None, skipped=None):
@@ -1069,18 +1090,19 @@ class PruningReader:
         tag = tags.get(metadata.KIND_MASK)
         if not tag:
             return tag, []
-        self._read_configs(ctx, experiment_id, [contents])
         previous = self._listing_cache.get((experiment_id, run, tag))
         if prefetch_step is None or previous is None:
             return tag, self._mask_data(ctx, experiment_id, contents, tag)
-        listing = self._pool().submit(self._mask_data, ctx, experiment_id, contents, tag)
-        try:
-            self._packed_masks(
-                ctx, run, tag, [d for d in reversed(previous) if d.step <= prefetch_step][:2]
-            )
-        except Exception:  # noqa: BLE001 - the same reads are made again, and fail there
-            logger.debug("mask prefetch failed", exc_info=True)
-        return tag, listing.result()
+
+        def prefetch():
+            try:
+                self._packed_masks(
+                    ctx, run, tag, [d for d in reversed(previous) if d.step <= prefetch_step][:2]
+                )
+            except Exception:  # noqa: BLE001 - the same reads are made again, and fail there
+                logger.debug("mask prefetch failed", exc_info=True)
+
+        return tag, self._mask_data(ctx, experiment_id, contents, tag, meanwhile=prefetch)
 
     def mask_at(self, ctx, experiment_id, run, weight, step, mask_data=None):
         """The mask in force at `step` as a `MaskAtStep`.
