@@ -30,7 +30,7 @@ from tensorboard import errors
 from tensorboard.compat.proto import summary_pb2
 from tensorboard.data import provider
 
-from tb_prune_plugin import mask_codec, metadata, restarts
+from tb_prune_plugin import mask_codec, metadata, restarts, summary
 
 logger = logging.getLogger(__name__)
 
@@ -269,19 +269,45 @@ class PruningReader:
             out because its format version is newer than this code reads (the log
             warning is written once per series; this list is filled on every call).
         """
+        # The three provider calls at once: through the Rust data server each one waits about
+        # 44 ms whatever it reads (docs/performance.md, section 3), and these need not wait
+        # for each other. The run configs are read by their tag, before the listing says
+        # which runs hold them.
+        configs = self._pool().submit(self._read_config_series, ctx, experiment_id, runs)
         result = self._list(ctx, experiment_id, runs, skipped)
-        self._read_configs(ctx, experiment_id, result.values())
+        self._read_configs(ctx, experiment_id, result.values(), configs.result())
         return result
+
+    def _read_config_series(self, ctx, experiment_id, runs):
+        """{run: {tag: data}} of the run_config series of `runs` (None: every run), or None if
+        the provider fails on them (then each run's configs are read as the index says)."""
+        try:
+            return self._provider.read_tensors(
+                ctx,
+                experiment_id=experiment_id,
+                plugin_name=PLUGIN_NAME,
+                downsample=self._downsample,
+                run_tag_filter=provider.RunTagFilter(runs=runs, tags=[summary.RUN_CONFIG_TAG]),
+            )
+        except Exception:  # noqa: BLE001 - read again, one run at a time, with its warnings
+            return None
 
     def _list(self, ctx, experiment_id, runs=None, skipped=None):
         """`runs` without reading the run configs (`RunContents.configs_read` False)."""
         rtf = provider.RunTagFilter(runs=runs) if runs is not None else None
-        tensors = self._provider.list_tensors(
-            ctx, experiment_id=experiment_id, plugin_name=PLUGIN_NAME, run_tag_filter=rtf
+        blob_listing = self._pool().submit(
+            self._provider.list_blob_sequences,
+            ctx,
+            experiment_id=experiment_id,
+            plugin_name=PLUGIN_NAME,
+            run_tag_filter=rtf,
         )
-        blobs = self._provider.list_blob_sequences(
-            ctx, experiment_id=experiment_id, plugin_name=PLUGIN_NAME, run_tag_filter=rtf
-        )
+        try:
+            tensors = self._provider.list_tensors(
+                ctx, experiment_id=experiment_id, plugin_name=PLUGIN_NAME, run_tag_filter=rtf
+            )
+        finally:
+            blobs = blob_listing.result()
         result = {}
         for listing, allowed_kinds in ((tensors, _TENSOR_KINDS), (blobs, _BLOB_KINDS)):
             for run, tags in listing.items():
@@ -311,18 +337,31 @@ class PruningReader:
         self._index_cache.put(experiment_id, runs, result)
         return result
 
-    def _read_configs(self, ctx, experiment_id, contents_list):
+    def _read_configs(self, ctx, experiment_id, contents_list, prefetched=None):
         """Reads the run_config records of the `RunContents` of `contents_list` whose configs
-        were not read (one provider call for all; none if every one was) into them."""
+        were not read (one provider call for all; none if every one was) into them.
+
+        `prefetched`: the run_config series already read (`_read_config_series`); the runs
+        it lacks are read now.
+        """
         todo = [c for c in contents_list if not c.configs_read]
         with_config = [c for c in todo if c.run_config_tag is not None]
         data = {}
-        if with_config:
-            data = self._read_tensors(
-                ctx,
-                experiment_id,
-                sorted(c.name for c in with_config),
-                sorted({c.run_config_tag for c in with_config}),
+        if prefetched is not None:
+            data = {
+                c.name: prefetched[c.name]
+                for c in with_config
+                if c.run_config_tag in prefetched.get(c.name, {})
+            }
+        missing = [c for c in with_config if c.name not in data]
+        if missing:
+            data.update(
+                self._read_tensors(
+                    ctx,
+                    experiment_id,
+                    sorted(c.name for c in missing),
+                    sorted({c.run_config_tag for c in missing}),
+                )
             )
         for contents in with_config:
             tag = contents.run_config_tag
