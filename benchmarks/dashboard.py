@@ -433,7 +433,10 @@ def big_mask_in_process(logdir, run, weight, step, repeats):
             reader.PruningReader,
             "mask_at",
         ),
-        "of which decode (mask_codec.decode_mask)": (mask_codec, "decode_mask"),
+        "of which decode, bits kept packed (mask_codec.decode_packed)": (
+            mask_codec,
+            "decode_packed",
+        ),
         "grids: kept, newly pruned, regrown (mask_layout.mask_grids)": (mask_layout, "mask_grids"),
         "unit sparsity (mask_layout.unit_sparsity)": (mask_layout, "unit_sparsity"),
         "base64 of the grids": (plugin, "_b64"),
