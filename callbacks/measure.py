@@ -229,8 +229,8 @@ class Measurer:
         return tf.not_equal(w, 0.0)
 
     def _mask_figures_of(self, pw, source, with_kept=True):
-        """(MASK_FIELDS as a list of 5 float64 scalars, flat kept indices int64, bool mask,
-        0/1 float mask, kept count int64).
+        """(MASK_FIELDS as a list of 5 float64 scalars, flat kept indices int64 [kept, 1],
+        bool mask, 0/1 float mask, kept count int64).
 
         Without `with_kept`, the kept indices are an empty placeholder. The figures stay
         separate scalars: stacking them to slice them again costs two ops per figure.
