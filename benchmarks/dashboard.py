@@ -355,14 +355,23 @@ class _CallCounter:
 
     def __init__(self, provider):
         self.calls = {}
+        stub = getattr(provider, "_stub", None)
+        if stub is not None:
+            # TensorBoard's gRPC client: count the requests to the data server themselves (the
+            # plugin sends some through the client's stub: tb_prune_plugin/provider_reads.py).
+            for name in self.METHODS:
+                rpc = "".join(part.capitalize() for part in name.split("_"))
+                setattr(stub, rpc, self._counted(name, getattr(stub, rpc)))
+            return
         for name in self.METHODS:
-            original = getattr(provider, name)
+            setattr(provider, name, self._counted(name, getattr(provider, name)))
 
-            def counted(*args, _original=original, _name=name, **kwargs):
-                self.calls[_name] = self.calls.get(_name, 0) + 1
-                return _original(*args, **kwargs)
+    def _counted(self, name, original):
+        def counted(*args, **kwargs):
+            self.calls[name] = self.calls.get(name, 0) + 1
+            return original(*args, **kwargs)
 
-            setattr(provider, name, counted)
+        return counted
 
 
 def provider_calls(logdir, run, weight, step, big=None):

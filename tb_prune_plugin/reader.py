@@ -30,7 +30,7 @@ from tensorboard import errors
 from tensorboard.compat.proto import summary_pb2
 from tensorboard.data import provider
 
-from tb_prune_plugin import mask_codec, metadata, restarts, summary
+from tb_prune_plugin import mask_codec, metadata, provider_reads, restarts, summary
 
 logger = logging.getLogger(__name__)
 
@@ -282,7 +282,8 @@ class PruningReader:
         """{run: {tag: data}} of the run_config series of `runs` (None: every run), or None if
         the provider fails on them (then each run's configs are read as the index says)."""
         try:
-            return self._provider.read_tensors(
+            return provider_reads.read_tensors(
+                self._provider,
                 ctx,
                 experiment_id=experiment_id,
                 plugin_name=PLUGIN_NAME,
@@ -481,7 +482,8 @@ class PruningReader:
         """read_tensors over `runs` x `tags`; a series the provider fails on is skipped."""
         downsample = self._downsample if downsample is None else downsample
         try:
-            return self._provider.read_tensors(
+            return provider_reads.read_tensors(
+                self._provider,
                 ctx,
                 experiment_id=experiment_id,
                 plugin_name=PLUGIN_NAME,
