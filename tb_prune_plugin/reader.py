@@ -548,12 +548,21 @@ class PruningReader:
     def _vector_series_of(self, run, tag, data, record, default_fields):
         """The `Series` of a vector series' data (sorted by step); bad records are skipped."""
         fields = record.fields if record.fields is not None else default_fields
-        steps, rows = [], []
-        for datum in data:
-            vector = self._vector(run, tag, datum, len(fields))
-            if vector is not None:
-                steps.append(datum.step)
-                rows.append(vector)
+        arrays = [datum.numpy for datum in data]
+        shape = (len(fields),)
+        if all(
+            type(a) is np.ndarray and a.dtype == np.float64 and a.shape == shape for a in arrays
+        ):
+            # Every record as written: stacked at once (20,000 records in a few ms).
+            steps = [datum.step for datum in data]
+            rows = arrays
+        else:
+            steps, rows = [], []
+            for datum in data:
+                vector = self._vector(run, tag, datum, len(fields))
+                if vector is not None:
+                    steps.append(datum.step)
+                    rows.append(vector)
         matrix = np.array(rows, dtype=np.float64).reshape(len(rows), len(fields))
         return Series(
             steps=np.array(steps, dtype=np.int64),
