@@ -153,6 +153,28 @@ RESOURCES = """
 """
 
 
+# When the first schedule chart's inputs arrived, in ms from the page's time origin (the
+# navigation's start): the page, the bundle, /runs and the chart's own request.
+TIMELINE = """
+() => {
+  const nav = performance.getEntriesByType("navigation")[0];
+  const res = performance.getEntriesByType("resource");
+  const first = (name) => res
+    .filter((e) => new URL(e.name).pathname.endsWith(name))
+    .sort((a, b) => a.startTime - b.startTime)[0];
+  const span = (e) => (e ? { start: e.startTime, end: e.responseEnd } : null);
+  return {
+    page: nav ? { start: 0, end: nav.responseEnd } : null,
+    dom_content_loaded: nav ? nav.domContentLoadedEventEnd : null,
+    bundle: span(first("/index.js")),
+    runs: span(first("/runs")),
+    first_weight_series_multi: span(first("/weight_series_multi")),
+    model_series_multi: span(first("/model_series_multi")),
+  };
+}
+"""
+
+
 ON_SCREEN = """
 () => [...document.querySelectorAll('[data-testid="chart-schedule"]')]
   .filter((box) => {
@@ -219,6 +241,7 @@ def open_schedules_directly(browser, base_url, charts):
         _wait_charts(page.main_frame, charts)
         result = _chart_times(_marks(page.main_frame), start, page.evaluate(ON_SCREEN))
         result["network"] = page.evaluate(RESOURCES)
+        result["timeline"] = page.evaluate(TIMELINE)
         return result
     finally:
         context.close()
@@ -308,6 +331,7 @@ def measure(base_url, charts, mask_run, mask_weight, mask_steps, trials=3, open_
         "open_schedules_directly": {k: _median_of(direct, k) for k in keys},
         "open_schedules_directly_trials": direct,
         "open_schedules_directly_network": direct[0].get("network") if direct else None,
+        "open_schedules_directly_timeline": direct[0].get("timeline") if direct else None,
         "scrub": scrub,
     }
 

@@ -823,14 +823,17 @@ def _provider_calls_table(dash):
         "",
         "`/weight_series_multi` over every run is one call too, but it reads a vector record "
         "(the weight_stats fields) per run and step, where `scalars_multirun` reads one float per "
-        "run and step. In one profiled request over the 20 runs (cProfile, in-process with the "
-        "Rust data server, by hand on 2026-11-21: 556 ms under the profiler), TensorBoard's gRPC "
-        "client spent 351 ms in `read_tensors`, 260 ms of them turning the 20,000 TensorProtos "
-        "into arrays one by one (`tensor_util.make_ndarray`); the plugin's own work (records to "
-        "arrays, JSON) took the rest. The plugin sends only the asked fields, but the provider "
-        "reads whole records: what stands in the way of 1.5 x is that per-record conversion in "
-        "TensorBoard's data provider client, and, on the plugin's side, a record per weight that "
-        "holds every field.",
+        "run and step. TensorBoard's gRPC client turned each of those 20,000 records into an "
+        "array on its own (`tensor_util.make_ndarray`: 260 of 556 ms in a request profiled by "
+        "hand on 2026-11-21); the plugin now sends its tensor reads through the client's gRPC "
+        "stub and decodes each series at once (`tb_prune_plugin/provider_reads.py`, the same "
+        "answer), which took the route from 315 to 161 ms in-process (12 interleaved requests). "
+        "What is left (timed by hand on 2026-11-21 on the quiet machine, in-process, medians of "
+        "10): the read itself 79 ms, of which about 44 ms is the data server's wait above and "
+        "the rest the transfer and decoding of 20,000 whole records (21 float64 each, about 3.6 "
+        "MB) where the chart draws 2 fields; the plugin's own work and JSON about 60 ms. A "
+        "record per weight that holds every field is what stands in the way of 1.5 x: reading "
+        "2 fields would need them stored as series of their own.",
     ]
     return lines
 
@@ -998,6 +1001,7 @@ def _frontend_section(dash):
                 _bytes(network["transferred_bytes"]),
             ),
         ]
+    lines += _first_chart_timeline(fe)
     st = scrub["step_through_ms"]
     drag = scrub["drag"]
     lines += [
@@ -1025,6 +1029,43 @@ def _frontend_section(dash):
         "",
     ]
     return lines
+
+
+def _first_chart_timeline(fe):
+    """Where the first schedule chart's time goes, in the first direct-open trial."""
+    timeline = fe.get("open_schedules_directly_timeline")
+    trials = fe.get("open_schedules_directly_trials") or []
+    if (
+        not timeline
+        or not trials
+        or not all(timeline.get(k) for k in ("page", "bundle", "runs", "first_weight_series_multi"))
+    ):
+        return []
+    drawn = trials[0]["first_schedule_chart_ms"]
+    runs, multi = timeline["runs"], timeline["first_weight_series_multi"]
+    return [
+        "",
+        "Where the first schedule chart's %s ms go (the first trial, times from the navigation's "
+        "start, from the page's resource timings): the page's HTML is in at %s ms and the "
+        "bundle at %s ms; `/runs` is asked at %s ms and answered at %s ms (%s ms); the chart's "
+        "`/weight_series_multi` is asked at %s ms and answered at %s ms (%s ms); the chart is "
+        "drawn %s ms later. The requests take %s of the %s ms; the rest is the browser loading "
+        "and starting the page and drawing."
+        % (
+            _num(drawn, 0),
+            _num(timeline["page"]["end"], 0),
+            _num(timeline["bundle"]["end"], 0),
+            _num(runs["start"], 0),
+            _num(runs["end"], 0),
+            _num(runs["end"] - runs["start"], 0),
+            _num(multi["start"], 0),
+            _num(multi["end"], 0),
+            _num(multi["end"] - multi["start"], 0),
+            _num(drawn - multi["end"], 0),
+            _num((runs["end"] - runs["start"]) + (multi["end"] - multi["start"]), 0),
+            _num(drawn, 0),
+        ),
+    ]
 
 
 def render(results, machine, meta, kept_stages=None):
