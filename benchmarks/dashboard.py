@@ -60,7 +60,7 @@ FULL = {
     "rounds": 10,
     "overview_one_run_repeats": 3,
     "overview_all_runs_timeout": 600,
-    "browser_trials": 2,
+    "browser_trials": 3,
     "memory_without_plugin_keeping_samples": True,
     "load_timeout": 600,
     "parallel_servers": False,

@@ -558,7 +558,41 @@ def _profile_table(result):
             "%.1f%% whatever the monitor computes, unless the work leaves the training thread."
             % (_num(floor, 2), 100 * floor / reference, 100 * floor / reference)
         )
+    lines += _every_10_sentence(result, every10, reference)
     return lines
+
+
+def _every_10_sentence(result, every10, reference):
+    """What the hook costs when recording every 10 steps, against the measured ratio."""
+    ratio = result.get("ratio", {}).get("monitor_every_10")
+    parts = every10["parts_ms_per_step"]
+    graph = next((ms for name, ms in parts.items() if name.startswith("measuring graph")), None)
+    encode = next((ms for name, ms in parts.items() if name.startswith("encode changed")), None)
+    if ratio is None or graph is None or encode is None:
+        return []
+    hook = every10["hook_ms_per_step"]
+    return [
+        "",
+        "Every 10 steps, the hook costs %s ms per step, %.1f%% of the reference step, against "
+        "the 2%% target: the measuring graph alone %s ms (%.1f%%; %s ms per record), and "
+        "encoding the masks %s ms (%.1f%%; they are encoded at the step they change, whatever "
+        "`every_n_steps` is). The measured ratio, %s (%s to %s over the rounds), %s."
+        % (
+            _num(hook, 3),
+            100 * hook / reference,
+            _num(graph, 3),
+            100 * graph / reference,
+            _num(graph * 10, 2),
+            _num(encode, 3),
+            100 * encode / reference,
+            "%.3f" % ratio["median"],
+            "%.3f" % ratio["min"],
+            "%.3f" % ratio["max"],
+            "is above the hook's share: the rest is spent outside the monitor's hooks"
+            if ratio["median"] - 1 > hook / reference
+            else "is below the hook's share, which the spread of the rounds allows",
+        ),
+    ]
 
 
 def _disk_section(disk):

@@ -169,6 +169,7 @@ def main(argv=None):
     else:
         start = time.monotonic()
         load_start = os.getloadavg()[0]
+        commit = checkout.git_description()  # the code measured, before anything can change
         description = machine.describe()
         workdir = tempfile.mkdtemp(prefix="tb_prune_bench_")
         try:
@@ -178,7 +179,7 @@ def main(argv=None):
         meta = {
             "mode": "quick" if args.quick else "full",
             "date": report.today(),
-            "commit": checkout.git_description(),
+            "commit": commit,
             "seconds": time.monotonic() - start,
             "load_start": load_start,
             "load_end": os.getloadavg()[0],
