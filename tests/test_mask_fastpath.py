@@ -5,15 +5,12 @@ import json
 
 import numpy as np
 import pytest
-from tensorboard import program
-from tensorboard.backend import application
-from tensorboard.backend.event_processing import data_ingester, plugin_event_multiplexer
 from tensorboard.backend.event_processing import data_provider as mux_data_provider
-from tensorboard.plugins.core import core_plugin
-from werkzeug import test as werkzeug_test
+from tensorboard.backend.event_processing import plugin_event_multiplexer
 
 from tb_prune_plugin import mask_codec, mask_layout, plugin, reader, summary
 from tests import logdir_builder as lb
+from tests.test_plugin_routes import _tensorboard_app
 
 PREFIX = "/data/plugin/pruning"
 CTX = lb.request_context()
@@ -177,24 +174,7 @@ def masks_logdir(tmp_path_factory):
 
 
 def _client(logdir):
-    tb = program.TensorBoard(
-        plugins=[core_plugin.CorePluginLoader(), plugin.PruningLoader()],
-        assets_zip_provider=application._placeholder_assets_zip_provider,
-    )
-    tb.configure(
-        argv=["", "--logdir", str(logdir), "--load_fast=false", "--reload_task=blocking"],
-        reload_interval=0,
-    )
-    ingester = data_ingester.LocalDataIngester(tb.flags)
-    ingester.start()
-    app = application.TensorBoardWSGIApp(
-        tb.flags,
-        tb.plugin_loaders,
-        ingester.data_provider,
-        tb.assets_zip_provider,
-        ingester.deprecated_multiplexer,
-    )
-    return werkzeug_test.Client(app)
+    return _tensorboard_app(logdir)[0]
 
 
 def _queries(layout):
