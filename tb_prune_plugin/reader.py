@@ -282,13 +282,8 @@ class PruningReader:
         """{run: {tag: data}} of the run_config series of `runs` (None: every run), or None if
         the provider fails on them (then each run's configs are read as the index says)."""
         try:
-            return provider_reads.read_tensors(
-                self._provider,
-                ctx,
-                experiment_id=experiment_id,
-                plugin_name=PLUGIN_NAME,
-                downsample=self._downsample,
-                run_tag_filter=provider.RunTagFilter(runs=runs, tags=[summary.RUN_CONFIG_TAG]),
+            return self._provider_read(
+                ctx, experiment_id, runs, [summary.RUN_CONFIG_TAG], self._downsample
             )
         except Exception:  # noqa: BLE001 - read again, one run at a time, with its warnings
             return None
@@ -478,18 +473,23 @@ class PruningReader:
 
     # Tensor series ----------------------------------------------------------------------------
 
+    def _provider_read(self, ctx, experiment_id, runs, tags, downsample):
+        """The data provider's read_tensors of `runs` x `tags` (None: all), decoded a series at
+        a time (`provider_reads`)."""
+        return provider_reads.read_tensors(
+            self._provider,
+            ctx,
+            experiment_id=experiment_id,
+            plugin_name=PLUGIN_NAME,
+            downsample=downsample,
+            run_tag_filter=provider.RunTagFilter(runs=runs, tags=tags),
+        )
+
     def _read_tensors(self, ctx, experiment_id, runs, tags, downsample=None):
         """read_tensors over `runs` x `tags`; a series the provider fails on is skipped."""
         downsample = self._downsample if downsample is None else downsample
         try:
-            return provider_reads.read_tensors(
-                self._provider,
-                ctx,
-                experiment_id=experiment_id,
-                plugin_name=PLUGIN_NAME,
-                downsample=downsample,
-                run_tag_filter=provider.RunTagFilter(runs=runs, tags=tags),
-            )
+            return self._provider_read(ctx, experiment_id, runs, tags, downsample)
         except (ValueError, TypeError) as e:
             # A corrupt tensor makes the provider fail the whole call: retry one by one.
             if len(runs) == 1 and len(tags) == 1:
