@@ -1037,6 +1037,7 @@ def _frontend_section(dash):
             ),
         ]
     lines += _first_chart_timeline(fe, dash["routes"])
+    lines += _all_charts_sentence(direct, network, dash["routes"])
     st = scrub["step_through_ms"]
     drag = scrub["drag"]
     lines += [
@@ -1112,6 +1113,33 @@ def _first_chart_timeline(fe, routes):
             _num(runs_ms + multi_ms, 0),
             _num(drawn, 0),
             rounds,
+        ),
+    ]
+
+
+def _all_charts_sentence(direct, network, routes):
+    """What the time to all schedule charts is made of, from section 3's request times."""
+    multi = routes.get("weight_series_multi (all runs, as Schedules asks)")
+    charts = direct.get("schedule_charts")
+    total = direct.get("all_schedule_charts_ms")
+    if not multi or not charts or not total or not network:
+        return []
+    serial = charts * multi["ms"]["median"]
+    return [
+        "",
+        "What stands in the way of drawing every chart in 1 s: each chart is one request that "
+        "took %s ms in section 3's rounds (one data-server wait of about 44 ms and whole "
+        "weight_stats records read where the chart draws 2 fields, section 3), so the %d charts' "
+        "requests alone take %s s one after the other (the view makes them two at a time); the "
+        "page then parses %s of JSON. All %d charts were drawn after "
+        "%s s."
+        % (
+            _num(multi["ms"]["median"], 0),
+            charts,
+            _num(serial / 1000, 1),
+            _bytes(network["json_bytes"]),
+            charts,
+            _num(total / 1000, 1),
         ),
     ]
 
