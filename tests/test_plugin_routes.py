@@ -1285,28 +1285,3 @@ def test_tensorboard_process_serves_every_step_with_both_loaders(tmp_path):
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
-
-
-@pytest.mark.parametrize(
-    "body",
-    [
-        {"runs": [{"run": "a", "steps": [0, 10], "values": [0.25, None]}], "notices": []},
-        {"unicode": "läuft → ✓", "nested": [[1, 2.5e-300, -0.0], (3, 4)], "empty": {}},
-        {"nan": float("nan"), "inf": [float("inf"), float("-inf")]},  # TensorBoard's strings
-        {"set": {"b", "a"}, "bytes": b"x"},
-    ],
-)
-def test_json_responses_are_tensorboards_bytes(body):
-    """plugin._respond_json skips TensorBoard's Cleanse copy, yet answers the same bytes and
-    headers as http_util.Respond for every body, those Cleanse changes included."""
-    from tensorboard.backend import http_util
-    from werkzeug import test as werkzeug_test
-    from werkzeug import wrappers
-
-    for encoding in ("", "gzip"):
-        environ = werkzeug_test.EnvironBuilder(headers={"Accept-Encoding": encoding}).get_environ()
-        request = wrappers.Request(environ)
-        ours = plugin._respond_json(request, body)
-        theirs = http_util.Respond(request, body, "application/json")
-        assert ours.get_data() == theirs.get_data()
-        assert sorted(ours.headers.items()) == sorted(theirs.headers.items())
