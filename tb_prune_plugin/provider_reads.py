@@ -106,6 +106,8 @@ def _decode_together(tensors):
     if any(size < 0 for size in shape):
         return None
     size = dtype.itemsize * int(np.prod(shape, dtype=np.int64))
+    if size == 0:
+        return None  # nothing packed to tell the tensors apart: decoded one by one
     contents = []
     for tensor in tensors:
         content = tensor.tensor_content
@@ -116,7 +118,5 @@ def _decode_together(tensors):
         ):
             return None
         contents.append(content)
-    if size == 0:
-        return None  # nothing packed to tell the tensors apart: decoded one by one
     rows = np.frombuffer(b"".join(contents), dtype=dtype).reshape([len(tensors), 1] + shape).copy()
     return [row.reshape(shape) for row in rows]  # views; a scalar's is a 0-d array

@@ -1427,11 +1427,15 @@ class _IndexCache:
 
 
 class _LruCache:
-    """At most `max_entries` values by key, least recently used out first. Thread-safe."""
+    """Values by key, least recently used out first, at most `limit` in all, each value
+    counting `size(value)` (1 by default: at most `limit` values). A value larger than the
+    limit is not kept. Thread-safe."""
 
-    def __init__(self, max_entries):
-        self._max_entries = max_entries
+    def __init__(self, limit, size=None):
+        self._limit = limit
+        self._size = size or (lambda value: 1)
         self._values = collections.OrderedDict()
+        self._total = 0
         self._lock = threading.Lock()
 
     def get(self, key):
@@ -1442,41 +1446,26 @@ class _LruCache:
             return value
 
     def put(self, key, value):
-        with self._lock:
-            self._values[key] = value
-            self._values.move_to_end(key)
-            while len(self._values) > self._max_entries:
-                self._values.popitem(last=False)
-
-
-class _MaskCache:
-    """Decoded masks by key, least recently used out first, at most `max_bytes` in all
-    (of their `nbytes`). Thread-safe."""
-
-    def __init__(self, max_bytes):
-        self._max_bytes = max_bytes
-        self._masks = collections.OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
-
-    def get(self, key):
-        with self._lock:
-            mask = self._masks.get(key)
-            if mask is not None:
-                self._masks.move_to_end(key)
-            return mask
-
-    def put(self, key, mask):
-        if mask.nbytes > self._max_bytes:
+        size = self._size(value)
+        if size > self._limit:
             return
         with self._lock:
-            if key in self._masks:
-                return
-            self._masks[key] = mask
-            self._bytes += mask.nbytes
-            while self._bytes > self._max_bytes:
-                _, old = self._masks.popitem(last=False)
-                self._bytes -= old.nbytes
+            old = self._values.pop(key, None)
+            if old is not None:
+                self._total -= self._size(old)
+            self._values[key] = value
+            self._total += size
+            while self._total > self._limit:
+                _, evicted = self._values.popitem(last=False)
+                self._total -= self._size(evicted)
+
+
+class _MaskCache(_LruCache):
+    """Decoded masks by key, least recently used out first, at most `max_bytes` of their
+    `nbytes` in all. Thread-safe."""
+
+    def __init__(self, max_bytes):
+        super().__init__(max_bytes, size=lambda mask: mask.nbytes)
 
 
 def _blob_keys(datum):
