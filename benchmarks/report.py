@@ -865,8 +865,8 @@ def _provider_calls_table(dash):
         "answer), which took the route from 315 to 161 ms in-process (12 interleaved requests). "
         "What is left (timed by hand on 2026-11-21 on the quiet machine, in-process, medians of "
         "10): the read itself 79 ms, of which about 44 ms is the data server's wait above and "
-        "the rest the transfer and decoding of 20,000 whole records (21 float64 each, about 3.6 "
-        "MB) where the chart draws 2 fields; the plugin's own work and JSON about 60 ms. A "
+        "the rest the transfer and decoding of 20,000 whole records (21 float64 each, 3.4 MB "
+        "of values) where the chart draws 2 fields; the plugin's own work and JSON about 60 ms. A "
         "record per weight that holds every field is what stands in the way of 1.5 x: reading "
         "2 fields would need them stored as series of their own.",
     ]
