@@ -1,0 +1,155 @@
+// Configuration: each shown run's pruning configuration from its run_config record
+// (schedule and its parameters, block and N:M settings, optimizer), runs side by side; and
+// the schedule preview: the sparsity each run's masks are planned to reach, recomputed from
+// that configuration as TF-MOT computes it (transforms/schedule.ts), from step 0 to the
+// schedule's end step, also beyond the last recorded step of a training still running,
+// beside the run's actual global sparsity.
+
+import { ApiError, isAbort } from "../api";
+import { formatPercent } from "../transforms/format";
+import { CONFIG_ROWS, configColumns, type ConfigColumn } from "../transforms/run_config";
+import { previewCurve, scheduleEnd } from "../transforms/schedule";
+import { alignSeries, type XYTable } from "../transforms/series";
+import type { RunConfig, RunInfo } from "../types";
+import { chartBox, type LineSpec } from "../ui/chart";
+import { el, replaceChildren, swatch } from "../ui/dom";
+import { runColor } from "../ui/run_colors";
+import { errorState, loadingState, noticeState } from "../ui/states";
+import { drawnLineChart } from "./drawn";
+import type { ViewContext } from "./view";
+import { loadModelSeries, showable } from "./weight_charts";
+
+/** A run's configuration, or null when it has none (a 404 of /config). */
+function loadConfig(ctx: ViewContext, run: RunInfo): Promise<{ run: string; config: RunConfig | null }> {
+  return ctx.api.config(run.run).then(
+    (config) => ({ run: run.run, config }),
+    (e) => {
+      if (e instanceof ApiError && e.status === 404) return { run: run.run, config: null };
+      throw e;
+    },
+  );
+}
+
+export function configurationView(root: HTMLElement, ctx: ViewContext): void {
+  if (!ctx.shownRuns.length) {
+    root.appendChild(noticeState("No run is selected.", "Tick one or more runs on the left."));
+    return;
+  }
+  const tableBody = el("div", { class: "config-scroll" }, loadingState("the runs' configuration"));
+  const preview = chartBox("chart-schedule-preview", "Schedule preview");
+  const previewBody = el("div", { class: "chart-body" }, loadingState("the schedule preview"));
+  preview.appendChild(previewBody);
+  root.append(
+    el("h2", {}, "Configuration"),
+    tableBody,
+    el("h2", {}, "Schedule preview"),
+    el(
+      "p",
+      { class: "intro" },
+      "Dashed: the sparsity the schedule sets the masks to, from its configuration, up to its end step " +
+        "(TF-MOT prunes every `frequency` steps from the begin step); solid: the run's actual global sparsity. " +
+        "A run whose weights follow different schedules has a dashed line per schedule.",
+    ),
+    preview,
+  );
+
+  const configs = Promise.all(ctx.shownRuns.map((r) => loadConfig(ctx, r)));
+  configs.then(
+    (loaded) => {
+      if (ctx.ticket.isCurrent()) replaceChildren(tableBody, configTable(configColumns(loaded)));
+    },
+    (e) => {
+      if (ctx.ticket.isCurrent() && showable(e)) replaceChildren(tableBody, errorState(e, "the runs' configuration"));
+    },
+  );
+  Promise.all([configs, loadModelSeries(ctx, ["global_sparsity"])]).then(
+    ([loaded, actual]) => {
+      if (!ctx.ticket.isCurrent()) return;
+      previewBody.remove();
+      drawPreview(preview, configColumns(loaded), actual, ctx);
+    },
+    (e) => {
+      if (ctx.ticket.isCurrent() && !isAbort(e)) replaceChildren(previewBody, errorState(e, "the schedule preview"));
+    },
+  );
+}
+
+function configTable(columns: ConfigColumn[]): HTMLElement {
+  const groups = new Map<string, number>();
+  for (const c of columns) groups.set(c.run, (groups.get(c.run) ?? 0) + 1);
+  const head = el(
+    "tr",
+    {},
+    el("th", { scope: "col" }, ""),
+    ...columns.map((c) =>
+      el(
+        "th",
+        { scope: "col", "data-testid": "config-column", "data-run": c.run, "data-group": c.group },
+        swatch(runColor(c.run)),
+        groups.get(c.run)! > 1 ? `${c.run} (${c.group + 1})` : c.run,
+      ),
+    ),
+  );
+  const rows = CONFIG_ROWS.map(([key, label]) =>
+    el(
+      "tr",
+      { "data-row": key },
+      el("th", { scope: "row" }, label),
+      ...columns.map((c) =>
+        el("td", { "data-testid": "config-cell", "data-run": c.run, "data-group": c.group, "data-row": key }, c.cells[key]),
+      ),
+    ),
+  );
+  return el("table", { class: "data config", "data-testid": "config-table" }, el("thead", {}, head), el("tbody", {}, ...rows));
+}
+
+function drawPreview(
+  box: HTMLElement,
+  columns: ConfigColumn[],
+  actual: Awaited<ReturnType<typeof loadModelSeries>>,
+  ctx: ViewContext,
+): void {
+  const planned = columns.filter((c) => c.preview !== null);
+  // The chart runs to the furthest of every recorded step and every schedule's end, so an
+  // open-ended schedule (ConstantSparsity without end_step) is drawn across the whole chart.
+  let until = 0;
+  for (const r of ctx.shownRuns) until = Math.max(until, r.last_step ?? 0);
+  for (const c of planned) until = Math.max(until, scheduleEnd(c.preview!) ?? 0);
+  const tables: XYTable[] = [];
+  const lines: LineSpec[] = [];
+  const perRun = new Map<string, number>();
+  for (const c of planned) perRun.set(c.run, (perRun.get(c.run) ?? 0) + 1);
+  for (const c of planned) {
+    const curve = previewCurve(c.preview!, until);
+    tables.push({ x: curve.steps, ys: [curve.values] });
+    const which = perRun.get(c.run)! > 1 ? ` (${c.weights.join(", ")})` : "";
+    lines.push({ label: `${c.run} planned${which}`, color: runColor(c.run), dash: [6, 4], width: 1.5 });
+  }
+  for (const { run, series } of actual) {
+    if (!series || !series.steps.length) continue;
+    tables.push({ x: series.steps, ys: [series.fields.global_sparsity ?? []] });
+    lines.push({ label: `${run.run} actual`, color: runColor(run.run) });
+  }
+  if (!planned.length) {
+    box.appendChild(
+      noticeState(
+        "None of the selected runs has a schedule to preview.",
+        "TF-MOT runs (PolynomialDecay, ConstantSparsity, N:M) have one; manual pruning has none.",
+      ),
+    );
+    if (!lines.length) return;
+  }
+  drawnLineChart(
+    box,
+    {
+      title: "Schedule preview",
+      xLabel: "step",
+      yLabel: "sparsity",
+      lines,
+      table: alignSeries(tables),
+      yRange: [0, 1],
+      yFormat: (v) => formatPercent(v, 0),
+    },
+    ctx.scope,
+  );
+}
