@@ -1,12 +1,13 @@
-// Configuration: each shown run's pruning configuration from its run_config record
-// (schedule and its parameters, block and N:M settings, optimizer), runs side by side; and
-// the schedule preview: the sparsity each run's masks are planned to reach, recomputed from
-// that configuration as TF-MOT computes it (transforms/schedule.ts), from step 0 to the
-// schedule's end step, also beyond the last recorded step of a training still running,
-// beside the run's actual global sparsity.
+// Configuration: the schedule preview, the sparsity each shown run's masks are planned to
+// reach, recomputed from the run's configuration as TF-MOT computes it
+// (transforms/schedule.ts), from step 0 to the schedule's end step, also beyond the last
+// recorded step of a training still running, beside the run's actual global sparsity; and
+// each run's pruning configuration from its run_config record (schedule and its parameters,
+// block and N:M settings, optimizer), runs side by side (a setting no shown run uses is left
+// out).
 
 import { ApiError, isAbort } from "../api";
-import { formatPercent } from "../transforms/format";
+import { MISSING, formatPercent } from "../transforms/format";
 import { CONFIG_ROWS, configColumns, type ConfigColumn } from "../transforms/run_config";
 import { previewCurve, scheduleEnd } from "../transforms/schedule";
 import { alignSeries, type XYTable } from "../transforms/series";
@@ -40,9 +41,6 @@ export function configurationView(root: HTMLElement, ctx: ViewContext): void {
   const previewBody = el("div", { class: "chart-body" }, loadingState("the schedule preview"));
   preview.appendChild(previewBody);
   root.append(
-    el("h2", {}, "Configuration"),
-    tableBody,
-    el("h2", {}, "Schedule preview"),
     el(
       "p",
       { class: "intro" },
@@ -51,6 +49,8 @@ export function configurationView(root: HTMLElement, ctx: ViewContext): void {
         "A run whose weights follow different schedules has a dashed line per schedule.",
     ),
     preview,
+    el("h2", {}, "Configuration"),
+    tableBody,
   );
 
   const configs = Promise.all(ctx.shownRuns.map((r) => loadConfig(ctx, r)));
@@ -90,7 +90,9 @@ function configTable(columns: ConfigColumn[]): HTMLElement {
       ),
     ),
   );
-  const rows = CONFIG_ROWS.map(([key, label]) =>
+  // A setting none of the shown runs uses (e.g. block pooling) is left out.
+  const used = CONFIG_ROWS.filter(([key]) => columns.some((c) => c.cells[key] !== MISSING));
+  const rows = used.map(([key, label]) =>
     el(
       "tr",
       { "data-row": key },
