@@ -23,13 +23,7 @@ import pytest
 
 from tests import browser, training
 
-sync_api = pytest.importorskip("playwright.sync_api")
-expect = sync_api.Expect()
-expect.set_options(timeout=15_000)
-
-pytestmark = pytest.mark.skipif(
-    not os.path.exists(browser.CHROMIUM), reason="needs Debian's chromium at /usr/bin/chromium"
-)
+expect, pytestmark = browser.browser_test_module()
 
 STRUCTURED_STEPS = 8
 MISSING = "\u2014"
@@ -121,13 +115,7 @@ def _route(served, route, params):
 
 
 def _open(tab, view, **state):
-    query = [("tab", view)]
-    for key, value in state.items():
-        for v in value if isinstance(value, (list, tuple)) else [value]:
-            query.append((key, str(v)))
-    tab.frame.evaluate("hash => { location.hash = hash; }", urllib.parse.urlencode(query))
-    expect(tab.frame.locator("main[data-testid=view-%s]" % view)).to_be_visible()
-    expect(tab.frame.locator("#tab-%s" % view)).to_have_attribute("aria-selected", "true")
+    browser.open_view(tab.frame, expect, view, **state)
 
 
 def _chart_data(tab, selector):

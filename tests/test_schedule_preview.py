@@ -26,104 +26,24 @@ FIXTURE = os.path.join(
     "tfmot_schedules.json",
 )
 
-# (class, constructor arguments, steps to evaluate): small schedules at every step, a long one
-# at the steps around its edges.
+# (class, positional arguments, steps to evaluate): PolynomialDecay(initial_sparsity,
+# final_sparsity, begin_step, end_step, power, frequency) and ConstantSparsity(target_sparsity,
+# begin_step, end_step, frequency). Small schedules at every step, a long one around its edges.
+POLY, CONST = "PolynomialDecay", "ConstantSparsity"
+LONG_STEPS = [0, 1, 999, 1000, 1001, 1099, 1100, 1101, 33333, 50000, 99899, 99900, 99901]
 CASES = [
-    (
-        "PolynomialDecay",
-        dict(initial_sparsity=0.0, final_sparsity=0.75, begin_step=2, end_step=14, frequency=4),
-        range(0, 21),
-    ),
-    (
-        "PolynomialDecay",
-        dict(initial_sparsity=0.0, final_sparsity=0.9, begin_step=10, end_step=92, frequency=10),
-        range(0, 133),
-    ),
-    (
-        "PolynomialDecay",
-        dict(
-            initial_sparsity=0.2,
-            final_sparsity=0.9,
-            begin_step=0,
-            end_step=100,
-            power=1,
-            frequency=7,
-        ),
-        range(0, 111),
-    ),
-    (
-        "PolynomialDecay",
-        dict(
-            initial_sparsity=0.05,
-            final_sparsity=0.95,
-            begin_step=3,
-            end_step=50,
-            power=2.5,
-            frequency=3,
-        ),
-        range(0, 61),
-    ),
-    (
-        "PolynomialDecay",
-        dict(
-            initial_sparsity=0.1, final_sparsity=0.5, begin_step=0, end_step=8, power=2, frequency=2
-        ),
-        range(0, 17),
-    ),
-    (
-        "PolynomialDecay",
-        dict(
-            initial_sparsity=0.3,
-            final_sparsity=0.6,
-            begin_step=4,
-            end_step=40,
-            power=0.5,
-            frequency=1,
-        ),
-        range(0, 45),
-    ),
+    (POLY, (0.0, 0.75, 2, 14, 3, 4), range(0, 21)),  # the session's tfmot_poly_run
+    (POLY, (0.0, 0.9, 10, 92, 3, 10), range(0, 133)),  # the demo's tfmot_poly_90
+    (POLY, (0.2, 0.9, 0, 100, 1, 7), range(0, 111)),
+    (POLY, (0.05, 0.95, 3, 50, 2.5, 3), range(0, 61)),
+    (POLY, (0.1, 0.5, 0, 8, 2, 2), range(0, 17)),
+    (POLY, (0.3, 0.6, 4, 40, 0.5, 1), range(0, 45)),
     # end_step == begin_step: TF-MOT divides 0 by 0 at that step (its target is NaN).
-    (
-        "PolynomialDecay",
-        dict(initial_sparsity=0.1, final_sparsity=0.8, begin_step=5, end_step=5, frequency=1),
-        range(0, 9),
-    ),
-    (
-        "PolynomialDecay",
-        dict(
-            initial_sparsity=0.0,
-            final_sparsity=0.5,
-            begin_step=1000,
-            end_step=100000,
-            frequency=100,
-        ),
-        [
-            0,
-            1,
-            999,
-            1000,
-            1001,
-            1099,
-            1100,
-            1101,
-            33333,
-            50000,
-            99899,
-            99900,
-            99901,
-            100000,
-            100001,
-            100100,
-            250000,
-        ],
-    ),
-    ("ConstantSparsity", dict(target_sparsity=0.7, begin_step=20, frequency=20), range(0, 133)),
-    ("ConstantSparsity", dict(target_sparsity=0.5, begin_step=0), range(0, 205)),
-    (
-        "ConstantSparsity",
-        dict(target_sparsity=0.6, begin_step=5, end_step=40, frequency=7),
-        range(0, 50),
-    ),
+    (POLY, (0.1, 0.8, 5, 5, 3, 1), range(0, 9)),
+    (POLY, (0.0, 0.5, 1000, 100000, 3, 100), LONG_STEPS + [100000, 100001, 100100, 250000]),
+    (CONST, (0.7, 20, -1, 20), range(0, 133)),  # the demo's tfmot_const_70
+    (CONST, (0.5, 0, -1, 100), range(0, 205)),
+    (CONST, (0.6, 5, 40, 7), range(0, 50)),
 ]
 
 
@@ -138,8 +58,8 @@ def _expected_cases():
     import tensorflow_model_optimization as tfmot
 
     out = []
-    for name, kwargs, steps in CASES:
-        schedule = getattr(tfmot.sparsity.keras, name)(**kwargs)
+    for name, args, steps in CASES:
+        schedule = getattr(tfmot.sparsity.keras, name)(*args)
         steps = list(steps)
         should_prune, target = [], []
         for step in steps:

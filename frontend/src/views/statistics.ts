@@ -13,7 +13,7 @@ import { el, replaceChildren, select } from "../ui/dom";
 import { runColor } from "../ui/run_colors";
 import { errorState, loadingState, noticeState } from "../ui/states";
 import { drawnLineChart } from "./drawn";
-import { shownWeights, type ViewContext } from "./view";
+import { noWeightNotice, shownWeights, type ViewContext } from "./view";
 
 /** The statistics drawn, one chart each. */
 export const STATISTICS: readonly { field: WeightStatsField; title: string; yLabel: string }[] = [
@@ -25,11 +25,7 @@ export const STATISTICS: readonly { field: WeightStatsField; title: string; yLab
 export function statisticsView(root: HTMLElement, ctx: ViewContext): void {
   const weights = shownWeights(ctx);
   if (!weights.length) {
-    root.appendChild(
-      ctx.shownRuns.length
-        ? noticeState("No weight of the selected runs matches the weight filter.", "Change or clear the weight filter on the left.")
-        : noticeState("No run is selected.", "Tick one or more runs on the left."),
-    );
+    root.appendChild(noWeightNotice(ctx));
     return;
   }
   const weight = weights.includes(ctx.state.focusWeight ?? "") ? ctx.state.focusWeight! : weights[0]!;
