@@ -11,7 +11,6 @@ labels, steps and values it drew, frontend/src/views/drawn.ts) and compared with
 answers and with TF-MOT's own schedule objects, exactly.
 """
 
-import decimal
 import os
 import re
 import shutil
@@ -150,9 +149,10 @@ def _js_number(value):
 
 
 def _three_digits(value):
-    """`formatNumber` of frontend/src/transforms/format.ts for 1e-3 <= |value| < 1e4."""
-    rounded = decimal.Decimal(repr(value)).quantize(decimal.Decimal("0.001"))
-    return _js_number(float("%.3g" % float(rounded)))
+    """`formatNumber` of frontend/src/transforms/format.ts for 1e-3 <= |value| < 1e4: three
+    significant digits (toPrecision(3)), then written as JavaScript writes the number."""
+    assert 1e-3 <= abs(value) < 1e4, value
+    return _js_number(float("%.3g" % value))
 
 
 def _mask_target(schedule, step):

@@ -35,7 +35,15 @@ export function statisticsView(root: HTMLElement, ctx: ViewContext): void {
     weight,
   );
   weightSelect.addEventListener("change", () => ctx.setState({ focusWeight: weightSelect.value, step: null, region: null }));
-  root.appendChild(el("div", { class: "controls" }, el("label", { for: "stat-weight" }, "Weight "), weightSelect));
+  root.append(
+    el(
+      "p",
+      { class: "intro" },
+      "One weight, runs overlaid: the mean |w| of the weights the mask keeps, and the L2 norm and standard " +
+        "deviation of the effective weights (pruned weights count as 0).",
+    ),
+    el("div", { class: "controls" }, el("label", { for: "stat-weight" }, "Weight "), weightSelect),
+  );
 
   const boxes = STATISTICS.map((s) => {
     const box = chartBox("chart-statistic", `${s.title}: ${weight}`);
