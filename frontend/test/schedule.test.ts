@@ -92,6 +92,14 @@ describe("parseSchedule", () => {
     expect(parseSchedule({ class: "PolynomialDecay", config: { initial_sparsity: 0, begin_step: 0, end_step: 9 } })).toBeNull();
     expect(parseSchedule(null)).toBeNull();
     expect(parseSchedule({ class: "ConstantSparsity", config: "text" })).toBeNull();
+    // What TF-MOT's own validation rejects has no preview (frequency 0 would never end).
+    const constant = (config: object) => parseSchedule({ class: "ConstantSparsity", config: { target_sparsity: 0.5, begin_step: 0, ...config } });
+    expect(constant({ frequency: 0 })).toBeNull();
+    expect(constant({ frequency: 2.5 })).toBeNull();
+    expect(constant({ begin_step: -3 })).toBeNull();
+    expect(constant({ begin_step: 10, end_step: 5 })).toBeNull();
+    expect(constant({ end_step: 5 })).not.toBeNull();
+    expect(parseSchedule({ class: "PolynomialDecay", config: { initial_sparsity: 0, final_sparsity: 0.5, begin_step: 9, end_step: 3 } })).toBeNull();
   });
   it("test_nm_is_set_at_step_1", () => {
     const nm = parseNM([2, 4])!;

@@ -48,22 +48,23 @@ export function parseSchedule(schedule: unknown): ScheduleSpec | null {
   let config = schedule.config;
   if (isRecord(config) && isRecord(config.config)) config = config.config;
   if (!isRecord(config)) return null;
+  // TF-MOT's own validation (begin_step >= 0, frequency > 0): a config it would reject, or
+  // steps that are not whole numbers, has no preview (and cannot loop forever drawing one).
+  const frequency = num(config, "frequency", 100);
+  const begin = num(config, "begin_step");
+  if (frequency === null || frequency < 1 || !Number.isInteger(frequency) || begin === null || begin < 0 || !Number.isInteger(begin)) return null;
   if (cls === "PolynomialDecay") {
     const initial = num(config, "initial_sparsity");
     const final = num(config, "final_sparsity");
-    const begin = num(config, "begin_step");
     const end = num(config, "end_step");
     const power = num(config, "power", 3);
-    const frequency = num(config, "frequency", 100);
-    if (initial === null || final === null || begin === null || end === null || power === null || frequency === null) return null;
+    if (initial === null || final === null || end === null || end < begin || power === null) return null;
     return { kind: "polynomial", initial, final, begin, end, power, frequency };
   }
   if (cls === "ConstantSparsity") {
     const target = num(config, "target_sparsity");
-    const begin = num(config, "begin_step");
     const end = num(config, "end_step", -1);
-    const frequency = num(config, "frequency", 100);
-    if (target === null || begin === null || end === null || frequency === null) return null;
+    if (target === null || end === null || (end !== -1 && end < begin)) return null;
     return { kind: "constant", target, begin, end, frequency };
   }
   return null;
