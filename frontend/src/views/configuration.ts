@@ -9,10 +9,9 @@
 import { ApiError, isAbort } from "../api";
 import { MISSING, formatPercent } from "../transforms/format";
 import { CONFIG_ROWS, configColumns, type ConfigColumn } from "../transforms/run_config";
-import { previewCurve, scheduleEnd } from "../transforms/schedule";
-import { alignSeries, type XYTable } from "../transforms/series";
+import { previewOverlay } from "../transforms/overlay";
 import type { RunConfig, RunInfo } from "../types";
-import { chartBox, type LineSpec } from "../ui/chart";
+import { chartBox } from "../ui/chart";
 import { el, replaceChildren, swatch } from "../ui/dom";
 import { runColor } from "../ui/run_colors";
 import { errorState, loadingState, noticeState } from "../ui/states";
@@ -111,47 +110,24 @@ function drawPreview(
   actual: Awaited<ReturnType<typeof loadModelSeries>>,
   ctx: ViewContext,
 ): void {
-  const planned = columns.filter((c) => c.preview !== null);
-  // The chart runs to the furthest of every recorded step and every schedule's end, so an
-  // open-ended schedule (ConstantSparsity without end_step) is drawn across the whole chart.
-  let until = 0;
-  for (const r of ctx.shownRuns) until = Math.max(until, r.last_step ?? 0);
-  for (const c of planned) until = Math.max(until, scheduleEnd(c.preview!) ?? 0);
-  const tables: XYTable[] = [];
-  const lines: LineSpec[] = [];
-  const perRun = new Map<string, number>();
-  for (const c of planned) perRun.set(c.run, (perRun.get(c.run) ?? 0) + 1);
-  for (const c of planned) {
-    const curve = previewCurve(c.preview!, until);
-    tables.push({ x: curve.steps, ys: [curve.values] });
-    const which = perRun.get(c.run)! > 1 ? ` (${c.weights.join(", ")})` : "";
-    lines.push({ label: `${c.run} planned${which}`, color: runColor(c.run), dash: [6, 4], width: 1.5 });
-  }
-  for (const { run, series } of actual) {
-    if (!series || !series.steps.length) continue;
-    tables.push({ x: series.steps, ys: [series.fields.global_sparsity ?? []] });
-    lines.push({ label: `${run.run} actual`, color: runColor(run.run) });
-  }
-  if (!planned.length) {
+  const chart = previewOverlay(
+    columns,
+    ctx.shownRuns.map((r) => r.last_step),
+    actual.map((a) => ({ run: a.run.run, series: a.series })),
+    runColor,
+  );
+  if (!chart.planned) {
     box.appendChild(
       noticeState(
         "None of the selected runs has a schedule to preview.",
         "TF-MOT runs (PolynomialDecay, ConstantSparsity, N:M) have one; manual pruning has none.",
       ),
     );
-    if (!lines.length) return;
+    if (!chart.lines.length) return;
   }
   drawnLineChart(
     box,
-    {
-      title: "Schedule preview",
-      xLabel: "step",
-      yLabel: "sparsity",
-      lines,
-      table: alignSeries(tables),
-      yRange: [0, 1],
-      yFormat: (v) => formatPercent(v, 0),
-    },
+    { title: "Schedule preview", xLabel: "step", yLabel: "sparsity", lines: chart.lines, table: chart.table, yRange: [0, 1], yFormat: (v) => formatPercent(v, 0) },
     ctx.scope,
   );
 }

@@ -24,8 +24,3 @@ export function drawnLineChart(box: HTMLElement, spec: LineChartSpec, scope: Sco
   };
   return u;
 }
-
-/** Whether a series has at least one value to draw. */
-export function hasValues(values: readonly (number | null)[] | undefined): values is (number | null)[] {
-  return values !== undefined && values.some((v) => v !== null && Number.isFinite(v));
-}

@@ -6,8 +6,8 @@
 
 import { isAbort } from "../api";
 import { formatNumber } from "../transforms/format";
-import { alignSeries } from "../transforms/series";
-import type { RunSeriesEntry, WeightStatsField } from "../types";
+import { overlay } from "../transforms/overlay";
+import type { WeightStatsField } from "../types";
 import { chartBox } from "../ui/chart";
 import { el, replaceChildren, select } from "../ui/dom";
 import { runColor } from "../ui/run_colors";
@@ -64,14 +64,13 @@ export function statisticsView(root: HTMLElement, ctx: ViewContext): void {
     .then(
       (entries) => {
         if (!ctx.ticket.isCurrent()) return;
-        const loaded = entries
-          .map((series, i) => ({ run: runs[i]!, series }))
-          .filter((e): e is { run: (typeof runs)[number]; series: RunSeriesEntry<WeightStatsField> } => e.series !== null && e.series.steps.length > 0);
+        const loaded = entries.map((series, i) => ({ run: runs[i]!.run, series }));
         STATISTICS.forEach((s, i) => {
           const box = boxes[i]!;
           box.querySelector(".chart-body")?.remove();
-          if (!loaded.length) {
-            box.appendChild(noticeState(`No statistics recorded for ${weight} yet.`));
+          const chart = overlay(loaded, [{ field: s.field, label: "" }], runColor);
+          if (!chart.lines.length) {
+            box.appendChild(noticeState(`No ${s.yLabel} recorded for ${weight} yet.`));
             return;
           }
           drawnLineChart(
@@ -80,8 +79,7 @@ export function statisticsView(root: HTMLElement, ctx: ViewContext): void {
               title: s.title,
               xLabel: "step",
               yLabel: s.yLabel,
-              lines: loaded.map(({ run }) => ({ label: run.run, color: runColor(run.run) })),
-              table: alignSeries(loaded.map(({ series }) => ({ x: series.steps, ys: [series.fields[s.field] ?? []] }))),
+              ...chart,
               yFormat: formatNumber,
             },
             ctx.scope,

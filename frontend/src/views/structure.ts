@@ -6,28 +6,19 @@
 // Above, per run over steps: the model's non-zeros, and its bytes stored dense and sparse.
 
 import { formatBytes, formatCountTick, formatPercent } from "../transforms/format";
-import { alignSeries, type XYTable } from "../transforms/series";
-import type { ModelStatsField, WeightStatsField } from "../types";
-import { chartBox, type LineSpec } from "../ui/chart";
+import { BYTE_FIGURES, NONZERO_FIGURES, STRUCTURE_FIGURES, overlay } from "../transforms/overlay";
+import type { ModelStatsField } from "../types";
+import { chartBox } from "../ui/chart";
 import { el, replaceChildren } from "../ui/dom";
 import { runColor } from "../ui/run_colors";
 import { errorState, loadingState, noticeState } from "../ui/states";
-import { drawnLineChart, hasValues } from "./drawn";
+import { drawnLineChart } from "./drawn";
 import type { ViewContext } from "./view";
 import { loadModelSeries, showable, weightCharts } from "./weight_charts";
 
 const pct = (v: number) => formatPercent(v, 0);
-
-/** The structure figures a per-weight chart draws, with their line style and label. */
-const WEIGHT_LINES: readonly { field: WeightStatsField; label: string; dash?: number[]; width?: number }[] = [
-  { field: "pruned_units_fraction", label: "units pruned" },
-  { field: "pruned_inputs_fraction", label: "inputs pruned", dash: [6, 4], width: 1.5 },
-  { field: "nm_compliance", label: "N:M compliance", dash: [2, 3], width: 2 },
-  { field: "block_sparsity", label: "blocks pruned", dash: [10, 3, 2, 3], width: 1.5 },
-];
-const WEIGHT_FIELDS = WEIGHT_LINES.map((l) => l.field);
+const WEIGHT_FIELDS = STRUCTURE_FIGURES.map((f) => f.field);
 const MODEL_FIELDS: readonly ModelStatsField[] = ["model_nonzeros", "dense_bytes", "sparse_bytes"];
-
 export function structureView(root: HTMLElement, ctx: ViewContext): void {
   root.appendChild(
     el(
@@ -55,34 +46,16 @@ export function structureView(root: HTMLElement, ctx: ViewContext): void {
       (results) => {
         if (!ctx.ticket.isCurrent()) return;
         bodies.forEach((b) => b.remove());
-        const counts: { tables: XYTable[]; lines: LineSpec[] } = { tables: [], lines: [] };
-        const sizes: { tables: XYTable[]; lines: LineSpec[] } = { tables: [], lines: [] };
-        for (const { run, series } of results) {
-          if (!series || !series.steps.length) continue;
-          const color = runColor(run.run);
-          const f = series.fields;
-          counts.tables.push({ x: series.steps, ys: [f.model_nonzeros ?? []] });
-          counts.lines.push({ label: `${run.run} non-zeros`, color });
-          sizes.tables.push({ x: series.steps, ys: [f.sparse_bytes ?? [], f.dense_bytes ?? []] });
-          sizes.lines.push({ label: `${run.run} sparse bytes`, color });
-          sizes.lines.push({ label: `${run.run} dense bytes`, color, dash: [6, 4], width: 1.5 });
-        }
+        const loaded = results.map((r) => ({ run: r.run.run, series: r.series }));
+        const counts = overlay(loaded, NONZERO_FIGURES, runColor);
+        const sizes = overlay(loaded, BYTE_FIGURES, runColor);
         if (!counts.lines.length) {
           nonzeros.appendChild(noticeState("No model-wide figures recorded yet."));
           bytes.appendChild(noticeState("No model-wide figures recorded yet."));
           return;
         }
-        const common = { xLabel: "step" };
-        drawnLineChart(
-          nonzeros,
-          { ...common, title: "Model non-zeros", yLabel: "non-zeros", lines: counts.lines, table: alignSeries(counts.tables), yFormat: formatCountTick },
-          ctx.scope,
-        );
-        drawnLineChart(
-          bytes,
-          { ...common, title: "Model size", yLabel: "bytes", lines: sizes.lines, table: alignSeries(sizes.tables), yFormat: formatBytes },
-          ctx.scope,
-        );
+        drawnLineChart(nonzeros, { title: "Model non-zeros", xLabel: "step", yLabel: "non-zeros", ...counts, yFormat: formatCountTick }, ctx.scope);
+        drawnLineChart(bytes, { title: "Model size", xLabel: "step", yLabel: "bytes", ...sizes, yFormat: formatBytes }, ctx.scope);
       },
       (e) => {
         if (!ctx.ticket.isCurrent() || !showable(e)) return;
@@ -97,26 +70,16 @@ export function structureView(root: HTMLElement, ctx: ViewContext): void {
     "chart-structure",
     WEIGHT_FIELDS,
     (box, weight, loaded) => {
-      const tables: XYTable[] = [];
-      const lines: LineSpec[] = [];
-      for (const { run, series } of loaded) {
-        const color = runColor(run.run);
-        for (const line of WEIGHT_LINES) {
-          const values = series.fields[line.field];
-          if (!hasValues(values)) continue;
-          tables.push({ x: series.steps, ys: [values] });
-          lines.push({ label: `${run.run} ${line.label}`, color, dash: line.dash, width: line.width });
-        }
-      }
-      if (!lines.length) {
+      const chart = overlay(
+        loaded.map((l) => ({ run: l.run.run, series: l.series })),
+        STRUCTURE_FIGURES,
+        runColor,
+      );
+      if (!chart.lines.length) {
         box.appendChild(noticeState(`No structure figures recorded for ${weight}.`));
         return;
       }
-      drawnLineChart(
-        box,
-        { title: weight, xLabel: "step", yLabel: "fraction", lines, table: alignSeries(tables), yRange: [0, 1], yFormat: pct },
-        ctx.scope,
-      );
+      drawnLineChart(box, { title: weight, xLabel: "step", yLabel: "fraction", ...chart, yRange: [0, 1], yFormat: pct }, ctx.scope);
     },
     loadModel,
   );
