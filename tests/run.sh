@@ -17,17 +17,19 @@ python -m pip install -q --disable-pip-version-check -r tests/requirements.txt
 (cd frontend && npm ci --no-audit --no-fund --loglevel=error)
 
 echo "== the committed frontend bundle is the one its sources build"
-(cd frontend && npm run --silent build >/dev/null)
-# Fails when the committed sources build another bundle than the committed one; with
-# uncommitted frontend edits (work in progress) it only says so.
+# `npm run check` builds into a temporary folder and fails, naming the fix, when the result differs
+# from tb_prune_plugin/static/ (git or not). Work in progress (uncommitted edits under frontend/)
+# is rebuilt in place instead, so that the tests below see it; commit the bundle with it.
 if git rev-parse --git-dir >/dev/null 2>&1 \
-  && [ -n "$(git status --porcelain -- tb_prune_plugin/static)" ]; then
-  git status --short -- tb_prune_plugin/static
-  if [ -n "$(git status --porcelain -- frontend ':!frontend/node_modules')" ]; then
-    echo "note: frontend/ has uncommitted changes; commit tb_prune_plugin/static/ with them"
-  else
-    echo "tb_prune_plugin/static/ is stale: it differs from what frontend/ builds. Fix:"
-    echo "  cd frontend && npm ci && npm run build, then commit tb_prune_plugin/static/"
+  && [ -n "$(git status --porcelain -- frontend ':!frontend/node_modules')" ]; then
+  echo "note: frontend/ has uncommitted changes: rebuilding tb_prune_plugin/static/ from them"
+  (cd frontend && npm run --silent build >/dev/null)
+else
+  (cd frontend && npm run --silent check)
+  if git rev-parse --git-dir >/dev/null 2>&1 \
+    && [ -n "$(git status --porcelain -- tb_prune_plugin/static)" ]; then
+    git status --short -- tb_prune_plugin/static
+    echo "tb_prune_plugin/static/ is current but not committed: commit it"
     exit 1
   fi
 fi
