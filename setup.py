@@ -97,7 +97,10 @@ def ensure_frontend_bundle():
             "bundle, which may not show your frontend changes. To rebuild: `%s`." % REBUILD
         )
         return
-    _say("frontend/ changed since the committed bundle was built: rebuilding it with npm.")
+    if shipped is None:
+        _say("the frontend bundle (or its SOURCE_HASH) is missing: building it with npm.")
+    else:
+        _say("frontend/ changed since the committed bundle was built: rebuilding it with npm.")
     try:
         _build_frontend()
     except (OSError, subprocess.CalledProcessError) as e:

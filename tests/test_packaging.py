@@ -2,13 +2,17 @@
 the plugin entry point."""
 
 import ast
+import os
 import pathlib
 import re
+import shutil
 import subprocess
 import sys
 from importlib import metadata
 
 import pytest
+
+from tests.without_node import env_without_node
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 # Modules that may use an extra's requirements (and only those).
@@ -134,3 +138,88 @@ def test_demo_extra_is_what_the_quick_start_installs():
     readme = (ROOT / "README.md").read_text()
     quick_start = readme.split("## Quick start", 1)[1].split("```bash\n", 1)[1].splitlines()[0]
     assert quick_start.startswith('pip install ".[demo]"')
+
+
+# setup.py's choice of bundle. Each test runs `setup.py build_py` in a copy of the files it reads.
+REBUILD = "cd frontend && npm ci && npm run build"
+
+
+def _copy_tree(dest):
+    """What setup.py reads: the packages, the committed bundle and frontend/ (no node_modules)."""
+    for name in ("setup.py", "pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, dest / name)
+    skip = shutil.ignore_patterns("__pycache__", "node_modules")
+    for folder in ("tb_prune_plugin", "callbacks", "frontend"):
+        shutil.copytree(ROOT / folder, dest / folder, ignore=skip)
+    return dest
+
+
+def _build_py(tree, env):
+    """Runs `setup.py build_py` in `tree`; returns (exit code, output, the bundle it installed)."""
+    out = tree / "build-lib"
+    shutil.rmtree(out, ignore_errors=True)
+    result = subprocess.run(
+        [sys.executable, "setup.py", "build_py", "--build-lib", str(out)],
+        cwd=tree,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    static = out / "tb_prune_plugin" / "static"
+    bundle = {p.name: p.read_bytes() for p in static.iterdir()} if static.is_dir() else {}
+    return result.returncode, result.stdout + result.stderr, bundle
+
+
+def _bundle(tree):
+    return {p.name: p.read_bytes() for p in (tree / "tb_prune_plugin" / "static").iterdir()}
+
+
+def test_setup_uses_the_committed_bundle_when_frontend_is_unchanged(tmp_path):
+    """Also pins that setup.py hashes frontend/ as build.mjs does (SOURCE_HASH): otherwise every
+    install from a clone would try to rebuild, or warn that the bundle may not match."""
+    tree = _copy_tree(tmp_path)
+    code, output, bundle = _build_py(tree, env_without_node(str(tmp_path / "path")))
+    assert code == 0, output
+    assert "tb_prune_plugin: using the committed frontend bundle" in output
+    assert bundle == _bundle(ROOT)
+
+
+def test_setup_without_npm_installs_the_committed_bundle_and_says_it_may_be_stale(tmp_path):
+    tree = _copy_tree(tmp_path)
+    with open(tree / "frontend" / "src" / "styles.css", "a") as f:
+        f.write("\n.edited-by-the-user { color: #123456; }\n")
+    code, output, bundle = _build_py(tree, env_without_node(str(tmp_path / "path")))
+    assert code == 0, output
+    assert "frontend/ differs from the sources the committed bundle was built from" in output
+    assert "may not show your frontend changes. To rebuild: `%s`" % REBUILD in output
+    assert bundle == _bundle(ROOT)
+
+
+def test_setup_without_npm_and_without_a_bundle_fails_naming_the_fix(tmp_path):
+    tree = _copy_tree(tmp_path)
+    (tree / "tb_prune_plugin" / "static" / "index.js").unlink()
+    code, output, _bundle_installed = _build_py(tree, env_without_node(str(tmp_path / "path")))
+    assert code != 0
+    assert "the frontend bundle is missing and npm is not on the PATH" in output
+    assert "Install Node.js 20+ and run `%s`" % REBUILD in output
+
+
+@pytest.mark.skipif(
+    shutil.which("npm") is None, reason="rebuilding needs npm (tests/run.sh has it)"
+)
+def test_setup_with_npm_rebuilds_a_changed_frontend(tmp_path):
+    tree = _copy_tree(tmp_path)
+    (tree / "frontend" / "node_modules").symlink_to(ROOT / "frontend" / "node_modules")
+    with open(tree / "frontend" / "src" / "styles.css", "a") as f:
+        f.write("\n.edited-by-the-user { color: #123456; }\n")
+    code, output, bundle = _build_py(tree, dict(os.environ))
+    assert code == 0, output
+    assert "frontend/ changed since the committed bundle was built: rebuilding it" in output
+    assert b".edited-by-the-user{color:#123456}" in bundle["index.css"]
+    assert bundle["SOURCE_HASH"] != _bundle(ROOT)["SOURCE_HASH"]
+    assert bundle == _bundle(tree)
+    # What npm wrote is current for setup.py: the next build uses it as it is.
+    code, output, again = _build_py(tree, env_without_node(str(tmp_path / "path")))
+    assert code == 0, output
+    assert "using the committed frontend bundle" in output
+    assert again == bundle
