@@ -3,8 +3,18 @@
 Importing this package never imports tensorflow_model_optimization (that
 import would switch `tf.keras` to tf_keras for the whole program); TF-MOT
 wrappers are recognised by class name.
+
+`PruningMonitor` is imported on first use, so that importing a module of this
+package that needs no TensorFlow (the demo's command line, which checks its
+dependencies and answers `--help` first) does not import TensorFlow.
 """
 
-from tb_prune_plugin.callbacks.monitor import PruningMonitor
-
 __all__ = ["PruningMonitor"]
+
+
+def __getattr__(name):
+    if name == "PruningMonitor":
+        from tb_prune_plugin.callbacks.monitor import PruningMonitor
+
+        return PruningMonitor
+    raise AttributeError("module %r has no attribute %r" % (__name__, name))
