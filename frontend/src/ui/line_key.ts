@@ -7,7 +7,7 @@ import { el } from "./dom";
 export type LineStyle = "solid" | "dashed" | "circle";
 
 /** "Lines: <sample> actual sparsity <sample> target ..." with data-style per entry for tests. */
-export function lineKey(entries: readonly (readonly [LineStyle, string])[]): HTMLElement {
+export function lineKey(entries: readonly (readonly [LineStyle, string])[], hover = true): HTMLElement {
   return el(
     "div",
     { class: "line-key", "data-testid": "line-key" },
@@ -19,6 +19,6 @@ export function lineKey(entries: readonly (readonly [LineStyle, string])[]): HTM
         label,
       ),
     ),
-    el("span", { class: "hint" }, "Colours: the runs' colours in the sidebar. Hover a chart for the values at a step."),
+    el("span", { class: "hint" }, "Colours: the runs' in the sidebar." + (hover ? " Hover a chart for the values at a step." : "")),
   );
 }

@@ -140,7 +140,7 @@ export class Sidebar {
       });
       const label = el(
         "label",
-        { class: "run-item", title: r.run },
+        { class: "run-item", title: r.run, "data-run": r.run },
         box,
         swatch(runColor(r.run)),
         el("span", { class: "run-name" }, r.run),

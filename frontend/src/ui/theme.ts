@@ -56,8 +56,13 @@ export function watchTheme(onChange: () => void): () => void {
 }
 
 /** The colours charts draw their frame in, from the stylesheet's variables. */
-export function chartColors(): { axis: string; grid: string; background: string } {
+export function chartColors(): { axis: string; grid: string; background: string; foreground: string } {
   const style = getComputedStyle(document.documentElement);
   const v = (name: string, fallback: string) => style.getPropertyValue(name).trim() || fallback;
-  return { axis: v("--chart-axis", "#555"), grid: v("--chart-grid", "#eee"), background: v("--bg", "#fff") };
+  return {
+    axis: v("--chart-axis", "#555"),
+    grid: v("--chart-grid", "#eee"),
+    background: v("--bg", "#fff"),
+    foreground: v("--fg", "#212121"),
+  };
 }

@@ -21,6 +21,7 @@ import type { RunInfo } from "../types";
 import { chartBox, xyChart, type XYSpec } from "../ui/chart";
 import { el, select, swatch } from "../ui/dom";
 import { lineKey } from "../ui/line_key";
+import { chartColors } from "../ui/theme";
 import { errorState, loadingState, noticeState } from "../ui/states";
 import type { ViewContext } from "./view";
 
@@ -156,7 +157,7 @@ function draw(body: HTMLElement, runs: RunPoints[], metric: string, minimize: bo
       ["solid", "a run during training, a dot per recorded value"],
       ["circle", "a run's final value"],
       ["dashed", "Pareto front of the final values"],
-    ]),
+    ], false),
   );
   const over = chartBox("chart-accuracy-training", `${metric} against global sparsity during training`);
   body.appendChild(over);
@@ -173,7 +174,7 @@ function draw(body: HTMLElement, runs: RunPoints[], metric: string, minimize: bo
     line: false,
     points: true,
   }));
-  finalSeries.push({ label: "Pareto front", color: "#333", ...frontXY, line: true, points: false, dash: [6, 4] });
+  finalSeries.push({ label: "Pareto front", color: chartColors().foreground, ...frontXY, line: true, points: false, dash: [6, 4] });
   const final = chartBox("chart-accuracy-pareto", `Final ${metric} of each run, and the Pareto front`);
   body.appendChild(final);
   xyChart(final, { title: "", xLabel, yLabel: metric, xLog: xMode === "remaining", xFormat, series: finalSeries }, ctx.scope);
