@@ -84,7 +84,7 @@ function axes(xLabel: string, yLabel: string, yFormat?: (v: number) => string): 
 /** Lines over a shared x (steps), with gaps spanned so each run's line stays whole. */
 export function lineChart(box: HTMLElement, spec: LineChartSpec, scope: Scope): uPlot {
   const series: uPlot.Series[] = [{ label: spec.xLabel }];
-  for (const line of spec.lines) {
+  for (const [i, line] of spec.lines.entries()) {
     series.push(
       line.pointsOnly
         ? {
@@ -101,6 +101,8 @@ export function lineChart(box: HTMLElement, spec: LineChartSpec, scope: Scope): 
             width: line.width ?? 2,
             dash: line.dash,
             spanGaps: true,
+            // Dots only for a series too short to draw a line; elsewhere circles mean "mask changed".
+            points: { show: (spec.table.ys[i] ?? []).filter((v) => v !== null).length < 2 },
             value: (_u, v) => (v === null ? "\u2014" : spec.yFormat ? spec.yFormat(v) : String(v)),
           },
     );

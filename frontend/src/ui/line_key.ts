@@ -19,6 +19,6 @@ export function lineKey(entries: readonly (readonly [LineStyle, string])[], hove
         label,
       ),
     ),
-    el("span", { class: "hint" }, "Colours: the runs' in the sidebar." + (hover ? " Hover a chart for the values at a step." : "")),
+    el("span", { class: "hint" }, "Colours are the runs' colours in the sidebar." + (hover ? " Hover a chart for the values at a step." : "")),
   );
 }
