@@ -39,6 +39,21 @@ MANUAL_TARGET = 0.6
 MASK_COLOR_ATTRS = ("kept", "pruned", "newly-pruned", "regrown")
 
 
+def _keras3_mlp():
+    """A compiled Keras 3 MLP 64-24-10 (layers "hidden" and "logits")."""
+    import keras
+
+    model = keras.Sequential(
+        [
+            keras.Input((64,)),
+            keras.layers.Dense(24, activation="relu", name="hidden"),
+            keras.layers.Dense(10, name="logits"),
+        ]
+    )
+    training.compile_classifier(model)
+    return model
+
+
 def _train_manual_keras3_run(logdir):
     """Keras 3 MLP 64-24-10 on digits, its kernels pruned by hand: 16 steps, a few seconds.
 
@@ -71,14 +86,7 @@ def _train_manual_keras3_run(logdir):
                 if kernel.path in self.masks:
                     kernel.assign(np.where(self.masks[kernel.path], w, 0.0).astype(w.dtype))
 
-    model = keras.Sequential(
-        [
-            keras.Input((64,)),
-            keras.layers.Dense(24, activation="relu", name="hidden"),
-            keras.layers.Dense(10, name="logits"),
-        ]
-    )
-    training.compile_classifier(model)
+    model = _keras3_mlp()
     x, y = training.digits(1000)
     model.fit(
         x[:800],
@@ -886,18 +894,9 @@ MANY_RUNS = 20
 def _train_dense_keras3_run(logdir):
     """Keras 3 MLP 64-24-10, recorded by PruningMonitor, never pruned and without a target:
     a dense baseline (8 steps)."""
-    import keras
-
     from tb_prune_plugin.callbacks import PruningMonitor
 
-    model = keras.Sequential(
-        [
-            keras.Input((64,)),
-            keras.layers.Dense(24, activation="relu", name="hidden"),
-            keras.layers.Dense(10, name="logits"),
-        ]
-    )
-    training.compile_classifier(model)
+    model = _keras3_mlp()
     x, y = training.digits(800)
     model.fit(
         x,

@@ -147,7 +147,12 @@ function showReadout(readout: HTMLElement, spec: LineChartSpec, idx: number | nu
   readout.replaceChildren(
     el("span", { class: "readout-x" }, `${spec.xLabel} ${formatCountTick(x)}`),
     ...readoutItems(lines, spec.table.ys, idx, format).map((item) =>
-      el("span", { class: "readout-item", "data-testid": "readout-item", "data-run": item.group }, swatch(item.color), item.text),
+      el(
+        "span",
+        { class: "readout-item", "data-testid": "readout-item", "data-run": item.group, title: item.text },
+        swatch(item.color),
+        item.text,
+      ),
     ),
   );
 }
