@@ -974,3 +974,17 @@ def test_charts_keep_their_height_with_20_runs(many):
     _screenshot(many, "schedules_20_runs")
     assert heights[1] == heights[MANY_RUNS], heights
     _assert_no_console_errors(many)
+
+
+def test_plugin_page_opened_alone_follows_the_system_dark_scheme(served, tab):
+    """Without TensorBoard's page around it (no parent to read), `prefers-color-scheme`
+    decides."""
+    url = tab.frame.url.split("#")[0]
+    for scheme in ("dark", "light"):
+        page = tab.page.context.browser.new_page(color_scheme=scheme)
+        try:
+            page.goto(url)
+            expect(page.locator("main[data-testid=view-overview]")).to_be_visible()
+            expect(page.locator("html")).to_have_attribute("data-theme", scheme)
+        finally:
+            page.close()
