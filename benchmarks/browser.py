@@ -102,7 +102,7 @@ async ([steps]) => {
   const last = String(steps[steps.length - 1]);
   const start = performance.now();
   for (let i = 1; i < steps.length; i++) {
-    slider.value = String(i);
+    slider.value = String(steps[i]);  // the slider's values are the recorded steps
     slider.dispatchEvent(new Event("input", { bubbles: true }));
     await frame();
   }
@@ -267,7 +267,7 @@ def scrub_masks(browser, base_url, run, weight, steps):
         through = page.evaluate(STEP_THROUGH, [steps])
         page.evaluate(
             "() => { const s = document.querySelector('[data-testid=\"mask-step-slider\"]');"
-            " s.value = '0'; s.dispatchEvent(new Event('input', {bubbles: true})); }"
+            " s.value = s.min; s.dispatchEvent(new Event('input', {bubbles: true})); }"
         )
         page.wait_for_selector(
             '[data-testid="mask-canvas"][data-state="ready"][data-step="%d"]' % steps[0],

@@ -133,6 +133,12 @@ def _keras3_runs(logdir, train, val):
             super().__init__()
             self.target, self.ramp_steps, self.step, self.masks = target, ramp_steps, 0, {}
 
+        def level(self, step):
+            """The sparsity the masks in force at `step` were computed for: the ramp's value at
+            the last multiple of 10 (0 before the first mask). The monitor's target follows it,
+            so the chart's target is the ramp this pruner applies, not its end value."""
+            return self.target * min(1.0, (step // 10 * 10) / self.ramp_steps)
+
         def on_train_batch_end(self, batch, logs=None):
             self.step += 1
             kernels = [
@@ -141,8 +147,9 @@ def _keras3_runs(logdir, train, val):
             for kernel in kernels:
                 w = np.asarray(kernel.numpy())
                 if self.step % 10 == 0:
-                    level = self.target * min(1.0, self.step / self.ramp_steps)
-                    self.masks[kernel.path] = np.abs(w) > np.quantile(np.abs(w), level)
+                    self.masks[kernel.path] = np.abs(w) > np.quantile(
+                        np.abs(w), self.level(self.step)
+                    )
                 mask = self.masks.get(kernel.path)
                 if mask is not None:
                     kernel.assign(np.where(mask, w, 0.0).astype(w.dtype))
@@ -151,9 +158,14 @@ def _keras3_runs(logdir, train, val):
     for name, target in (("manual_keras3_80", 0.8), ("dense_baseline", None)):
         model = _mlp(keras)
         _compile(keras, model)
-        callbacks = [PruningMonitor(os.path.join(logdir, name), target_sparsity=target or 0.0)]
         if target:
-            callbacks.insert(0, MagnitudePruning(target, ramp_steps=int(steps * 0.7)))
+            # The monitor's step is optimizer.iterations, the pruner's count of batches done.
+            pruner = MagnitudePruning(target, ramp_steps=int(steps * 0.7))
+            monitor = PruningMonitor(os.path.join(logdir, name), target_sparsity=pruner.level)
+            callbacks = [pruner, monitor]
+        else:
+            # No target at all: the baseline is dense, not pruned towards 0%.
+            callbacks = [PruningMonitor(os.path.join(logdir, name))]
         model.fit(
             train[0],
             train[1],

@@ -10,6 +10,7 @@ view under the pytest tmp path, and into $TB_PRUNE_SCREENSHOTS when that is set.
 
 import base64
 import decimal
+import math
 import os
 import shutil
 import types
@@ -18,6 +19,7 @@ import urllib.parse
 import numpy as np
 import pytest
 
+from benchmarks import logdir_gen
 from tb_prune_plugin import reader
 from tests import browser, training
 
@@ -35,6 +37,21 @@ MANUAL_TARGET = 0.6
 # Colours of the mask heatmap (frontend/src/transforms/mask_grid.ts); the test reads them
 # from the canvas's data attributes and only checks here that they are four distinct ones.
 MASK_COLOR_ATTRS = ("kept", "pruned", "newly-pruned", "regrown")
+
+
+def _keras3_mlp():
+    """A compiled Keras 3 MLP 64-24-10 (layers "hidden" and "logits")."""
+    import keras
+
+    model = keras.Sequential(
+        [
+            keras.Input((64,)),
+            keras.layers.Dense(24, activation="relu", name="hidden"),
+            keras.layers.Dense(10, name="logits"),
+        ]
+    )
+    training.compile_classifier(model)
+    return model
 
 
 def _train_manual_keras3_run(logdir):
@@ -69,14 +86,7 @@ def _train_manual_keras3_run(logdir):
                 if kernel.path in self.masks:
                     kernel.assign(np.where(self.masks[kernel.path], w, 0.0).astype(w.dtype))
 
-    model = keras.Sequential(
-        [
-            keras.Input((64,)),
-            keras.layers.Dense(24, activation="relu", name="hidden"),
-            keras.layers.Dense(10, name="logits"),
-        ]
-    )
-    training.compile_classifier(model)
+    model = _keras3_mlp()
     x, y = training.digits(1000)
     model.fit(
         x[:800],
@@ -388,9 +398,12 @@ def test_masks_canvas_is_the_recorded_mask(served, tab):
     frame.locator("#focus-weight").select_option("hidden/kernel")
     canvas = _wait_for_mask(frame, "poly", "hidden/kernel", steps[-1])
     slider = frame.locator("#mask-step-slider")
-    expect(slider).to_have_attribute("max", str(len(steps) - 1))
+    # The slider runs over steps (recorded masks at their steps), not indices.
+    expect(slider).to_have_attribute("min", str(steps[0]))
+    expect(slider).to_have_attribute("max", str(steps[-1]))
+    expect(slider).to_have_value(str(steps[-1]))
 
-    slider.fill(str(first))
+    slider.fill(str(steps[first]))
     canvas = _wait_for_mask(frame, "poly", "hidden/kernel", steps[first])
     expect(canvas).to_have_attribute("data-diff", "true")
     expect(canvas).to_have_attribute("data-exact", "true")
@@ -409,7 +422,7 @@ def test_masks_canvas_is_the_recorded_mask(served, tab):
     expect(frame.locator("[data-testid=mask-legend] [data-legend=newly-pruned]")).to_be_visible()
     _screenshot(tab, "masks")
 
-    slider.fill(str(later))
+    slider.fill(str(steps[later]))
     canvas = _wait_for_mask(frame, "poly", "hidden/kernel", steps[later])
     image, _, _ = _expected_mask_image(
         canvas, weight.masks[steps[later]], weight.masks[steps[later - 1]]
@@ -558,3 +571,415 @@ def test_stability_draws_churn_per_run(served, tab):
     chart = frame.locator("figure[data-testid=chart-stability][data-weight='hidden/kernel']")
     expect(chart).to_have_attribute("data-series-count", "2")
     _assert_no_console_errors(tab)
+
+
+# Focus, legends, metric direction, run kinds, keys, theme -------------------------------------
+
+
+def _last(values):
+    return float(values[-1])
+
+
+def _most_pruned_focus(exp, runs):
+    """What the single-weight views open on: the run with the highest last global sparsity,
+    and its largest weight (by size) with sparsity above 0, in /runs order on ties."""
+    run = max(runs, key=lambda r: _last(exp.runs[r].model.fields["global_sparsity"]))
+    weights = exp.runs[run].weights
+    pruned = [w for w in sorted(weights) if _last(weights[w].fields["sparsity"]) > 0]
+    weight = max(pruned, key=lambda w: _last(weights[w].fields["size"]))
+    return run, weight
+
+
+def _hash_state(frame):
+    return urllib.parse.parse_qs(frame.evaluate("() => location.hash.slice(1)"))
+
+
+def test_masks_and_distributions_open_on_the_most_pruned_run_and_weight(served, tab):
+    """Regression: both views opened on the first run (the demo's dense baseline, an all-kept
+    mask). Without a choice in the URL they open on the most pruned run (last global
+    sparsity) and its largest pruned weight, written into the URL; a URL choice wins."""
+    exp = served.experiment
+    run, weight = _most_pruned_focus(exp, ["manual", "poly"])
+    other = "manual" if run == "poly" else "poly"
+    assert _last(exp.runs[run].model.fields["global_sparsity"]) > _last(
+        exp.runs[other].model.fields["global_sparsity"]
+    )
+    frame = tab.frame
+    _open(tab, "masks")
+    _wait_for_mask(frame, run, weight, max(exp.runs[run].weights[weight].masks))
+    assert _hash_state(frame) == {"tab": ["masks"], "focusRun": [run], "focusWeight": [weight]}
+    expect(frame.locator("#focus-run")).to_have_value(run)
+    expect(frame.locator("#focus-weight")).to_have_value(weight)
+
+    _open(tab, "distributions")
+    expect(frame.locator("#focus-run")).to_have_value(run)
+    expect(frame.locator("#focus-weight")).to_have_value(weight)
+    expect(frame.locator("#histogram-canvas")).to_have_attribute(
+        "data-steps", str(len(exp.runs[run].weights[weight].histograms.steps))
+    )
+    assert _hash_state(frame)["focusRun"] == [run]
+
+    # A run named in the URL wins; its own largest pruned weight is taken.
+    _, other_weight = _most_pruned_focus(exp, [other])
+    _open(tab, "masks", focusRun=other)
+    _wait_for_mask(frame, other, other_weight, max(exp.runs[other].weights[other_weight].masks))
+    assert _hash_state(frame)["focusWeight"] == [other_weight]
+    # Both named: both win, also a weight that is not the largest.
+    _open(tab, "masks", focusRun=other, focusWeight="logits/kernel")
+    _wait_for_mask(
+        frame, other, "logits/kernel", max(exp.runs[other].weights["logits/kernel"].masks)
+    )
+    _assert_no_console_errors(tab)
+
+
+def test_focus_answer_arriving_after_the_user_moved_on_is_dropped(served, tab):
+    """The /overview answer the Masks view waits for (to find the most pruned run) is held
+    back until the user has moved to another view; it must not draw the Masks view there
+    nor change the focus the user chose."""
+    frame = tab.frame
+    _open(tab, "schedules")
+    expect(frame.locator("figure[data-testid=chart-schedule][data-series-count]")).to_have_count(2)
+    held = []
+    tab.page.route("**/data/plugin/pruning/overview*", lambda route: held.append(route))
+    try:
+        frame.locator("[data-testid=refresh-button]").click()  # empties the cache
+        _open(tab, "masks")
+        expect(frame.locator("[data-testid=state-loading]")).to_contain_text("the most pruned run")
+        _open(tab, "distributions", focusRun="manual", focusWeight="logits/kernel")
+        expect(frame.locator("#histogram-canvas")).to_be_visible()
+        assert held, "the overview request was not made"
+        frame.evaluate("() => performance.clearResourceTimings()")
+    finally:
+        for route in held:
+            route.continue_()
+        tab.page.unroute("**/data/plugin/pruning/overview*")
+    frame.wait_for_function(
+        "() => performance.getEntriesByType('resource').some((e) => e.name.includes('/overview'))"
+    )
+    tab.page.wait_for_timeout(300)  # the answer's callbacks have run
+    expect(frame.locator("main[data-testid=view-distributions]")).to_be_visible()
+    expect(frame.locator("#mask-canvas")).to_have_count(0)
+    expect(frame.locator("#focus-run")).to_have_value("manual")
+    assert _hash_state(frame) == {
+        "tab": ["distributions"],
+        "focusRun": ["manual"],
+        "focusWeight": ["logits/kernel"],
+    }
+    _assert_no_console_errors(tab)
+
+
+def _readout_text(exp, runs, weight, step):
+    """The Schedules readout's items at `step`: per run with a value there, its sparsity,
+    then its target and whether the mask changed, as views/schedules.ts formats them."""
+    items = {}
+    for run in runs:
+        w = exp.runs[run].weights[weight]
+        steps = list(w.steps)
+        if step not in steps:
+            continue
+        i = steps.index(step)
+        text = "%s %s" % (run, _js_percent(w.fields["sparsity"][i], 1))
+        extras = []
+        if not math.isnan(w.fields["target_sparsity"][i]):
+            extras.append("target " + _js_percent(w.fields["target_sparsity"][i], 1))
+        if w.fields["mask_changed"][i] == 1:
+            extras.append("mask changed")
+        items[run] = text + (" (%s)" % ", ".join(extras) if extras else "")
+    return items
+
+
+def _hover(tab, chart, where):
+    """Moves the mouse over the plot of `chart` at its left or right edge (first or last step)."""
+    chart.scroll_into_view_if_needed()
+    box = chart.locator(".u-over").bounding_box()
+    x = box["x"] + (1 if where == "left" else box["width"] - 1)
+    tab.page.mouse.move(x, box["y"] + box["height"] / 2)
+
+
+def test_schedules_explain_line_styles_once_and_read_out_the_hovered_step(served, tab):
+    """Regression: every chart had a legend listing 3 entries per run (taller than the chart
+    at 6 runs). Now one key per view explains the line styles, the sidebar's colours are
+    the runs, and hovering shows the hovered step's values of every run in one line."""
+    exp = served.experiment
+    frame = tab.frame
+    _open(tab, "schedules")
+    view = frame.locator("main[data-testid=view-schedules]")
+    key = view.locator("[data-testid=line-key]")
+    expect(key).to_have_count(1)
+    assert [i.get_attribute("data-style") for i in key.locator(".line-key-item").all()] == [
+        "solid",
+        "dashed",
+        "circle",
+    ]
+    expect(key.locator(".line-key-item")).to_have_text(
+        ["actual sparsity", "target", "mask changed"]
+    )
+    chart = frame.locator("figure[data-testid=chart-schedule][data-weight='hidden/kernel']")
+    expect(chart).to_have_attribute("data-series-count", "6")
+    expect(view.locator(".u-legend")).to_have_count(0)
+
+    steps = sorted(set().union(*(exp.runs[r].weights["hidden/kernel"].steps for r in exp.runs)))
+    readout = chart.locator("[data-testid=chart-readout]")
+    for where, step in (("right", steps[-1]), ("left", steps[0])):
+        _hover(tab, chart, where)
+        expect(readout).to_have_attribute("data-step", str(int(step)))
+        expected = _readout_text(exp, ["manual", "poly"], "hidden/kernel", int(step))
+        assert expected, step
+        items = readout.locator("[data-testid=readout-item]")
+        expect(items).to_have_text(list(expected.values()))
+        assert [i.get_attribute("data-run") for i in items.all()] == list(expected)
+        expect(readout.locator(".readout-x")).to_have_text("step %d" % step)
+    _assert_no_console_errors(tab)
+
+
+def _final_points(exp, metric):
+    """Per run, (global sparsity, value) of the last epoch value of `metric`, paired with the
+    global sparsity at the latest model step at or before it (transforms/metrics.ts)."""
+    points = {}
+    for name, run in exp.runs.items():
+        series = run.metrics["epoch"][metric]
+        step, value = int(series.steps[-1]), float(series.values[-1])
+        model_steps = list(run.model.steps)
+        at = max(i for i, s in enumerate(model_steps) if s <= step)
+        points[name] = (float(run.model.fields["global_sparsity"][at]), value)
+    return points
+
+
+def _front(points, lower_better):
+    sign = -1 if lower_better else 1
+
+    def dominates(a, b):
+        (sa, va), (sb, vb) = a, b
+        va, vb = sign * va, sign * vb
+        return sa >= sb and va >= vb and (sa > sb or va > vb)
+
+    return {
+        r: not any(dominates(q, p) for o, q in points.items() if o != r) for r, p in points.items()
+    }
+
+
+def test_loss_metrics_are_lower_is_better_with_a_toggle(served, tab):
+    """Regression: mse and mae counted as higher-is-better, inverting the Pareto front of
+    regression runs. The direction follows the name (val_loss: lower), can be switched, and
+    the Pareto front and the "better" words follow it."""
+    exp = served.experiment
+    frame = tab.frame
+    _open(tab, "accuracy", metric="epoch/val_loss")
+    better = frame.locator("[data-testid=metric-better]")
+    expect(better).to_have_value("lower")
+    points = _final_points(exp, "val_loss")
+    expect(frame.locator("[data-testid=pareto-row]")).to_have_count(2)
+    for lower, choice in ((True, None), (False, "higher"), (True, "lower")):
+        if choice:
+            better.select_option(choice)
+        expect(frame.locator("[data-testid=pareto-table]")).to_have_attribute(
+            "data-better", "lower" if lower else "higher"
+        )
+        expected = _front(points, lower)
+        for run, on_front in expected.items():
+            row = frame.locator("[data-testid=pareto-row][data-run=%s]" % run)
+            expect(row).to_have_attribute("data-front", str(on_front).lower())
+        expect(frame.locator("main[data-testid=view-accuracy] p.hint")).to_contain_text(
+            "(%s is better)" % ("lower" if lower else "higher")
+        )
+        assert _hash_state(frame).get("better") == ([choice] if choice else None)
+    # Another metric starts from its own direction.
+    frame.locator("[data-testid=metric-select]").select_option("epoch/val_accuracy")
+    expect(better).to_have_value("higher")
+    assert "better" not in _hash_state(frame)
+    _assert_no_console_errors(tab)
+
+
+def test_tabs_move_with_arrow_keys(served, tab):
+    frame = tab.frame
+    _open(tab, "overview")
+    tabs = [t.get_attribute("id")[len("tab-") :] for t in frame.locator("[role=tab]").all()]
+    assert tabs[:6] == ["overview", "schedules", "masks", "accuracy", "distributions", "stability"]
+    frame.locator("#tab-overview").focus()
+    for key, expected in (
+        ("ArrowRight", "schedules"),
+        ("ArrowRight", "masks"),
+        ("ArrowLeft", "schedules"),
+        ("End", tabs[-1]),
+        ("ArrowRight", "overview"),  # wraps
+        ("ArrowLeft", tabs[-1]),
+        ("Home", "overview"),
+    ):
+        tab.page.keyboard.press(key)
+        expect(frame.locator("main[data-testid=view-%s]" % expected)).to_be_visible()
+        expect(frame.locator("#tab-%s" % expected)).to_be_focused()
+        expect(frame.locator("#tab-%s" % expected)).to_have_attribute("aria-selected", "true")
+        # One tab stop: the selected tab.
+        assert [frame.locator("#tab-%s" % t).get_attribute("tabindex") for t in tabs] == [
+            "0" if t == expected else "-1" for t in tabs
+        ]
+        assert _hash_state(frame).get("tab", ["overview"]) == [expected]
+    _assert_no_console_errors(tab)
+
+
+def test_mask_step_moves_with_arrow_keys_and_the_slider_snaps_to_recorded_steps(served, tab):
+    steps = sorted(served.experiment.runs["poly"].weights["hidden/kernel"].masks)
+    assert len(steps) >= 4 and steps[2] - steps[1] >= 2, steps
+    frame = tab.frame
+    _open(tab, "masks", focusRun="poly", focusWeight="hidden/kernel", step=steps[1])
+    _wait_for_mask(frame, "poly", "hidden/kernel", steps[1])
+    frame.locator("[data-testid=mask-info]").click()  # the focus in the plugin, on no control
+    tab.page.keyboard.press("ArrowRight")
+    _wait_for_mask(frame, "poly", "hidden/kernel", steps[2])
+    slider = frame.locator("#mask-step-slider")
+    expect(slider).to_have_value(str(steps[2]))
+    tab.page.keyboard.press("ArrowLeft")
+    _wait_for_mask(frame, "poly", "hidden/kernel", steps[1])
+    tab.page.keyboard.press("ArrowLeft")
+    _wait_for_mask(frame, "poly", "hidden/kernel", steps[0])
+    tab.page.keyboard.press("ArrowLeft")  # the first: stays
+    expect(slider).to_have_value(str(steps[0]))
+    # On the slider itself the arrows step by recorded mask too, not by one step.
+    slider.focus()
+    tab.page.keyboard.press("ArrowRight")
+    _wait_for_mask(frame, "poly", "hidden/kernel", steps[1])
+    expect(slider).to_have_value(str(steps[1]))
+    # A value between two recorded steps snaps to the nearest.
+    slider.fill(str(steps[2] - (steps[2] - steps[1]) // 2 + 1))
+    _wait_for_mask(frame, "poly", "hidden/kernel", steps[2])
+    expect(slider).to_have_value(str(steps[2]))
+    tab.page.wait_for_timeout(400)  # the step is written to the URL once scrubbing pauses
+    assert _hash_state(frame)["step"] == [str(steps[2])]
+    _assert_no_console_errors(tab)
+
+
+def test_tensorboard_dark_mode_is_followed(served, tab):
+    """TensorBoard marks its page's body with the class dark-mode (its toggle, or the
+    system's dark scheme); the plugin's iframe follows it, charts included."""
+    frame = tab.frame
+    _open(tab, "schedules")
+    chart = frame.locator("figure[data-testid=chart-schedule][data-weight='hidden/kernel']")
+    expect(chart).to_have_attribute("data-series-count", "6")
+    html = frame.locator("html")
+    expect(html).to_have_attribute("data-theme", "light")
+    background = "() => getComputedStyle(document.body).backgroundColor"
+    assert frame.evaluate(background) == "rgb(255, 255, 255)"
+    try:
+        tab.page.evaluate("() => document.body.classList.add('dark-mode')")
+        expect(html).to_have_attribute("data-theme", "dark")
+        assert frame.evaluate(background) == "rgb(48, 48, 48)"
+        # The charts are drawn again in the dark frame colours.
+        expect(chart).to_have_attribute("data-series-count", "6")
+        _screenshot(tab, "schedules_dark")
+    finally:
+        tab.page.evaluate("() => document.body.classList.remove('dark-mode')")
+    expect(html).to_have_attribute("data-theme", "light")
+    assert frame.evaluate(background) == "rgb(255, 255, 255)"
+    _assert_no_console_errors(tab)
+
+
+def test_run_kinds_in_the_sidebar(served, tab):
+    _open(tab, "overview")
+    for run, kind in (("manual", "manual"), ("poly", "tfmot")):
+        label = tab.frame.locator("label.run-item[data-run=%s] [data-testid=run-kind]" % run)
+        expect(label).to_have_attribute("data-kind", kind)
+        expect(label).to_have_text(kind)
+
+
+# Many runs ------------------------------------------------------------------------------------
+
+MANY_RUNS = 20
+
+
+def _train_dense_keras3_run(logdir):
+    """Keras 3 MLP 64-24-10, recorded by PruningMonitor, never pruned and without a target:
+    a dense baseline (8 steps)."""
+    from tb_prune_plugin.callbacks import PruningMonitor
+
+    model = _keras3_mlp()
+    x, y = training.digits(800)
+    model.fit(
+        x,
+        y,
+        batch_size=100,
+        epochs=1,
+        verbose=0,
+        callbacks=[PruningMonitor(os.path.join(logdir, "dense"))],
+    )
+
+
+@pytest.fixture(scope="module")
+def many(tmp_path_factory, tab):
+    """20 generated runs (benchmarks/logdir_gen.py, no training) and a trained dense run in
+    one log directory, served, in a page of its own in the `tab` fixture's browser (one
+    Playwright per process)."""
+    logdir = tmp_path_factory.mktemp("e2e_many")
+    names = logdir_gen.write_grid(str(logdir), MANY_RUNS, n_weights=2, steps=30, mask_every=10)
+    _train_dense_keras3_run(str(logdir))
+    experiment = reader.load(str(logdir))
+    with browser.TensorBoardProcess(logdir) as tensorboard:
+        tensorboard.wait_for_runs(names + ["dense"])
+        page = tab.page.context.browser.new_page(viewport={"width": 1280, "height": 800})
+        try:
+            page.set_default_timeout(20_000)
+            errors = browser.ConsoleErrors(page)
+            page.goto(tensorboard.url + "/#pruning")
+            yield types.SimpleNamespace(
+                page=page,
+                frame=browser.plugin_frame(page),
+                errors=errors,
+                screenshot_dirs=tab.screenshot_dirs,
+                names=names,
+                experiment=experiment,
+            )
+        finally:
+            page.close()
+
+
+def test_a_run_never_pruned_without_a_target_is_dense(many):
+    """Regression: the demo's unpruned baseline was labelled "manual"."""
+    dense = many.experiment.runs["dense"]
+    for w in dense.weights.values():
+        assert (w.fields["sparsity"] == 0).all() and np.isnan(w.fields["target_sparsity"]).all()
+    _open(many, "overview")
+    label = many.frame.locator("label.run-item[data-run=dense] [data-testid=run-kind]")
+    expect(label).to_have_attribute("data-kind", "dense")
+    expect(label).to_have_text("dense")
+    expect(
+        many.frame.locator("label.run-item[data-run=run_00] [data-testid=run-kind]")
+    ).to_have_attribute("data-kind", "tfmot")
+    # Most pruned first: the dense run is never the default focus.
+    _open(many, "masks")
+    expect(many.frame.locator("#mask-canvas")).to_have_attribute("data-state", "ready")
+    assert _hash_state(many.frame)["focusRun"] == ["run_00"]
+    _assert_no_console_errors(many)
+
+
+def test_charts_keep_their_height_with_20_runs(many):
+    """Regression: each chart's legend listed 3 entries per run, so a chart grew with the
+    number of runs. Now the plot and its one-line readout have a fixed height."""
+    frame = many.frame
+    weight = logdir_gen.weight_names(1)[0]
+    selector = "figure[data-testid=chart-schedule][data-weight='%s']" % weight
+    heights = {}
+    for runs in (many.names[:1], many.names):
+        _open(many, "schedules", run=runs, weightFilter="^%s$" % weight)
+        chart = frame.locator(selector)
+        expect(chart).to_have_attribute("data-series-count", str(3 * len(runs)))
+        global_chart = frame.locator("figure[data-testid=chart-global-sparsity]")
+        expect(global_chart).to_have_attribute("data-series-count", str(len(runs)))
+        _hover(many, chart, "right")
+        expect(chart.locator("[data-testid=readout-item]")).to_have_count(len(runs))
+        heights[len(runs)] = (chart.bounding_box()["height"], global_chart.bounding_box()["height"])
+    _screenshot(many, "schedules_20_runs")
+    assert heights[1] == heights[MANY_RUNS], heights
+    _assert_no_console_errors(many)
+
+
+def test_plugin_page_opened_alone_follows_the_system_dark_scheme(served, tab):
+    """Without TensorBoard's page around it (no parent to read), `prefers-color-scheme`
+    decides."""
+    url = tab.frame.url.split("#")[0]
+    for scheme in ("dark", "light"):
+        page = tab.page.context.browser.new_page(color_scheme=scheme)
+        try:
+            page.goto(url)
+            expect(page.locator("main[data-testid=view-overview]")).to_be_visible()
+            expect(page.locator("html")).to_have_attribute("data-theme", scheme)
+        finally:
+            page.close()

@@ -5,12 +5,14 @@
 import { Api, Generation, isAbort } from "./api";
 import { compileFilter } from "./transforms/filter";
 import { changedRuns } from "./transforms/run_changes";
+import { denseCandidates, runKind, type RunKind } from "./transforms/run_kind";
 import { TABS, decodeState, encodeState, type TabId, type ViewState } from "./transforms/url_state";
 import type { RunInfo } from "./types";
 import { el, replaceChildren } from "./ui/dom";
 import { setRuns } from "./ui/run_colors";
 import { Scope } from "./ui/scope";
 import { Sidebar } from "./ui/sidebar";
+import { watchTheme } from "./ui/theme";
 import { errorState, loadingState, noDataState } from "./ui/states";
 import { accuracyView } from "./views/accuracy";
 import { configurationView } from "./views/configuration";
@@ -23,6 +25,7 @@ import { statisticsView } from "./views/statistics";
 import { structureView } from "./views/structure";
 import type { View, ViewContext } from "./views/view";
 
+// The tabs, in the order shown; a new view adds its line here (and its id to TABS).
 const VIEWS: Record<TabId, { title: string; view: View }> = {
   overview: { title: "Overview", view: overviewView },
   schedules: { title: "Schedules", view: schedulesView },
@@ -48,6 +51,8 @@ export class App {
   private state: ViewState;
   private runs: RunInfo[] | null = null;
   private runsFingerprint = "";
+  /** Each run's kind once /overview (and, for possible dense runs, their series) told it. */
+  private kinds = new Map<string, RunKind | null>();
   private readonly sidebar: Sidebar;
   private readonly main: HTMLElement;
   private readonly status: HTMLElement;
@@ -62,16 +67,21 @@ export class App {
       onRunFilter: (text) => this.setState({ runFilter: text }),
       onWeightFilter: (text) => this.setState({ weightFilter: text }),
     });
-    this.main = el("main", { class: "view", id: "view" });
+    this.main = el("main", { class: "view", id: "view", role: "tabpanel", tabindex: "-1" });
     this.status = el("span", { class: "status", "data-testid": "status", "aria-live": "polite" });
     this.notices = el("div", { class: "notices", "data-testid": "notices", role: "status", hidden: true });
-    const nav = el("nav", { class: "tabs", role: "tablist" });
+    const nav = el("nav", { class: "tabs", role: "tablist", "aria-label": "Pruning views" });
     for (const id of TABS) {
-      const b = el("button", { type: "button", role: "tab", id: `tab-${id}`, "data-testid": `tab-${id}` }, VIEWS[id].title);
+      const b = el(
+        "button",
+        { type: "button", role: "tab", id: `tab-${id}`, "data-testid": `tab-${id}`, "aria-controls": "view", tabindex: "-1" },
+        VIEWS[id].title,
+      );
       b.addEventListener("click", () => this.setState({ tab: id }));
       this.tabs.set(id, b);
       nav.appendChild(b);
     }
+    nav.addEventListener("keydown", (e) => this.onTabKey(e));
     const refresh = el("button", { type: "button", class: "refresh", "data-testid": "refresh-button", title: "Reload data" }, "Refresh");
     refresh.addEventListener("click", () => void this.loadRuns(true));
     replaceChildren(
@@ -84,6 +94,8 @@ export class App {
 
   /** Loads the runs and renders; then keeps polling for new data. */
   start(): void {
+    // Charts take their frame colours when drawn: a theme change draws the view again.
+    this.scope.add(watchTheme(() => this.renderView()));
     this.writeHash();
     window.addEventListener("hashchange", () => {
       if (location.hash.replace(/^#/, "") === this.lastHash) return;
@@ -129,6 +141,7 @@ export class App {
         if (!force) this.api.forgetRuns(changedRuns(before, response.runs));
         this.updateSidebar();
         this.renderView();
+        void this.loadKinds(response.runs);
       }
     } catch (e) {
       if (isAbort(e)) return;
@@ -137,6 +150,43 @@ export class App {
         this.generation.cancel();
         replaceChildren(this.main, errorState(e, "the list of runs"));
       }
+    }
+  }
+
+  /**
+   * Arrow keys move between tabs (ARIA tablist, automatic activation): Left/Right to the
+   * previous/next (wrapping), Home/End to the first/last; the new tab takes the focus.
+   */
+  private onTabKey(e: KeyboardEvent): void {
+    const at = TABS.indexOf(this.state.tab);
+    const to =
+      e.key === "ArrowRight" ? (at + 1) % TABS.length
+      : e.key === "ArrowLeft" ? (at - 1 + TABS.length) % TABS.length
+      : e.key === "Home" ? 0
+      : e.key === "End" ? TABS.length - 1
+      : -1;
+    if (to < 0) return;
+    e.preventDefault();
+    this.setState({ tab: TABS[to]! });
+    this.tabs.get(TABS[to]!)!.focus();
+  }
+
+  /**
+   * The runs' kinds for the sidebar: a run that never pruned and has no target is dense, not
+   * manual. /overview (the last state, cached for the views too) names the candidates; only
+   * their global sparsity over every step is read to confirm it.
+   */
+  private async loadKinds(runs: RunInfo[]): Promise<void> {
+    try {
+      const overview = await this.api.overview([]);
+      const candidates = denseCandidates(runs, overview);
+      const series = candidates.length ? await this.api.modelSeriesMulti(candidates, ["global_sparsity"]) : [];
+      if (this.runs !== runs) return; // a newer /runs answer is being worked on
+      const global = new Map(candidates.map((run, i) => [run, series[i]?.fields.global_sparsity ?? null]));
+      this.kinds = new Map(runs.map((r) => [r.run, runKind(r, global.has(r.run), global.get(r.run) ?? null)]));
+      this.updateSidebar();
+    } catch (e) {
+      if (!isAbort(e)) console.warn("pruning plugin: could not tell the runs' kinds", e);
     }
   }
 
@@ -164,6 +214,7 @@ export class App {
       selected: this.state.runs,
       runFilter: this.state.runFilter,
       weightFilter: this.state.weightFilter,
+      kinds: this.kinds,
     });
   }
 
@@ -179,10 +230,12 @@ export class App {
     const ticket = this.generation.next();
     for (const [id, b] of this.tabs) {
       b.setAttribute("aria-selected", String(id === this.state.tab));
+      b.setAttribute("tabindex", id === this.state.tab ? "0" : "-1");
       b.classList.toggle("active", id === this.state.tab);
     }
     this.main.replaceChildren();
     this.main.setAttribute("data-testid", `view-${this.state.tab}`);
+    this.main.setAttribute("aria-labelledby", `tab-${this.state.tab}`);
     if (this.runs === null) return;
     if (this.runs.length === 0) {
       this.main.appendChild(noDataState());

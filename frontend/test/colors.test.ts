@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { PALETTE, assignRunColors, fnv1a, hexToRgb, runColor } from "../src/transforms/colors";
+import { EXTRA_PALETTE, PALETTE, assignRunColors, fnv1a, hexToRgb, runColor } from "../src/transforms/colors";
 
 describe("run colours", () => {
   it("test_fnv1a_matches_reference_vectors", () => {
@@ -43,11 +43,13 @@ describe("assignRunColors", () => {
     expect(colours.get(first)).toBe(PALETTE[home(first)]);
     expect(colours.get(second)).toBe(PALETTE[(home(first) + 1) % PALETTE.length]);
   });
-  it("test_more_runs_than_colours_repeat_by_hash", () => {
-    const names = Array.from({ length: 12 }, (_, i) => `r${String(i).padStart(2, "0")}`);
+  it("test_up_to_20_runs_have_20_colours_then_they_repeat_by_hash", () => {
+    const names = Array.from({ length: 22 }, (_, i) => `r${String(i).padStart(2, "0")}`);
     const colours = assignRunColors(names);
-    expect(new Set(names.slice(0, 10).map((n) => colours.get(n))).size).toBe(10);
-    expect(colours.get("r10")).toBe(runColor("r10"));
-    expect(colours.get("r11")).toBe(runColor("r11"));
+    // The first ten (in name order) take PALETTE, the next ten EXTRA_PALETTE.
+    expect(new Set(names.slice(0, 10).map((n) => colours.get(n)))).toEqual(new Set(PALETTE));
+    expect(new Set(names.slice(10, 20).map((n) => colours.get(n)))).toEqual(new Set(EXTRA_PALETTE));
+    expect(colours.get("r20")).toBe(runColor("r20"));
+    expect(colours.get("r21")).toBe(runColor("r21"));
   });
 });

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import {
   defaultMetric,
-  isMinimized,
   joinMetricWithSparsity,
+  lowerIsBetter,
+  metricLowerIsBetter,
   metricKeys,
   sparsityToX,
   splitMetricKey,
@@ -33,10 +34,36 @@ describe("metric choice", () => {
     expect(splitMetricKey("train/loss")).toBeNull();
     expect(splitMetricKey("loss")).toBeNull();
   });
-  it("test_loss_and_error_are_minimized", () => {
-    expect(isMinimized("val_loss")).toBe(true);
-    expect(isMinimized("mean_absolute_Error")).toBe(true);
-    expect(isMinimized("val_accuracy")).toBe(false);
+  it("test_loss_and_error_measures_are_lower_is_better", () => {
+    for (const name of [
+      "loss",
+      "val_loss",
+      "mse",
+      "val_mse",
+      "mae",
+      "val_mae",
+      "rmse",
+      "root_mean_squared_error",
+      "MAPE",
+      "mean_absolute_percentage_error",
+      "mean_absolute_Error",
+      "perplexity",
+      "val_perplexity",
+      "sparse_categorical_crossentropy",
+    ]) {
+      expect([name, lowerIsBetter(name)]).toEqual([name, true]);
+    }
+  });
+  it("test_accuracy_like_metrics_are_higher_is_better", () => {
+    for (const name of ["accuracy", "val_accuracy", "auc", "precision", "recall", "f1_score", "top_5_accuracy", "r2_score"]) {
+      expect([name, lowerIsBetter(name)]).toEqual([name, false]);
+    }
+  });
+  it("test_the_users_choice_overrides_the_name", () => {
+    expect(metricLowerIsBetter("val_mse", null)).toBe(true);
+    expect(metricLowerIsBetter("val_mse", "higher")).toBe(false);
+    expect(metricLowerIsBetter("val_accuracy", null)).toBe(false);
+    expect(metricLowerIsBetter("val_accuracy", "lower")).toBe(true);
   });
 });
 

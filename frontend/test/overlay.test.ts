@@ -49,7 +49,9 @@ describe("overlay", () => {
     const loaded = MODEL_SERIES_MULTI.series.map((series) => ({ run: series.run, series }));
     const chart = overlay(loaded, [{ field: "global_sparsity", label: "actual" }], color);
     expect(chart).toEqual({
-      lines: [{ label: "tfmot_poly actual", color: "c-tfmot_poly", dash: undefined, width: undefined }],
+      lines: [
+        { label: "tfmot_poly actual", color: "c-tfmot_poly", dash: undefined, width: undefined, group: "tfmot_poly", role: "actual" },
+      ],
       table: { x: [0, 10, 20], ys: [[0, 0.3, 0.5]] },
     });
     expect(BYTE_FIGURES.map((f) => f.field)).toEqual(["sparse_bytes", "dense_bytes"]);
@@ -65,7 +67,10 @@ describe("overlay", () => {
       [{ field: "l2", label: "" }],
       color,
     );
-    expect(chart).toEqual({ lines: [{ label: "a", color: "c-a", dash: undefined, width: undefined }], table: { x: [1], ys: [[2]] } });
+    expect(chart).toEqual({
+      lines: [{ label: "a", color: "c-a", dash: undefined, width: undefined, group: "a", role: "" }],
+      table: { x: [1], ys: [[2]] },
+    });
   });
 });
 

@@ -12,6 +12,7 @@ const FULL: ViewState = {
   diff: false,
   region: { row0: 8, col0: 16, rows: 16, cols: 32 },
   metric: "epoch/val_accuracy",
+  better: "lower",
   xAxis: "remaining",
 };
 
@@ -25,7 +26,7 @@ describe("URL state", () => {
     expect(encodeState(FULL)).toBe(
       "tab=masks&run=tfmot_poly&run=a%26b+c&runFilter=%5Etf&weightFilter=dense_%5Cd" +
         "&focusRun=tfmot_poly&focusWeight=dense%2Fkernel&step=20&diff=0&region=8%2C16%2C16%2C32" +
-        "&metric=epoch%2Fval_accuracy&x=remaining",
+        "&metric=epoch%2Fval_accuracy&better=lower&x=remaining",
     );
   });
   it("test_state_round_trips_with_and_without_hash_sign", () => {
@@ -39,7 +40,8 @@ describe("URL state", () => {
     expect(decodeState("").runs).toBeNull();
   });
   it("test_unreadable_values_fall_back_to_defaults", () => {
-    const s = decodeState("tab=nope&step=1.5&region=1,2,0,4&x=log&diff=yes");
+    const s = decodeState("tab=nope&step=1.5&region=1,2,0,4&x=log&diff=yes&better=up");
+    expect(s.better).toBeNull();
     expect(s.tab).toBe("overview");
     expect(s.step).toBeNull();
     expect(s.region).toBeNull();

@@ -39,9 +39,31 @@ export function defaultMetric(keys: readonly MetricKey[]): MetricKey | null {
   return keys[0] ?? null;
 }
 
-/** Whether smaller is better: names containing "loss" or "error" (any case). */
-export function isMinimized(metric: string): boolean {
-  return /loss|error/i.test(metric);
+/** Name parts that mark a metric as lower-is-better (a loss or an error measure). */
+export const LOWER_IS_BETTER_PARTS = [
+  "loss",
+  "mse",
+  "mae",
+  "rmse",
+  "mape",
+  "error",
+  "perplexity",
+  "crossentropy",
+] as const;
+
+/**
+ * Whether lower values of the metric `name` are better: its name contains one of
+ * LOWER_IS_BETTER_PARTS (any case), e.g. "val_loss", "mean_squared_error", "val_mae",
+ * "MAPE", "perplexity". Everything else (accuracy, auc, precision...) is higher-is-better.
+ */
+export function lowerIsBetter(name: string): boolean {
+  const lower = name.toLowerCase();
+  return LOWER_IS_BETTER_PARTS.some((part) => lower.includes(part));
+}
+
+/** The direction in force: the user's choice when made, else the name's (lowerIsBetter). */
+export function metricLowerIsBetter(name: string, choice: "lower" | "higher" | null): boolean {
+  return choice === null ? lowerIsBetter(name) : choice === "lower";
 }
 
 /** One metric value with the global sparsity in force when it was recorded. */

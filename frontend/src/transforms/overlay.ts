@@ -13,6 +13,10 @@ export interface OverlayLine {
   color: string;
   dash?: number[];
   width?: number;
+  /** The run, so the hover readout shows a run's lines together. */
+  group?: string;
+  /** The line's name in the readout after the run's name (the figure label). */
+  role?: string;
 }
 
 /** A chart's lines and the table they are drawn from (one column per line, in order). */
@@ -55,7 +59,8 @@ export function overlay<F extends string>(loaded: readonly LoadedSeries<F>[], fi
       const values = series.fields[f.field];
       if (!hasValues(values)) continue;
       tables.push({ x: series.steps, ys: [values] });
-      lines.push({ label: f.label ? `${run} ${f.label}` : run, color: color(run), dash: f.dash, width: f.width });
+      const label = f.label ? `${run} ${f.label}` : run;
+      lines.push({ label, color: color(run), dash: f.dash, width: f.width, group: run, role: f.label });
     }
   }
   return { lines, table: alignSeries(tables) };
@@ -107,7 +112,7 @@ export function previewOverlay(
     const curve = previewCurve(c.preview!, until);
     tables.push({ x: curve.steps, ys: [curve.values] });
     const which = perRun.get(c.run)! > 1 ? ` (${c.weights.join(", ")})` : "";
-    lines.push({ label: `${c.run} planned${which}`, color: color(c.run), dash: [6, 4], width: 1.5 });
+    lines.push({ label: `${c.run} planned${which}`, color: color(c.run), dash: [6, 4], width: 1.5, group: c.run, role: `planned${which}` });
   }
   const measured = overlay(actual, [{ field: "global_sparsity", label: "actual" }], color);
   return {

@@ -26,6 +26,8 @@ export interface ViewState {
   region: Region | null;
   /** "<scope>/<name>", e.g. "epoch/val_accuracy"; null means the default metric. */
   metric: string | null;
+  /** Whether lower values of the metric are better; null: as its name says (lowerIsBetter). */
+  better: "lower" | "higher" | null;
   xAxis: XAxisMode;
 }
 
@@ -40,6 +42,7 @@ export const DEFAULT_STATE: Readonly<ViewState> = Object.freeze({
   diff: true,
   region: null,
   metric: null,
+  better: null,
   xAxis: "sparsity",
 });
 
@@ -76,6 +79,7 @@ export function encodeState(state: ViewState): string {
     q.append("region", `${r.row0},${r.col0},${r.rows},${r.cols}`);
   }
   if (state.metric !== null) q.append("metric", state.metric);
+  if (state.better !== null) q.append("better", state.better);
   if (state.xAxis !== DEFAULT_STATE.xAxis) q.append("x", state.xAxis);
   return q.toString();
 }
@@ -96,6 +100,7 @@ export function decodeState(hash: string): ViewState {
     diff: q.get("diff") !== "0",
     region: parseRegion(q.get("region")),
     metric: q.get("metric"),
+    better: q.get("better") === "lower" ? "lower" : q.get("better") === "higher" ? "higher" : null,
     xAxis: q.get("x") === "remaining" ? "remaining" : "sparsity",
   };
 }

@@ -4,10 +4,14 @@
 // tests), and the chart is destroyed with its view.
 
 import uPlot from "uplot";
+import { formatCountTick } from "../transforms/format";
+import { readoutItems } from "../transforms/readout";
 import type { AlignedTable } from "../transforms/series";
-import { el } from "./dom";
+import { el, swatch } from "./dom";
 import type { Scope } from "./scope";
+import { chartColors } from "./theme";
 
+/** The plot's height: fixed, whatever the number of runs (no legend grows under it). */
 const HEIGHT = 260;
 
 /** One drawn series of a line chart. */
@@ -18,6 +22,10 @@ export interface LineSpec {
   width?: number;
   /** Draw markers only, no line (e.g. the steps where a mask changed). */
   pointsOnly?: boolean;
+  /** The run the series belongs to, for the hover readout (default: the label). */
+  group?: string;
+  /** The series' name in the readout after the run's first value, e.g. "target". */
+  role?: string;
 }
 
 export interface LineChartSpec {
@@ -29,6 +37,8 @@ export interface LineChartSpec {
   /** A fixed y range, e.g. [0, 1] for sparsity; automatic when absent. */
   yRange?: [number, number];
   yFormat?: (v: number) => string;
+  /** The hover readout's number format (default yFormat). */
+  readoutFormat?: (v: number) => string;
   /** Extra drawing after the series, in canvas pixels (e.g. a threshold line). */
   onDraw?: (u: uPlot) => void;
 }
@@ -55,12 +65,14 @@ function mount(box: HTMLElement, opts: uPlot.Options, data: uPlot.AlignedData, s
 }
 
 function axes(xLabel: string, yLabel: string, yFormat?: (v: number) => string): uPlot.Axis[] {
+  const c = chartColors();
   return [
-    { label: xLabel, stroke: "#555", grid: { stroke: "#eee" } },
+    { label: xLabel, stroke: c.axis, grid: { stroke: c.grid }, ticks: { stroke: c.grid } },
     {
       label: yLabel,
-      stroke: "#555",
-      grid: { stroke: "#eee" },
+      stroke: c.axis,
+      grid: { stroke: c.grid },
+      ticks: { stroke: c.grid },
       size: 60,
       ...(yFormat
         ? { values: (_u: uPlot, splits: number[]) => splits.map((v) => (v === null || v === undefined ? "" : yFormat(v))) }
@@ -72,7 +84,7 @@ function axes(xLabel: string, yLabel: string, yFormat?: (v: number) => string): 
 /** Lines over a shared x (steps), with gaps spanned so each run's line stays whole. */
 export function lineChart(box: HTMLElement, spec: LineChartSpec, scope: Scope): uPlot {
   const series: uPlot.Series[] = [{ label: spec.xLabel }];
-  for (const line of spec.lines) {
+  for (const [i, line] of spec.lines.entries()) {
     series.push(
       line.pointsOnly
         ? {
@@ -80,7 +92,7 @@ export function lineChart(box: HTMLElement, spec: LineChartSpec, scope: Scope): 
             stroke: line.color,
             fill: undefined,
             paths: () => null,
-            points: { show: true, size: 9, stroke: line.color, fill: "#fff", width: 2 },
+            points: { show: true, size: 9, stroke: line.color, fill: chartColors().background, width: 2 },
             value: (_u, v) => (v === null ? "" : spec.yFormat ? spec.yFormat(v) : String(v)),
           }
         : {
@@ -89,6 +101,8 @@ export function lineChart(box: HTMLElement, spec: LineChartSpec, scope: Scope): 
             width: line.width ?? 2,
             dash: line.dash,
             spanGaps: true,
+            // Dots only for a series too short to draw a line; elsewhere circles mean "mask changed".
+            points: { show: (spec.table.ys[i] ?? []).filter((v) => v !== null).length < 2 },
             value: (_u, v) => (v === null ? "\u2014" : spec.yFormat ? spec.yFormat(v) : String(v)),
           },
     );
@@ -102,10 +116,45 @@ export function lineChart(box: HTMLElement, spec: LineChartSpec, scope: Scope): 
       y: spec.yRange ? { range: spec.yRange } : { auto: true },
     },
     axes: axes(spec.xLabel, spec.yLabel, spec.yFormat),
-    legend: { show: true },
-    hooks: spec.onDraw ? { draw: [spec.onDraw] } : {},
+    // The sidebar's run colours are the legend; the view explains the line styles once.
+    legend: { show: false },
+    hooks: {
+      ...(spec.onDraw ? { draw: [spec.onDraw] } : {}),
+      setCursor: [(u: uPlot) => showReadout(readout, spec, u.cursor.idx ?? null)],
+    },
   };
-  return mount(box, opts, [spec.table.x, ...spec.table.ys] as uPlot.AlignedData, spec.lines.length, scope);
+  const readout = el("div", { class: "chart-readout", "data-testid": "chart-readout", "aria-live": "off" });
+  const u = mount(box, opts, [spec.table.x, ...spec.table.ys] as uPlot.AlignedData, spec.lines.length, scope);
+  box.appendChild(readout);
+  showReadout(readout, spec, null);
+  return u;
+}
+
+/**
+ * Fills the readout under a chart with the values at aligned index `idx` (the hovered
+ * step) of every drawn run, on a line of fixed height; a hint when nothing is hovered.
+ */
+function showReadout(readout: HTMLElement, spec: LineChartSpec, idx: number | null): void {
+  if (idx === null || idx < 0 || idx >= spec.table.x.length) {
+    readout.removeAttribute("data-step");
+    readout.replaceChildren(el("span", { class: "hint" }, `Hover the chart for the values at a ${spec.xLabel}.`));
+    return;
+  }
+  const format = spec.readoutFormat ?? spec.yFormat ?? ((v: number) => String(v));
+  const lines = spec.lines.map((l) => ({ group: l.group ?? l.label, color: l.color, role: l.role ?? "", pointsOnly: l.pointsOnly }));
+  const x = spec.table.x[idx]!;
+  readout.setAttribute("data-step", String(x));
+  readout.replaceChildren(
+    el("span", { class: "readout-x" }, `${spec.xLabel} ${formatCountTick(x)}`),
+    ...readoutItems(lines, spec.table.ys, idx, format).map((item) =>
+      el(
+        "span",
+        { class: "readout-item", "data-testid": "readout-item", "data-run": item.group, title: item.text },
+        swatch(item.color),
+        item.text,
+      ),
+    ),
+  );
 }
 
 /** One series of an x/y chart: its own x and y values, drawn as a line, markers, or both. */
@@ -158,7 +207,8 @@ export function xyChart(box: HTMLElement, spec: XYChartSpec, scope: Scope): uPlo
     } as uPlot.Series);
     data.push([s.xs, s.ys]);
   }
-  const xAxis: uPlot.Axis = { label: spec.xLabel, stroke: "#555", grid: { stroke: "#eee" } };
+  const c = chartColors();
+  const xAxis: uPlot.Axis = { label: spec.xLabel, stroke: c.axis, grid: { stroke: c.grid }, ticks: { stroke: c.grid } };
   if (spec.xFormat) {
     const f = spec.xFormat;
     // Log axes pass null for the minor ticks that get no label.
@@ -174,7 +224,8 @@ export function xyChart(box: HTMLElement, spec: XYChartSpec, scope: Scope): uPlo
       y: { auto: true },
     },
     axes: [xAxis, axes(spec.xLabel, spec.yLabel)[1]!],
-    legend: { show: true, live: false },
+    // The sidebar's run colours are the legend.
+    legend: { show: false },
     cursor: { drag: { x: false, y: false } },
   };
   return mount(box, opts, data as uPlot.AlignedData, spec.series.length, scope);

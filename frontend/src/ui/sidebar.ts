@@ -4,6 +4,7 @@
 
 import { runColor } from "./run_colors";
 import { compileFilter } from "../transforms/filter";
+import type { RunKind } from "../transforms/run_kind";
 import type { RunInfo } from "../types";
 import { el, replaceChildren, swatch } from "./dom";
 
@@ -13,12 +14,24 @@ export interface SidebarModel {
   selected: readonly string[] | null;
   runFilter: string;
   weightFilter: string;
+  /** The kind shown beside each run (tfmot, manual, dense); the run's method when absent. */
+  kinds?: ReadonlyMap<string, RunKind | null>;
 }
 
 export interface SidebarEvents {
   onSelect(selected: string[]): void;
   onRunFilter(text: string): void;
   onWeightFilter(text: string): void;
+}
+
+const KIND_TITLES: Record<RunKind, string> = {
+  tfmot: "pruned by TF-MOT",
+  manual: "pruned by its own code",
+  dense: "never pruned, no target: a dense run",
+};
+
+function kindLabel(kind: RunKind | null): HTMLElement | null {
+  return kind ? el("span", { class: "run-method", "data-testid": "run-kind", "data-kind": kind, title: KIND_TITLES[kind] }, kind) : null;
 }
 
 /** The sidebar; update() redraws the run list without touching the inputs the user is typing in. */
@@ -127,11 +140,11 @@ export class Sidebar {
       });
       const label = el(
         "label",
-        { class: "run-item", title: r.run },
+        { class: "run-item", title: r.run, "data-run": r.run },
         box,
         swatch(runColor(r.run)),
         el("span", { class: "run-name" }, r.run),
-        r.method ? el("span", { class: "run-method" }, r.method) : null,
+        kindLabel(model.kinds?.has(r.run) ? model.kinds.get(r.run)! : r.method),
       );
       return label;
     });

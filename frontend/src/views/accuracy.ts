@@ -8,8 +8,8 @@ import { runColor } from "../ui/run_colors";
 import { formatCount, formatNumber, formatPercent } from "../transforms/format";
 import {
   defaultMetric,
-  isMinimized,
   joinMetricWithSparsity,
+  metricLowerIsBetter,
   metricKeys,
   sparsityToX,
   splitMetricKey,
@@ -20,6 +20,8 @@ import type { XAxisMode } from "../transforms/url_state";
 import type { RunInfo } from "../types";
 import { chartBox, xyChart, type XYSpec } from "../ui/chart";
 import { el, select, swatch } from "../ui/dom";
+import { lineKey } from "../ui/line_key";
+import { chartColors } from "../ui/theme";
 import { errorState, loadingState, noticeState } from "../ui/states";
 import type { ViewContext } from "./view";
 
@@ -45,11 +47,21 @@ export function accuracyView(root: HTMLElement, ctx: ViewContext): void {
   }
   const metric = ctx.state.metric !== null && keys.includes(ctx.state.metric) ? ctx.state.metric : defaultMetric(keys)!;
   const parsed = splitMetricKey(metric)!;
-  const minimize = isMinimized(parsed.name);
+  const minimize = metricLowerIsBetter(parsed.name, ctx.state.better);
   const xMode = ctx.state.xAxis;
 
   const metricSelect = select({ id: "metric", "data-testid": "metric-select" }, keys.map((k) => [k, k] as const), metric);
-  metricSelect.addEventListener("change", () => ctx.setState({ metric: metricSelect.value }));
+  // A new metric starts from its own direction (the name's), not the previous metric's choice.
+  metricSelect.addEventListener("change", () => ctx.setState({ metric: metricSelect.value, better: null }));
+  const betterSelect = select(
+    { id: "metric-better", "data-testid": "metric-better" },
+    [
+      ["higher", "higher is better"],
+      ["lower", "lower is better"],
+    ],
+    minimize ? "lower" : "higher",
+  );
+  betterSelect.addEventListener("change", () => ctx.setState({ better: betterSelect.value as "lower" | "higher" }));
   const xSelect = select(
     { id: "x-axis", "data-testid": "x-axis-select" },
     [
@@ -65,7 +77,8 @@ export function accuracyView(root: HTMLElement, ctx: ViewContext): void {
       { class: "controls" },
       el("label", { for: "metric" }, "Metric "),
       metricSelect,
-      el("span", { class: "hint" }, minimize ? "lower is better" : "higher is better"),
+      el("label", { for: "metric-better", class: "visually-hidden" }, "Which values are better"),
+      betterSelect,
       el("label", { for: "x-axis" }, "x axis "),
       xSelect,
     ),
@@ -139,6 +152,13 @@ function draw(body: HTMLElement, runs: RunPoints[], metric: string, minimize: bo
     line: true,
     points: true,
   }));
+  body.appendChild(
+    lineKey([
+      ["solid", "a run during training, a dot per recorded value"],
+      ["circle", "a run's final value"],
+      ["dashed", "Pareto front of the final values"],
+    ], false),
+  );
   const over = chartBox("chart-accuracy-training", `${metric} against global sparsity during training`);
   body.appendChild(over);
   xyChart(over, { title: "", xLabel, yLabel: metric, xLog: xMode === "remaining", xFormat, series: trajectories }, ctx.scope);
@@ -154,7 +174,7 @@ function draw(body: HTMLElement, runs: RunPoints[], metric: string, minimize: bo
     line: false,
     points: true,
   }));
-  finalSeries.push({ label: "Pareto front", color: "#333", ...frontXY, line: true, points: false, dash: [6, 4] });
+  finalSeries.push({ label: "Pareto front", color: chartColors().foreground, ...frontXY, line: true, points: false, dash: [6, 4] });
   const final = chartBox("chart-accuracy-pareto", `Final ${metric} of each run, and the Pareto front`);
   body.appendChild(final);
   xyChart(final, { title: "", xLabel, yLabel: metric, xLog: xMode === "remaining", xFormat, series: finalSeries }, ctx.scope);
@@ -172,7 +192,7 @@ function draw(body: HTMLElement, runs: RunPoints[], metric: string, minimize: bo
   );
   const table = el(
     "table",
-    { class: "data", "data-testid": "pareto-table" },
+    { class: "data", "data-testid": "pareto-table", "data-better": minimize ? "lower" : "higher" },
     el(
       "thead",
       {},
@@ -184,7 +204,7 @@ function draw(body: HTMLElement, runs: RunPoints[], metric: string, minimize: bo
     el(
       "p",
       { class: "hint" },
-      `A run is on the front when no other run is both sparser and ${minimize ? "lower" : "higher"} in ${metric}. ` +
+      `A run is on the front when no other run is both sparser and better in ${metric} (${minimize ? "lower" : "higher"} is better). ` +
         "Each metric value is paired with the global sparsity at the latest recorded step at or before it.",
     ),
     table,

@@ -11,15 +11,17 @@ import { chartBox, lineChart } from "../ui/chart";
 import { el, replaceChildren } from "../ui/dom";
 import { Scope } from "../ui/scope";
 import { errorState, loadingState, noticeState } from "../ui/states";
-import { resolveFocus } from "./focus";
+import { withFocus, type Focus } from "./focus";
 import type { ViewContext } from "./view";
 
 const COLUMNS = 512;
 const THRESHOLD_RGB = [214, 39, 40];
 
 export function distributionsView(root: HTMLElement, ctx: ViewContext): void {
-  const focus = resolveFocus(root, ctx);
-  if (!focus) return;
+  withFocus(root, ctx, (focus) => show(root, ctx, focus));
+}
+
+function show(root: HTMLElement, ctx: ViewContext, focus: Focus): void {
   root.appendChild(focus.controls);
   const body = el("div", { class: "distributions" }, loadingState("the histograms"));
   root.appendChild(body);

@@ -22,8 +22,9 @@ import {
 } from "../transforms/region";
 import type { MaskResponse, MaskStepsResponse, Region } from "../types";
 import { el, replaceChildren } from "../ui/dom";
+import { indexInForce, nearestStepIndex } from "../transforms/steps";
 import { errorState, loadingState, noticeState } from "../ui/states";
-import { resolveFocus } from "./focus";
+import { withFocus, type Focus } from "./focus";
 import type { ViewContext } from "./view";
 
 const BAR_WIDTH = 90;
@@ -38,8 +39,10 @@ const SAVE_STATE_DELAY_MS = 300;
 const rgb = (c: readonly number[]) => `rgb(${c.join(",")})`;
 
 export function masksView(root: HTMLElement, ctx: ViewContext): void {
-  const focus = resolveFocus(root, ctx);
-  if (!focus) return;
+  withFocus(root, ctx, (focus) => show(root, ctx, focus));
+}
+
+function show(root: HTMLElement, ctx: ViewContext, focus: Focus): void {
   root.appendChild(focus.controls);
   const body = el("div", { class: "masks" }, loadingState("the recorded mask steps"));
   root.appendChild(body);
@@ -113,32 +116,46 @@ class MaskPlayer {
     const s = ctx.state;
     const n = steps.steps.length;
     // The mask in force at the requested step is the last one recorded at or before it.
-    let index = n - 1;
-    if (s.step !== null) {
-      index = 0;
-      steps.steps.forEach((step, i) => {
-        if (step <= s.step!) index = i;
-      });
-    }
-    this.index = index;
+    this.index = s.step === null ? n - 1 : indexInForce(steps.steps, s.step);
     this.diff = s.diff;
     this.region = s.region;
 
+    // The slider runs over steps, so recorded masks sit at their steps (gaps show); a value
+    // between them snaps to the nearest recorded one. Arrow keys go to the previous or next.
+    const first = steps.steps[0]!;
+    const last = steps.steps[n - 1]!;
+    const ticks = el("datalist", { id: "mask-step-ticks" }, ...steps.steps.slice(0, 500).map((st) => el("option", { value: st })));
     this.slider = el("input", {
       type: "range",
       id: "mask-step-slider",
       "data-testid": "mask-step-slider",
-      min: 0,
-      max: n - 1,
+      min: first,
+      max: n < 2 ? first + 1 : last,
       step: 1,
+      list: "mask-step-ticks",
       "aria-label": "Recorded mask step",
     });
-    this.slider.value = String(this.index);
+    this.slider.value = String(steps.steps[this.index]);
     this.slider.disabled = n < 2;
     this.slider.addEventListener("input", () => {
       this.pause();
-      this.go(Number(this.slider.value));
+      const index = nearestStepIndex(this.steps.steps, Number(this.slider.value));
+      if (index === this.index) this.slider.value = String(this.steps.steps[index]);
+      else this.go(index);
     });
+    this.slider.addEventListener("change", () => (this.slider.value = String(this.steps.steps[this.index])));
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key !== "ArrowLeft" && e.key !== "ArrowRight") return;
+      if (e.altKey || e.ctrlKey || e.metaKey || e.shiftKey) return;
+      const t = e.target as HTMLElement | null;
+      // Keys typed into a field, a select or the tab bar (its own arrow keys) are theirs.
+      if (t && t !== this.slider && (t.closest("input, select, textarea, [contenteditable], [role=tablist]") !== null)) return;
+      e.preventDefault();
+      this.pause();
+      this.go(this.index + (e.key === "ArrowRight" ? 1 : -1));
+    };
+    document.addEventListener("keydown", onKey);
+    ctx.scope.add(() => document.removeEventListener("keydown", onKey));
     this.stepLabel = el("span", { class: "step-label", "data-testid": "mask-step-label" });
     const prev = el("button", { type: "button", "data-testid": "mask-prev", title: "Previous recorded mask" }, "\u25c0");
     prev.addEventListener("click", () => {
@@ -196,12 +213,13 @@ class MaskPlayer {
         { class: "controls" },
         prev,
         this.slider,
+        ticks,
         next,
         this.playButton,
         this.stepLabel,
         el("label", { class: "check" }, diffBox, " changes since the previous recorded mask"),
       ),
-      el("div", { class: "controls" }, zoomIn, zoomOut, whole, this.regionLabel, el("span", { class: "hint" }, "or drag on the mask to zoom")),
+      el("div", { class: "controls" }, zoomIn, zoomOut, whole, this.regionLabel, el("span", { class: "hint" }, "or drag on the mask to zoom; \u2190 \u2192 step through the masks")),
       this.info,
       this.legend,
       this.status,
@@ -224,7 +242,7 @@ class MaskPlayer {
     if (index < 0 || index >= n || index === this.index) return;
     this.direction = index > this.index ? 1 : -1;
     this.index = index;
-    this.slider.value = String(index);
+    this.slider.value = String(this.steps.steps[index]);
     this.saveStateSoon();
     this.load();
   }

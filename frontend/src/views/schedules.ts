@@ -7,6 +7,7 @@ import { formatPercent } from "../transforms/format";
 import { alignSeries, maskChangeMarkers, type XYTable } from "../transforms/series";
 import { chartBox, lineChart, type LineSpec } from "../ui/chart";
 import { el, replaceChildren } from "../ui/dom";
+import { lineKey } from "../ui/line_key";
 import { errorState, loadingState, noticeState } from "../ui/states";
 import type { ViewContext } from "./view";
 import { loadModelSeries, showable, weightCharts } from "./weight_charts";
@@ -17,7 +18,16 @@ const pct = (v: number) => formatPercent(v, 0);
 function sparsityChart(box: HTMLElement, title: string, lines: LineSpec[], tables: XYTable[], ctx: ViewContext): void {
   lineChart(
     box,
-    { title, xLabel: "step", yLabel: "sparsity", lines, table: alignSeries(tables), yRange: [0, 1], yFormat: pct },
+    {
+      title,
+      xLabel: "step",
+      yLabel: "sparsity",
+      lines,
+      table: alignSeries(tables),
+      yRange: [0, 1],
+      yFormat: pct,
+      readoutFormat: (v) => formatPercent(v, 1),
+    },
     ctx.scope,
   );
 }
@@ -27,11 +37,11 @@ const SCHEDULE_FIELDS = ["sparsity", "target_sparsity"] as const;
 
 export function schedulesView(root: HTMLElement, ctx: ViewContext): void {
   root.appendChild(
-    el(
-      "p",
-      { class: "intro" },
-      "Solid: actual sparsity; dashed: the schedule's target; circles: steps where the mask changed.",
-    ),
+    lineKey([
+      ["solid", "actual sparsity"],
+      ["dashed", "target"],
+      ["circle", "mask changed"],
+    ]),
   );
   if (!ctx.shownRuns.length) {
     root.appendChild(noticeState("No run is selected.", "Tick one or more runs on the left."));
@@ -76,13 +86,14 @@ export function schedulesView(root: HTMLElement, ctx: ViewContext): void {
       const target = f.target_sparsity ?? [];
       const hasTarget = target.some((v) => v !== null);
       const ys = [sparsity];
-      lines.push({ label: `${run.run} sparsity`, color });
+      const group = run.run;
+      lines.push({ label: `${run.run} sparsity`, color, group });
       if (hasTarget) {
         ys.push(target);
-        lines.push({ label: `${run.run} target`, color, dash: [6, 4], width: 1.5 });
+        lines.push({ label: `${run.run} target`, color, dash: [6, 4], width: 1.5, group, role: "target" });
       }
       ys.push(maskChangeMarkers(series.steps, sparsity, series.mask_change_steps ?? []));
-      lines.push({ label: `${run.run} mask changed`, color, pointsOnly: true });
+      lines.push({ label: `${run.run} mask changed`, color, pointsOnly: true, group, role: "mask changed" });
       tables.push({ x: series.steps, ys });
     }
     sparsityChart(box, weight, lines, tables, ctx);
