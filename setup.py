@@ -82,6 +82,7 @@ setuptools.setup(
         ],
         "console_scripts": [
             "tb-prune-demo = tb_prune_plugin.callbacks.demo:main",
+            "tb-prune = tb_prune_plugin.cli:console_main",
         ],
     },
     cmdclass={"build_py": BuildPyWithFrontend},
