@@ -1576,6 +1576,12 @@ class Experiment:
     logdir: str
     runs: Dict[str, Run]
 
+    def dataframe(self, kind="weights"):
+        """One long pandas DataFrame: kind "weights", "model" or "metrics" (`frames`)."""
+        from tb_prune_plugin import frames
+
+        return frames.dataframe(self, kind)
+
 
 def load(logdir):
     """Reads every pruning record under `logdir` into an `Experiment` (for notebooks).
