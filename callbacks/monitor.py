@@ -11,7 +11,7 @@ import tensorflow as tf
 import tf_keras
 
 from tb_prune_plugin import metadata, summary
-from tb_prune_plugin.callbacks import discovery, measure
+from tb_prune_plugin.callbacks import discovery, measure, stripped_size
 from tb_prune_plugin.callbacks.writer import GuardedWriter
 from tb_prune_plugin.version import VERSION
 
@@ -33,9 +33,10 @@ class PruningMonitor(tf_keras.callbacks.Callback):
     threshold, statistics, structure figures, mask churn and a |w| histogram,
     and the mask itself when it changed; per model, global sparsity and sizes;
     the run's configuration once; Keras's metrics at every epoch end and at
-    recorded steps. Steps are the optimizer's iteration count, so resumed
-    training continues the series. The format is described in docs/format.md;
-    TensorBoard's Pruning tab shows it.
+    recorded steps; at the end of training, the model's size as it ships
+    (stripped, saved, gzipped: `stripped_size.py`). Steps are the optimizer's
+    iteration count, so resumed training continues the series. The format is
+    described in docs/format.md; TensorBoard's Pruning tab shows it.
 
     Example:
 
@@ -124,6 +125,7 @@ class PruningMonitor(tf_keras.callbacks.Callback):
         self.time_series_scalars = time_series_scalars
 
         self._writer = None
+        self._stripped_size = stripped_size.StrippedSizeRecorder()
         self._measurer = None
         self._measured_model = None
         self._weights = []
@@ -223,6 +225,7 @@ class PruningMonitor(tf_keras.callbacks.Callback):
         step = self._current_step()
         if self._last_recorded_step != step:
             self._record(step, None)
+        self._stripped_size.record(self.model, self._writer, step)
         if self._writer is not None:
             self._writer.close()
 

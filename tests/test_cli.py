@@ -22,12 +22,30 @@ LONG_WEIGHT = "encoder/" + "block_%d/" * 12 % tuple(range(12)) + "attention_outp
 @pytest.fixture(scope="module")
 def demo_logdir(tmp_path_factory):
     """The reader tests' two-run directory, plus run "late" whose only mask is at step 5
-    (stats from step 0) and run "long" with a weight path of 120 characters."""
+    (stats from step 0; model_stats and stripped_size at step 5) and run "long" with a weight
+    path of 136 characters."""
     root = tmp_path_factory.mktemp("cli_demo")
     builder.write_demo_logdir(str(root))
     with builder.RunWriter(root / "late") as w:
         w.add(0, [summary.weight_stats("d/kernel", builder.stats(size=4, nonzeros=4, sparsity=0))])
-        w.add(5, [summary.mask("d/kernel", np.array([[1, 0], [0, 1]], dtype=bool))])
+        w.add(
+            5,
+            [
+                summary.mask("d/kernel", np.array([[1, 0], [0, 1]], dtype=bool)),
+                summary.model_stats(
+                    builder.model_stats(
+                        global_sparsity=0.5,
+                        prunable_size=4,
+                        prunable_nonzeros=2,
+                        model_size=6,
+                        model_nonzeros=4,
+                        dense_bytes=24,
+                        sparse_bytes=17,
+                    )
+                ),
+                summary.stripped_size({"saved_bytes": 5000, "gzip_bytes": 1234}),
+            ],
+        )
     with builder.RunWriter(root / "long") as w:
         w.add(
             3,
@@ -49,11 +67,11 @@ def test_summary_csv_exact_rows(demo_logdir, capsys):
     assert status == 0
     assert out == (
         "run,weight,step,shape,parameters,nonzeros,sparsity,target_sparsity,threshold,"
-        "dense_bytes,sparse_bytes\n"
-        "alpha,dense/bias,30,2,2,2,0.0,,,,\n"
-        "alpha,dense/kernel,30,3x2,6,3,0.5,0.5,0.2,,\n"
-        "alpha,(model),30,,8,5,0.375,,,40,30\n"
-        "beta/manual,conv/kernel,5,1x2x2x3,12,8,0.33333333333333337,,,,\n"
+        "dense_bytes,sparse_bytes,stripped_gzip_bytes\n"
+        "alpha,dense/bias,30,2,2,2,0.0,,,,,\n"
+        "alpha,dense/kernel,30,3x2,6,3,0.5,0.5,0.2,,,\n"
+        "alpha,(model),30,,8,5,0.375,,,40,30,\n"
+        "beta/manual,conv/kernel,5,1x2x2x3,12,8,0.33333333333333337,,,,,\n"
     )
     assert "reading %s" % demo_logdir in err
 
@@ -94,8 +112,24 @@ def test_summary_json_equals_reader(demo_logdir, capsys):
             "threshold": None,
             "dense_bytes": 40,
             "sparse_bytes": 30,
-        }
+            "stripped_gzip_bytes": None,
+        },
+        {
+            "run": "late",
+            "weight": "(model)",
+            "step": 5,
+            "shape": None,
+            "parameters": 4,
+            "nonzeros": 2,
+            "sparsity": 0.5,
+            "target_sparsity": None,
+            "threshold": None,
+            "dense_bytes": 24,
+            "sparse_bytes": 17,
+            "stripped_gzip_bytes": 1234,
+        },
     ]
+    assert exp.runs["late"].stripped_size.fields["gzip_bytes"].tolist() == [1234.0]
 
 
 def test_summary_table_fits_100_columns_and_says_it_abbreviated(demo_logdir, capsys):
@@ -115,6 +149,7 @@ def test_summary_table_fits_100_columns_and_says_it_abbreviated(demo_logdir, cap
         "Long names are abbreviated in the middle (...); --format csv gives them whole."
     )
     assert "alpha        dense/kernel" in out
+    assert "late      5           0.5000       4         2   24 B    17 B      1.2 KiB" in out
 
 
 def test_summary_abbreviate_keeps_both_ends():

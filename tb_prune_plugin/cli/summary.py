@@ -23,9 +23,12 @@ COLUMNS = (
     "threshold",
     "dense_bytes",
     "sparse_bytes",
+    "stripped_gzip_bytes",
 )
 # The weight of a run's model-wide row: parameters and nonzeros are the prunable weights',
-# sparsity the global sparsity; the byte columns are filled only in this row.
+# sparsity the global sparsity; the byte columns are filled only in this row: the dense and sparse
+# estimates of the last model_stats record, and the stripped model saved and gzipped at the end
+# of training (its last stripped_size record; empty if none was recorded).
 MODEL_ROW = "(model)"
 TABLE_WIDTH = 100
 ELLIPSIS = "..."
@@ -78,7 +81,14 @@ def weight_row(run, weight):
         "threshold": _number(last.get("threshold")),
         "dense_bytes": None,
         "sparse_bytes": None,
+        "stripped_gzip_bytes": None,
     }
+
+
+def _last(series, field):
+    if series is None or len(series.steps) == 0 or field not in series.fields:
+        return None
+    return _count(series.fields[field][-1])
 
 
 def model_row(run):
@@ -99,6 +109,7 @@ def model_row(run):
         "threshold": None,
         "dense_bytes": _count(last.get("dense_bytes")),
         "sparse_bytes": _count(last.get("sparse_bytes")),
+        "stripped_gzip_bytes": _last(run.stripped_size, "gzip_bytes"),
     }
 
 
@@ -233,7 +244,9 @@ def to_table(summary_rows, width=TABLE_WIDTH):
     ]
     lines, abbreviated = _table(header, body, (0, 1), width)
     if models:
-        model_header = ["run", "step", "global sparsity", "params", "nonzeros", "dense", "sparse"]
+        model_header = [
+            "run", "step", "global sparsity", "params", "nonzeros", "dense", "sparse", "stripped gz"
+        ]  # fmt: skip
         model_body = [
             [
                 r["run"],
@@ -243,11 +256,13 @@ def to_table(summary_rows, width=TABLE_WIDTH):
                 _int(r["nonzeros"]),
                 _bytes(r["dense_bytes"]),
                 _bytes(r["sparse_bytes"]),
+                _bytes(r["stripped_gzip_bytes"]),
             ]
             for r in models
         ]
         model_lines, cut = _table(model_header, model_body, (0,), width)
-        lines += ["", "Model (prunable weights; sizes of all weights):"] + model_lines
+        title = "Model (prunable weights; sizes of all weights; stripped: saved, gzipped at end):"
+        lines += ["", title] + model_lines
         abbreviated = abbreviated or cut
     if abbreviated:
         lines += [
