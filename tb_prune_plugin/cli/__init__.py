@@ -2,6 +2,7 @@
 
     tb-prune summary LOGDIR [--run REGEX] [--format table|csv|json]
     tb-prune export LOGDIR --run RUN [--step STEP] -o masks.npz
+    tb-prune report LOGDIR -o report.html [--max-mask-weights N] [--max-mask-steps N]
 
 Reads a log directory with `reader.load` (TensorBoard's event loading; never TensorFlow).
 Results go to stdout or the output file, progress to stderr. Bad input (a missing or empty
@@ -14,8 +15,15 @@ import sys
 import types
 
 from tb_prune_plugin.cli import export as export_cmd
+from tb_prune_plugin.cli import report as report_cmd
 from tb_prune_plugin.cli import summary as summary_cmd
-from tb_prune_plugin.cli.logdir import UsageError, load_experiment, run_pattern, select_runs
+from tb_prune_plugin.cli.logdir import (
+    UsageError,
+    check_logdir,
+    load_experiment,
+    run_pattern,
+    select_runs,
+)
 
 _FORMATTERS = {
     "table": summary_cmd.to_table,
@@ -31,6 +39,16 @@ def _step(text):
         value = -1
     if value < 0:
         raise argparse.ArgumentTypeError("must be an integer step >= 0, got %r" % text)
+    return value
+
+
+def _count(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be an integer >= 1, got %r" % text)
     return value
 
 
@@ -58,6 +76,28 @@ def _parser():
     export.add_argument("--run", required=True, metavar="RUN", help="the run's exact name")
     export.add_argument("--step", type=_step, metavar="STEP", help="default: the last")
     export.add_argument("-o", "--output", required=True, metavar="FILE.npz")
+    report = commands.add_parser(
+        "report",
+        help="one self-contained HTML file: the dashboard with the data, no server needed",
+        description="Writes the Pruning dashboard with every view's data embedded into one "
+        "HTML file that opens from disk (file://) with no server and no network.",
+    )
+    report.add_argument("logdir", metavar="LOGDIR", help="the directory given to tensorboard")
+    report.add_argument("-o", "--output", required=True, metavar="FILE.html")
+    report.add_argument(
+        "--max-mask-weights",
+        type=_count,
+        default=report_cmd.DEFAULT_MAX_MASK_WEIGHTS,
+        metavar="N",
+        help="masks of at most N run/weight pairs (default %(default)s)",
+    )
+    report.add_argument(
+        "--max-mask-steps",
+        type=_count,
+        default=report_cmd.DEFAULT_MAX_MASK_STEPS,
+        metavar="N",
+        help="at most N mask steps per weight: first, last, evenly between (default %(default)s)",
+    )
     return parser
 
 
@@ -65,6 +105,10 @@ def main(argv=None):
     """Runs the command with `argv` (default: `sys.argv[1:]`); returns the exit status."""
     args = _parser().parse_args(argv)
     try:
+        if args.command == "report":
+            check_logdir(args.logdir)
+            report_cmd.report(args.logdir, args.output, args.max_mask_weights, args.max_mask_steps)
+            return 0
         pattern = run_pattern(args.run) if args.command == "summary" else None
         experiment = load_experiment(args.logdir)
         if args.command == "summary":

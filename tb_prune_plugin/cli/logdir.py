@@ -30,11 +30,11 @@ def _has_event_files(logdir):
     return False
 
 
-def load_experiment(logdir):
-    """`reader.load(logdir)`, after checking that `logdir` holds pruning runs.
+def check_logdir(logdir):
+    """Checks that `logdir` is a directory holding event files.
 
     Raises:
-      UsageError: the directory is missing, holds no event files, or no pruning runs.
+      UsageError: the directory is missing, or holds no event files.
     """
     if not os.path.exists(logdir):
         raise UsageError(
@@ -51,14 +51,28 @@ def load_experiment(logdir):
             "log directory %r holds no TensorBoard event files (*tfevents*); train with "
             "PruningMonitor(log_dir=...) under it first, or pass the right directory" % logdir
         )
+
+
+def no_pruning_runs(logdir):
+    """The error for a log directory with event files but no pruning runs."""
+    return UsageError(
+        "log directory %r holds event files but no pruning runs; record a training with "
+        "tb_prune_plugin.callbacks.PruningMonitor, or pass the directory it wrote to" % logdir
+    )
+
+
+def load_experiment(logdir):
+    """`reader.load(logdir)`, after checking that `logdir` holds pruning runs.
+
+    Raises:
+      UsageError: the directory is missing, holds no event files, or no pruning runs.
+    """
+    check_logdir(logdir)
     progress("reading %s ..." % logdir)
     started = time.monotonic()
     experiment = reader.load(logdir)
     if not experiment.runs:
-        raise UsageError(
-            "log directory %r holds event files but no pruning runs; record a training with "
-            "tb_prune_plugin.callbacks.PruningMonitor, or pass the directory it wrote to" % logdir
-        )
+        raise no_pruning_runs(logdir)
     progress(
         "read %d run%s in %.1f s"
         % (
