@@ -5,6 +5,7 @@ import logging
 import os
 
 import numpy as np
+import pytest
 import tf_keras
 
 from tb_prune_plugin import reader
@@ -46,9 +47,15 @@ def test_summary_shows_the_recorded_stripped_size(tfmot_poly_run, capsys):
     assert model_line.endswith(",%d" % gzip_bytes)
 
 
-def test_manual_model_is_measured_as_it_is(tmp_path):
+@pytest.mark.parametrize("flavour", ["tf_keras", "keras3"])
+def test_manual_model_is_measured_as_it_is(tmp_path, flavour):
     """A model without TF-MOT wrappers is saved as it is (no TF-MOT import needed)."""
-    model = tf_keras.Sequential([tf_keras.layers.Dense(8, input_shape=(16,), name="fc")])
+    if flavour == "keras3":
+        import keras
+
+        model = keras.Sequential([keras.Input((16,)), keras.layers.Dense(8, name="fc")])
+    else:
+        model = tf_keras.Sequential([tf_keras.layers.Dense(8, input_shape=(16,), name="fc")])
     kernel = model.layers[0].kernel
     kernel.assign(np.where(np.arange(128).reshape(16, 8) % 4 == 0, kernel.numpy(), 0.0))
     assert not stripped_size.has_tfmot_wrappers(model)
@@ -90,3 +97,14 @@ def test_unsaveable_model_logs_once_and_training_goes_on(tmp_path, caplog):
     run = reader.load(str(tmp_path)).runs["subclassed"]
     assert run.stripped_size.steps.tolist() == []
     assert run.weights["fc/kernel"].steps.tolist()[-1] == 4
+
+
+def test_stripped_size_false_records_no_stripped_size(tmp_path):
+    model = tf_keras.Sequential([tf_keras.layers.Dense(10, input_shape=(64,), name="fc")])
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = training.digits(200)
+    monitor = PruningMonitor(str(tmp_path / "off"), stripped_size=False)
+    model.fit(x, np.eye(10)[y], batch_size=100, epochs=1, verbose=0, callbacks=[monitor])
+    run = reader.load(str(tmp_path)).runs["off"]
+    assert run.stripped_size.steps.tolist() == []
+    assert run.weights["fc/kernel"].steps.tolist() == [0, 1, 2]
