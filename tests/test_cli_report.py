@@ -97,22 +97,23 @@ def test_report_caps_masks_and_says_what_was_left_out(tmp_path, capsys):
     logdir = tmp_path / "logs"
     builder.write_demo_logdir(str(logdir))
     out = str(tmp_path / "report.html")
-    args = ["report", str(logdir), "-o", out, "--max-mask-weights", "1", "--max-mask-steps", "2"]
+    args = ["report", str(logdir), "-o", out, "--max-mask-weights", "2", "--max-mask-steps", "1"]
     assert main(args) == 0
     notes = [
-        "This report holds the masks of 1 weights (--max-mask-weights 1); the masks of 2 more "
-        "are left out (alpha: dense/bias, alpha: dense/kernel).",
+        "This report holds the masks of at most 2 weights (--max-mask-weights 2); the masks of 1 "
+        "more are left out (alpha: dense/kernel).",
+        "This report holds at most 1 mask steps per weight (--max-mask-steps 1); 1 recorded mask "
+        "steps are left out.",
     ]
-    assert capsys.readouterr().err.splitlines()[-2:-1] == ["tb-prune: " + n for n in notes]
+    assert capsys.readouterr().err.splitlines()[-3:-1] == ["tb-prune: " + n for n in notes]
     with open(out, encoding="utf-8") as f:
         data = _embedded(f.read())
     assert data["runs"]["notices"] == notes
-    # Weights are taken in path order: conv/kernel of beta/manual has both its mask steps.
-    assert sorted(data["mask"]) == [
-        '["beta/manual","conv/kernel",0]',
-        '["beta/manual","conv/kernel",5]',
-    ]
-    assert data["mask_steps"]['["beta/manual","conv/kernel"]']["steps"] == [0, 5]
+    # Every run's first weight: alpha's dense/bias (one mask step), beta/manual's conv/kernel
+    # (steps 0 and 5, of which the last is kept).
+    assert sorted(data["mask"]) == ['["alpha","dense/bias",0]', '["beta/manual","conv/kernel",5]']
+    assert data["mask_steps"]['["beta/manual","conv/kernel"]']["steps"] == [5]
+    assert data["mask_steps"]['["beta/manual","conv/kernel"]']["shapes"] == [[1, 2, 2, 3]]
     assert data["mask_steps"]['["alpha","dense/kernel"]']["steps"] == []
     body = data["mask"]['["beta/manual","conv/kernel",5]']
     assert (body["step"], body["previous_step"], body["kept_total"]) == (5, 0, 8)

@@ -11,7 +11,8 @@ download link), `/config`, `/metrics`, `/model_series_multi`,
 `/weight_series_multi` (every field, filtered per request), `/histograms` and `/mask_steps`
 for every run and weight, and `/mask` (with the diff) for at most `max_mask_weights`
 weights and `max_mask_steps` recorded mask steps per weight (the first, the last and
-evenly between). `/mask_steps` then lists only the steps held; what was left out is said in
+evenly between), taking every run's first weight (in path order), then every run's second, ...
+`/mask_steps` then lists only the steps held; what was left out is said in
 the notices the dashboard shows above every view, and on stderr. Zooming into a mask needs
 the live dashboard (a region the report does not hold is answered with an error).
 """
@@ -133,7 +134,10 @@ def collect(
     for name in ("weight_series_multi", "histograms", "mask_steps", "mask"):
         data[name] = {}
     weights = sorted({w for r in runs_body["runs"] for w in r["weights"]})
-    budget = {"weights": max_mask_weights, "steps": max_mask_steps}
+    # Masks of every run's first weight, then of every run's second, ... (in path order).
+    pairs = [(i, r["run"], w) for r in runs_body["runs"] for i, w in enumerate(r["weights"])]
+    budget = {"pairs": {(run, w) for _, run, w in sorted(pairs)[:max_mask_weights]}}
+    budget["steps"] = max_mask_steps
     left_out = {"weights": [], "steps": 0}
     for i, weight in enumerate(weights):
         progress("reading weight %d of %d: %s" % (i + 1, len(weights), weight))
@@ -144,7 +148,7 @@ def collect(
             data["weight_series_multi"][weight] += body["series"]
         for run in weight_runs:
             _collect_weight(routes, data, run, weight, budget, left_out)
-    notes = _notes(max_mask_weights, max_mask_steps, left_out["weights"], left_out["steps"])
+    notes = _notes(max_mask_weights, max_mask_steps, sorted(left_out["weights"]), left_out["steps"])
     runs_body["notices"] = runs_body["notices"] + notes
     return data, notes
 
@@ -156,8 +160,7 @@ def _collect_weight(routes, data, run, weight, budget, left_out):
     steps_body = routes.ok("mask_steps", run=run, weight=weight)
     steps, shapes = steps_body["steps"], steps_body["shapes"]
     kept = []
-    if steps and budget["weights"] > 0:
-        budget["weights"] -= 1
+    if steps and (run, weight) in budget["pairs"]:
         kept = _spread(steps, budget["steps"])
         left_out["steps"] += len(steps) - len(kept)
         for step in kept:
@@ -177,8 +180,9 @@ def _notes(max_weights, max_steps, left_out_weights, left_out_steps):
     if left_out_weights:
         shown = ", ".join(left_out_weights[:5]) + (", ..." if len(left_out_weights) > 5 else "")
         notes.append(
-            "This report holds the masks of %d weights (--max-mask-weights %d); the masks of %d "
-            "more are left out (%s)." % (max_weights, max_weights, len(left_out_weights), shown)
+            "This report holds the masks of at most %d weights (--max-mask-weights %d); the masks "
+            "of %d more are left out (%s)."
+            % (max_weights, max_weights, len(left_out_weights), shown)
         )
     if left_out_steps:
         notes.append(
