@@ -146,24 +146,35 @@ def mask(weight, mask_array, *, with_metadata=True):
     )
 
 
-def model_stats(values, *, with_metadata=True):
-    """A model_stats record: `values` maps every name in `MODEL_STATS_FIELDS` to a float."""
-    fields = metadata.MODEL_STATS_FIELDS
+def _model_vector(kind, tag, fields, values, with_metadata):
+    """A model-wide vector record of `kind`: `values` maps every name in `fields` to a float."""
     missing = [f for f in fields if f not in values]
     if missing:
-        raise ValueError("model_stats lacks %s" % missing)
-    meta = _metadata(metadata.KIND_MODEL_STATS, fields=fields) if with_metadata else None
-    return _value(MODEL_STATS_TAG, _float64_tensor([float(values[f]) for f in fields]), meta)
+        raise ValueError("%s lacks %s" % (kind, missing))
+    meta = _metadata(kind, fields=fields) if with_metadata else None
+    return _value(tag, _float64_tensor([float(values[f]) for f in fields]), meta)
+
+
+def model_stats(values, *, with_metadata=True):
+    """A model_stats record: `values` maps every name in `MODEL_STATS_FIELDS` to a float."""
+    return _model_vector(
+        metadata.KIND_MODEL_STATS,
+        MODEL_STATS_TAG,
+        metadata.MODEL_STATS_FIELDS,
+        values,
+        with_metadata,
+    )
 
 
 def stripped_size(values, *, with_metadata=True):
     """A stripped_size record: `values` maps every name in `STRIPPED_SIZE_FIELDS` to a number."""
-    fields = metadata.STRIPPED_SIZE_FIELDS
-    missing = [f for f in fields if f not in values]
-    if missing:
-        raise ValueError("stripped_size lacks %s" % missing)
-    meta = _metadata(metadata.KIND_STRIPPED_SIZE, fields=fields) if with_metadata else None
-    return _value(STRIPPED_SIZE_TAG, _float64_tensor([float(values[f]) for f in fields]), meta)
+    return _model_vector(
+        metadata.KIND_STRIPPED_SIZE,
+        STRIPPED_SIZE_TAG,
+        metadata.STRIPPED_SIZE_FIELDS,
+        values,
+        with_metadata,
+    )
 
 
 def run_config(config):

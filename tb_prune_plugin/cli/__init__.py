@@ -52,6 +52,10 @@ def _count(text):
     return value
 
 
+def _add_logdir(parser):
+    parser.add_argument("logdir", metavar="LOGDIR", help="the directory given to tensorboard")
+
+
 def _parser():
     parser = argparse.ArgumentParser(
         prog="tb-prune", description="Pruning records (PruningMonitor) outside TensorBoard."
@@ -63,7 +67,7 @@ def _parser():
         description="Per run and pruned weight, the state at its last recorded step; per run "
         "the model-wide figures (weight '%s')." % summary_cmd.MODEL_ROW,
     )
-    summary.add_argument("logdir", metavar="LOGDIR", help="the directory given to tensorboard")
+    _add_logdir(summary)
     summary.add_argument("--run", metavar="REGEX", help="only runs whose name matches (re.search)")
     summary.add_argument("--format", choices=sorted(_FORMATTERS), default="table")
     export = commands.add_parser(
@@ -72,7 +76,7 @@ def _parser():
         description="Writes the masks of RUN in force at STEP (default: the last recorded "
         "mask step) to a NumPy .npz file, one boolean array per weight path.",
     )
-    export.add_argument("logdir", metavar="LOGDIR", help="the directory given to tensorboard")
+    _add_logdir(export)
     export.add_argument("--run", required=True, metavar="RUN", help="the run's exact name")
     export.add_argument("--step", type=_step, metavar="STEP", help="default: the last")
     export.add_argument("-o", "--output", required=True, metavar="FILE.npz")
@@ -82,7 +86,7 @@ def _parser():
         description="Writes the Pruning dashboard with every view's data embedded into one "
         "HTML file that opens from disk (file://) with no server and no network.",
     )
-    report.add_argument("logdir", metavar="LOGDIR", help="the directory given to tensorboard")
+    _add_logdir(report)
     report.add_argument("-o", "--output", required=True, metavar="FILE.html")
     report.add_argument(
         "--max-mask-weights",
