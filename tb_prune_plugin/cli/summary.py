@@ -212,26 +212,15 @@ def _table(header, body, flexible, width):
 
 
 def to_table(summary_rows, width=TABLE_WIDTH):
-    """The rows as two aligned tables for a terminal (weights, then one model line per run),
-    each line at most `width` characters: long run names and weight paths are abbreviated in
-    the middle, with a note saying so."""
+    """The rows as two aligned tables for a terminal: the weights under a line naming their
+    run, then one model line per run. Each line is at most `width` characters: long weight
+    paths and run names are abbreviated in the middle, with a note saying so."""
     weights = [r for r in summary_rows if r["weight"] != MODEL_ROW]
     models = [r for r in summary_rows if r["weight"] == MODEL_ROW]
-    header = [
-        "run",
-        "weight",
-        "step",
-        "shape",
-        "params",
-        "nonzeros",
-        "sparsity",
-        "target",
-        "threshold",
-    ]
+    header = ["weight", "step", "shape", "params", "nonzeros", "sparsity", "target", "threshold"]
     body = [
         [
-            r["run"],
-            r["weight"],
+            "  " + r["weight"],
             _int(r["step"]),
             "-" if r["shape"] is None else "x".join(str(d) for d in r["shape"]),
             _int(r["parameters"]),
@@ -242,7 +231,14 @@ def to_table(summary_rows, width=TABLE_WIDTH):
         ]
         for r in weights
     ]
-    lines, abbreviated = _table(header, body, (0, 1), width)
+    table, abbreviated = _table(header, body, (0,), width)
+    lines, run = table[:1], None
+    for row, line in zip(weights, table[1:]):
+        if row["run"] != run:
+            run = row["run"]
+            lines.append(abbreviate(run, width))
+            abbreviated = abbreviated or len(run) > width
+        lines.append(line)
     if models:
         model_header = [
             "run", "step", "global sparsity", "params", "nonzeros", "dense", "sparse", "stripped gz"
