@@ -1,11 +1,16 @@
 """Packaging for tb_prune_plugin: the TensorBoard plugin and the Keras callbacks.
 
-`pip install .` (and `pip install -e .`) builds the frontend bundle from
-frontend/ with npm into tb_prune_plugin/static/ when it is missing or older than
-its sources, so the wheel always carries it.
+The frontend bundle (tb_prune_plugin/static/) is built from frontend/ and committed,
+so `pip install .` needs Python only. Beside the bundle, SOURCE_HASH names the
+sources it was built from (frontend/build.mjs computes the same digest). When the
+sources in this tree give another digest (someone edited frontend/src), the build
+runs npm to rebuild the bundle if npm is on the PATH, and otherwise installs the
+committed bundle and says that it may not match the sources.
 """
 
+import hashlib
 import os
+import shutil
 import subprocess
 
 import setuptools
@@ -13,7 +18,12 @@ from setuptools.command.build_py import build_py
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FRONTEND = os.path.join(HERE, "frontend")
-BUNDLE = os.path.join(HERE, "tb_prune_plugin", "static", "index.js")
+STATIC = os.path.join(HERE, "tb_prune_plugin", "static")
+BUNDLE = os.path.join(STATIC, "index.js")
+SOURCE_HASH = os.path.join(STATIC, "SOURCE_HASH")
+# Must match INPUTS in frontend/build.mjs.
+FRONTEND_INPUTS = ("build.mjs", "package.json", "package-lock.json", "tsconfig.json", "src")
+REBUILD = "cd frontend && npm ci && npm run build"
 
 
 def read_version():
@@ -23,33 +33,85 @@ def read_version():
     return scope["VERSION"]
 
 
-def _newest_source_mtime():
-    newest = 0.0
-    for root, _dirs, files in os.walk(os.path.join(FRONTEND, "src")):
-        for name in files:
-            newest = max(newest, os.path.getmtime(os.path.join(root, name)))
-    return newest
+def frontend_source_hash():
+    """SHA-256 of the frontend's sources, as frontend/build.mjs computes it; None without them."""
+    paths = []
+    for name in FRONTEND_INPUTS:
+        path = os.path.join(FRONTEND, name)
+        if os.path.isfile(path):
+            paths.append(name)
+        elif os.path.isdir(path):
+            for root, _dirs, files in os.walk(path):
+                for f in files:
+                    paths.append(os.path.relpath(os.path.join(root, f), FRONTEND))
+        else:
+            return None
+    digest = hashlib.sha256()
+    for rel in sorted(p.replace(os.sep, "/") for p in paths):
+        digest.update(rel.encode() + b"\0")
+        with open(os.path.join(FRONTEND, rel), "rb") as f:
+            digest.update(f.read())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _shipped_hash():
+    if not (os.path.exists(BUNDLE) and os.path.exists(SOURCE_HASH)):
+        return None
+    with open(SOURCE_HASH) as f:
+        return f.read().strip()
+
+
+def _say(message):
+    print("tb_prune_plugin: " + message, flush=True)
+
+
+def _build_frontend():
+    if not os.path.isdir(os.path.join(FRONTEND, "node_modules")):
+        subprocess.check_call(["npm", "ci", "--no-audit", "--no-fund"], cwd=FRONTEND)
+    subprocess.check_call(["npm", "run", "build"], cwd=FRONTEND)
+
+
+def ensure_frontend_bundle():
+    """Keeps the committed bundle, or rebuilds it when its sources changed and npm is there."""
+    sources = frontend_source_hash()
+    shipped = _shipped_hash()
+    if sources is None or sources == shipped:
+        if shipped is None and not os.path.exists(BUNDLE):
+            raise SystemExit(
+                "tb_prune_plugin: the frontend bundle tb_prune_plugin/static/index.js is missing "
+                "and there are no frontend sources to build it from. Install from a complete "
+                "clone or source distribution."
+            )
+        _say("using the committed frontend bundle (tb_prune_plugin/static/).")
+        return
+    if os.environ.get("TB_PRUNE_PLUGIN_SKIP_FRONTEND") == "1" or shutil.which("npm") is None:
+        if not os.path.exists(BUNDLE):
+            raise SystemExit(
+                "tb_prune_plugin: the frontend bundle is missing and npm is not on the PATH. "
+                "Install Node.js 20+ and run `%s`." % REBUILD
+            )
+        _say(
+            "frontend/ differs from the sources the committed bundle was built from, and npm "
+            "is not on the PATH (or TB_PRUNE_PLUGIN_SKIP_FRONTEND=1): installing the committed "
+            "bundle, which may not show your frontend changes. To rebuild: `%s`." % REBUILD
+        )
+        return
+    _say("frontend/ changed since the committed bundle was built: rebuilding it with npm.")
+    try:
+        _build_frontend()
+    except (OSError, subprocess.CalledProcessError) as e:
+        raise SystemExit(
+            "tb_prune_plugin: building the frontend failed (%s). Run `%s` to see why."
+            % (e, REBUILD)
+        ) from None
 
 
 class BuildPyWithFrontend(build_py):
-    """Builds the frontend bundle before collecting package data."""
+    """Checks (and, if its sources changed and npm is there, rebuilds) the bundle first."""
 
     def run(self):
-        skip = os.environ.get("TB_PRUNE_PLUGIN_SKIP_FRONTEND") == "1"  # Python-only development
-        if os.path.isdir(os.path.join(FRONTEND, "src")) and not skip:
-            stale = not os.path.exists(BUNDLE) or os.path.getmtime(BUNDLE) < _newest_source_mtime()
-            if stale:
-                try:
-                    if not os.path.isdir(os.path.join(FRONTEND, "node_modules")):
-                        subprocess.check_call(
-                            ["npm", "ci", "--no-audit", "--no-fund"], cwd=FRONTEND
-                        )
-                    subprocess.check_call(["npm", "run", "build"], cwd=FRONTEND)
-                except (OSError, subprocess.CalledProcessError) as e:
-                    raise SystemExit(
-                        "tb_prune_plugin: building the frontend failed (%s). Install Node.js 18+ "
-                        "and npm, then run `npm ci && npm run build` in frontend/." % e
-                    ) from None
+        ensure_frontend_bundle()
         super().run()
 
 
@@ -76,6 +138,10 @@ setuptools.setup(
         "numpy>=1.26,<3",
         "protobuf>=5.28,<8",
     ],
+    extras_require={
+        # The demo's data sets (digits, make_friedman1) ship inside scikit-learn.
+        "demo": ["scikit-learn>=1.4,<2"],
+    },
     entry_points={
         "tensorboard_plugins": [
             "pruning = tb_prune_plugin.plugin:PruningLoader",

@@ -182,6 +182,15 @@ def main(argv=None):
         "--no-serve", action="store_true", help="train only, do not start TensorBoard"
     )
     args = parser.parse_args(argv)
+    try:
+        import sklearn  # noqa: F401  (the demo's data sets ship inside scikit-learn)
+    except ImportError:
+        parser.exit(
+            2,
+            "tb-prune-demo needs scikit-learn, whose bundled data sets it trains on. Install the "
+            "demo's extra: pip install 'tb_prune_plugin[demo]' (from a clone: pip install "
+            "'.[demo]').\n",
+        )
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     start = time.time()
     print("Training the demo pruning runs into %s ..." % args.logdir, flush=True)

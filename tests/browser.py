@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -122,6 +123,25 @@ class TensorBoardProcess:
             time.sleep(0.2)
 
 
+def browser_test_module():
+    """(expect, pytestmark) for a browser test module, at its top level.
+
+    Skips the module when Playwright is not installed (pytest.importorskip) and marks its tests
+    to skip without Debian's chromium. `expect` is the module's own Playwright `expect` (the
+    default one is shared by the whole process), its assertions retrying for up to 15 s, as
+    the machine may be busy with other tests.
+    """
+    import pytest
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    expect = sync_api.Expect()
+    expect.set_options(timeout=15_000)
+    mark = pytest.mark.skipif(
+        not os.path.exists(CHROMIUM), reason="needs Debian's chromium at %s" % CHROMIUM
+    )
+    return expect, mark
+
+
 def launch_chromium(playwright):
     """Debian's headless chromium, driven by Playwright."""
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -156,6 +176,18 @@ def plugin_frame(page, timeout=30, poll_ms=100):
         if time.monotonic() > deadline:
             raise AssertionError("no pruning iframe among %s" % [f.url for f in page.frames])
         page.wait_for_timeout(poll_ms)
+
+
+def open_view(frame, expect, view, **state):
+    """Shows `view` in the plugin's `frame` with the given URL state (everything else at its
+    default; a list value repeats its key) and waits until that view is the one shown."""
+    query = [("tab", view)] if view != "overview" else []
+    for key, value in state.items():
+        for v in value if isinstance(value, (list, tuple)) else [value]:
+            query.append((key, str(v)))
+    frame.evaluate("hash => { location.hash = hash; }", urllib.parse.urlencode(query))
+    expect(frame.locator("main[data-testid=view-%s]" % view)).to_be_visible()
+    expect(frame.locator("#tab-%s" % view)).to_have_attribute("aria-selected", "true")
 
 
 @contextlib.contextmanager

@@ -12,10 +12,26 @@ if ! command -v chromium >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
 fi
 
-echo "== installing the package (builds the frontend with npm) and the test requirements"
+echo "== installing the test requirements, the frontend's npm packages and the package"
 python -m pip install -q --disable-pip-version-check -r tests/requirements.txt
 (cd frontend && npm ci --no-audit --no-fund --loglevel=error)
-python -m pip install -q --disable-pip-version-check -e .
+
+echo "== the committed frontend bundle is the one its sources build"
+(cd frontend && npm run --silent build >/dev/null)
+# Fails when the committed sources build another bundle than the committed one; with
+# uncommitted frontend edits (work in progress) it only says so.
+if git rev-parse --git-dir >/dev/null 2>&1 \
+  && [ -n "$(git status --porcelain -- tb_prune_plugin/static)" ]; then
+  git status --short -- tb_prune_plugin/static
+  if [ -n "$(git status --porcelain -- frontend ':!frontend/node_modules')" ]; then
+    echo "note: frontend/ has uncommitted changes; commit tb_prune_plugin/static/ with them"
+  else
+    echo "tb_prune_plugin/static/ is stale: it differs from what frontend/ builds. Fix:"
+    echo "  cd frontend && npm ci && npm run build, then commit tb_prune_plugin/static/"
+    exit 1
+  fi
+fi
+python -m pip install -q --disable-pip-version-check -e ".[demo]"
 
 echo "== lint"
 python -m ruff check tb_prune_plugin callbacks tests benchmarks setup.py

@@ -134,13 +134,7 @@ def tab(served, screenshot_dirs):
 
 def _open(tab, view, **state):
     """Shows `view` with the given URL state (everything else at its default)."""
-    query = [("tab", view)] if view != "overview" else []
-    for key, value in state.items():
-        for v in value if isinstance(value, (list, tuple)) else [value]:
-            query.append((key, str(v)))
-    tab.frame.evaluate("hash => { location.hash = hash; }", urllib.parse.urlencode(query))
-    expect(tab.frame.locator("main[data-testid=view-%s]" % view)).to_be_visible()
-    expect(tab.frame.locator("#tab-%s" % view)).to_have_attribute("aria-selected", "true")
+    browser.open_view(tab.frame, expect, view, **state)
 
 
 def _set_run_checked(tab, run, checked):

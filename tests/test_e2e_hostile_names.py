@@ -13,6 +13,7 @@ cannot read the masks of the run whose name holds a quote: the Masks view must s
 
 import json
 import os
+import re
 import urllib.parse
 
 import numpy as np
@@ -72,6 +73,8 @@ def _write_run(run_dir, offset):
                         target_sparsity=sparsity,
                         newly_pruned=0,
                         regrown=0,
+                        kept_mean_abs=0.5 + step / 100,
+                        pruned_units_fraction=step / 40,
                     ),
                 ),
                 summary.mask(WEIGHT, mask),
@@ -234,4 +237,34 @@ def test_newer_format_notice_is_shown_above_every_view(tab):
         _open(frame, view)
         expect(notices).to_be_visible()
         expect(notices).to_have_text(NOTICE)
+    _assert_nothing_injected(page, frame, errors)
+
+
+def test_names_are_text_in_structure_configuration_and_statistics(tab):
+    page, frame, errors = tab
+
+    def labels(selector):
+        chart = frame.locator(selector)
+        expect(chart).to_have_attribute("data-series-count", re.compile(r"^\d+$"))
+        return chart.evaluate("e => e.chartData.labels")
+
+    _open(frame, "structure")
+    chart = "figure[data-testid=chart-structure]"
+    assert labels(chart) == [run + " units pruned" for run in RUNS]
+    assert frame.locator(chart).get_attribute("data-weight") == WEIGHT
+    assert labels("figure[data-testid=chart-model-nonzeros]") == [r + " non-zeros" for r in RUNS]
+    _assert_nothing_injected(page, frame, errors)
+
+    _open(frame, "configuration")
+    columns = frame.locator("[data-testid=config-column]")
+    expect(columns).to_have_count(2)
+    assert columns.all_text_contents() == RUNS
+    assert [c.get_attribute("data-run") for c in columns.all()] == RUNS
+    # Manual runs: no schedule to preview, the actual sparsity only.
+    assert labels("figure[data-testid=chart-schedule-preview]") == [r + " actual" for r in RUNS]
+    _assert_nothing_injected(page, frame, errors)
+
+    _open(frame, "statistics")
+    assert frame.locator("#stat-weight option").all_text_contents() == [WEIGHT]
+    assert labels("figure[data-testid=chart-statistic][data-stat=kept_mean_abs]") == RUNS
     _assert_nothing_injected(page, frame, errors)

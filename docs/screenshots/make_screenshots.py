@@ -5,7 +5,8 @@
 
 Starts `tensorboard --logdir <logdir>` on 127.0.0.1, opens each view in Debian's headless
 Chromium (1280x800) and writes overview.png, schedules.png, masks.png, accuracy.png,
-distributions.png and stability.png next to this script (or into --out). Each view is
+distributions.png, stability.png, structure.png, configuration.png and statistics.png next to
+this script (or into --out). Each view is
 shown through its URL state and captured once it has drawn; a console error fails the run.
 """
 
@@ -32,6 +33,10 @@ DEMO_RUNS = [
 ]
 # Three runs keep the per-weight charts' legends short enough to fit the picture.
 SOME_RUNS = ["manual_keras3_80", "tfmot_const_70", "tfmot_poly_90"]
+# The CNN's filters (units pruned), 2:4's N:M compliance, and the MLP pruned furthest.
+STRUCTURE_RUNS = ["tfmot_2of4", "tfmot_cnn_60", "tfmot_poly_90"]
+# Every kind of schedule: polynomial, constant, 2:4, and manual pruning (none).
+CONFIG_RUNS = ["manual_keras3_80", "tfmot_2of4", "tfmot_const_70", "tfmot_poly_90"]
 
 # (file name, URL state of the plugin, (a selector to wait for, an attribute it must have))
 SHOTS = [
@@ -61,6 +66,21 @@ SHOTS = [
         "stability",
         [("tab", "stability")] + [("run", r) for r in SOME_RUNS] + [("weightFilter", "fc")],
         ("figure[data-testid=chart-stability][data-weight='fc2/kernel']", "data-series-count"),
+    ),
+    (
+        "structure",
+        [("tab", "structure")] + [("run", r) for r in STRUCTURE_RUNS],
+        ("figure[data-testid=chart-structure][data-weight='conv2/kernel']", "data-series-count"),
+    ),
+    (
+        "configuration",
+        [("tab", "configuration")] + [("run", r) for r in CONFIG_RUNS],
+        ("figure[data-testid=chart-schedule-preview]", "data-series-count"),
+    ),
+    (
+        "statistics",
+        [("tab", "statistics"), ("focusWeight", "fc2/kernel")] + [("run", r) for r in SOME_RUNS],
+        ("figure[data-testid=chart-statistic][data-stat=std]", "data-series-count"),
     ),
 ]
 

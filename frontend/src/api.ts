@@ -13,6 +13,7 @@ import type {
   ModelStatsField,
   OverviewResponse,
   Region,
+  RunConfig,
   RunSeriesEntry,
   RunsResponse,
   WeightSeriesMultiResponse,
@@ -195,6 +196,11 @@ export class Api {
       }
     }
     return Promise.all(runs.map((run) => this.cache.get(key(run)) as Promise<RunSeriesEntry<F> | null>));
+  }
+
+  /** `GET /config`: the run's configuration; an ApiError with status 404 when it has none. */
+  config(run: string): Promise<RunConfig> {
+    return this.cached("config", { run });
   }
 
   metrics(run: string): Promise<MetricsResponse> {

@@ -13,11 +13,14 @@ import { Scope } from "./ui/scope";
 import { Sidebar } from "./ui/sidebar";
 import { errorState, loadingState, noDataState } from "./ui/states";
 import { accuracyView } from "./views/accuracy";
+import { configurationView } from "./views/configuration";
 import { distributionsView } from "./views/distributions";
 import { masksView } from "./views/masks";
 import { overviewView } from "./views/overview";
 import { schedulesView } from "./views/schedules";
 import { stabilityView } from "./views/stability";
+import { statisticsView } from "./views/statistics";
+import { structureView } from "./views/structure";
 import type { View, ViewContext } from "./views/view";
 
 const VIEWS: Record<TabId, { title: string; view: View }> = {
@@ -27,6 +30,9 @@ const VIEWS: Record<TabId, { title: string; view: View }> = {
   accuracy: { title: "Accuracy vs sparsity", view: accuracyView },
   distributions: { title: "Weight distributions", view: distributionsView },
   stability: { title: "Mask stability", view: stabilityView },
+  structure: { title: "Structure", view: structureView },
+  configuration: { title: "Configuration", view: configurationView },
+  statistics: { title: "Weight statistics", view: statisticsView },
 };
 
 /** How often /runs is polled for new data (TensorBoard's own reload interval is 30 s too). */

@@ -238,3 +238,39 @@ export interface MaskResponse {
 export interface ErrorResponse {
   error: string;
 }
+
+/** A schedule in a `run_config` record: its class and its `get_config()` (TF-MOT's: `{class_name, config}`). */
+export interface RunConfigSchedule {
+  class: string;
+  config: unknown;
+}
+
+/** One recorded weight in a `run_config` record (docs/format.md). */
+export interface RunConfigWeight {
+  path: string;
+  layer?: string;
+  shape?: number[];
+  size?: number;
+  method?: string;
+  block_size?: number[] | null;
+  block_pooling_type?: string | null;
+  /** [zeros, group size], TF-MOT's order. */
+  sparsity_m_by_n?: number[] | null;
+  schedule?: RunConfigSchedule | null;
+}
+
+/** `GET /config?run=R`: the run's latest `run_config` record as written (docs/format.md). */
+export interface RunConfig {
+  format_version?: number;
+  tb_prune_plugin_version?: string;
+  tensorflow_version?: string;
+  keras?: string;
+  model_name?: string;
+  method?: string | null;
+  every_n_steps?: number;
+  start_step?: number;
+  weights?: RunConfigWeight[];
+  optimizer?: { class: string; config?: Record<string, unknown> | null } | null;
+  parameters?: { model_size?: number; prunable_size?: number };
+  model_summary?: string;
+}

@@ -5,6 +5,7 @@ import type { NameFilter } from "../transforms/filter";
 import type { ViewState } from "../transforms/url_state";
 import type { RunInfo } from "../types";
 import type { Scope } from "../ui/scope";
+import { noticeState } from "../ui/states";
 
 export interface ViewContext {
   api: Api;
@@ -32,4 +33,11 @@ export function shownWeights(ctx: ViewContext): string[] {
   const seen = new Set<string>();
   for (const r of ctx.shownRuns) for (const w of r.weights) if (ctx.weightFilter.test(w)) seen.add(w);
   return [...seen];
+}
+
+/** What to show when shownWeights(ctx) is empty: no run selected, or the weight filter matches none. */
+export function noWeightNotice(ctx: ViewContext): HTMLElement {
+  return ctx.shownRuns.length
+    ? noticeState("No weight of the selected runs matches the weight filter.", "Change or clear the weight filter on the left.")
+    : noticeState("No run is selected.", "Tick one or more runs on the left.");
 }

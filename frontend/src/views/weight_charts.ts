@@ -11,7 +11,7 @@ import type { ModelStatsField, RunInfo, RunSeriesEntry, WeightStatsField } from 
 import { chartBox } from "../ui/chart";
 import { el, replaceChildren } from "../ui/dom";
 import { errorState, loadingState, noticeState } from "../ui/states";
-import { shownWeights, type ViewContext } from "./view";
+import { noWeightNotice, shownWeights, type ViewContext } from "./view";
 
 /** More charts than this is slow to draw and to read; the weight filter narrows them down. */
 export const MAX_WEIGHT_CHARTS = 24;
@@ -50,11 +50,7 @@ export function weightCharts(
 ): void {
   const weights = shownWeights(ctx);
   if (!weights.length) {
-    root.appendChild(
-      ctx.shownRuns.length
-        ? noticeState("No weight of the selected runs matches the weight filter.", "Change or clear the weight filter on the left.")
-        : noticeState("No run is selected.", "Tick one or more runs on the left."),
-    );
+    root.appendChild(noWeightNotice(ctx));
     void then?.();
     return;
   }
