@@ -12,7 +12,17 @@ from tb_prune_plugin.cli import report as report_cmd
 from tests import browser
 from tests import logdir_builder as builder
 
-TABS = ("overview", "schedules", "masks", "accuracy", "distributions", "stability")
+TABS = (
+    "overview",
+    "schedules",
+    "masks",
+    "accuracy",
+    "distributions",
+    "stability",
+    "structure",
+    "configuration",
+    "statistics",
+)
 needs_chromium = pytest.mark.skipif(
     not os.path.exists(browser.CHROMIUM), reason="needs Debian's chromium at /usr/bin/chromium"
 )
@@ -75,6 +85,9 @@ def test_report_of_a_tfmot_training_shows_every_view_offline(tfmot_poly_run, tmp
             "accuracy": "against global sparsity",
             "distributions": "|w| of kept weights at step %d" % tfmot_poly_run.final_step,
             "stability": "logits/kernel",
+            "structure": "Model non-zeros",
+            "configuration": "Schedule preview",
+            "statistics": "Mean |w| of the kept weights: hidden/kernel",
         }[tab]
         main_view.get_by_text(expected, exact=False).first.wait_for(timeout=20_000)
         text = main_view.inner_text()
