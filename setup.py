@@ -128,7 +128,7 @@ setuptools.setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     python_requires=">=3.10",
-    packages=["tb_prune_plugin", "tb_prune_plugin.callbacks"],
+    packages=["tb_prune_plugin", "tb_prune_plugin.callbacks", "tb_prune_plugin.cli"],
     package_dir={"tb_prune_plugin.callbacks": "callbacks"},
     package_data={"tb_prune_plugin": ["static/*", "static/**/*", "http_api.md"]},
     include_package_data=False,
@@ -151,6 +151,7 @@ setuptools.setup(
         ],
         "console_scripts": [
             "tb-prune-demo = tb_prune_plugin.callbacks.demo:main",
+            "tb-prune = tb_prune_plugin.cli:console_main",
         ],
     },
     cmdclass={"build_py": BuildPyWithFrontend},

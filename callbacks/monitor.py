@@ -12,6 +12,7 @@ import tf_keras
 
 from tb_prune_plugin import metadata, summary
 from tb_prune_plugin.callbacks import discovery, measure
+from tb_prune_plugin.callbacks import stripped_size as _stripped_size
 from tb_prune_plugin.callbacks.writer import GuardedWriter
 from tb_prune_plugin.version import VERSION
 
@@ -33,9 +34,10 @@ class PruningMonitor(tf_keras.callbacks.Callback):
     threshold, statistics, structure figures, mask churn and a |w| histogram,
     and the mask itself when it changed; per model, global sparsity and sizes;
     the run's configuration once; Keras's metrics at every epoch end and at
-    recorded steps. Steps are the optimizer's iteration count, so resumed
-    training continues the series. The format is described in docs/format.md;
-    TensorBoard's Pruning tab shows it.
+    recorded steps; at the end of training, the model's size as it ships
+    (stripped, saved, gzipped: `stripped_size.py`). Steps are the optimizer's
+    iteration count, so resumed training continues the series. The format is
+    described in docs/format.md; TensorBoard's Pruning tab shows it.
 
     Example:
 
@@ -67,6 +69,8 @@ class PruningMonitor(tf_keras.callbacks.Callback):
       histogram_bins: bins of the |w| histogram of kept weights.
       time_series_scalars: also write sparsity, target and threshold as
         ordinary TensorBoard scalars, for the Time Series dashboard.
+      stripped_size: at the end of training, save the stripped model and record
+        its size and gzipped size (one save and gzip of the whole model).
     """
 
     def __init__(
@@ -79,6 +83,7 @@ class PruningMonitor(tf_keras.callbacks.Callback):
         target_sparsity=None,
         histogram_bins=30,
         time_series_scalars=True,
+        stripped_size=True,
     ):
         super().__init__()
         if not isinstance(log_dir, (str, os.PathLike)) or not str(log_dir):
@@ -124,6 +129,7 @@ class PruningMonitor(tf_keras.callbacks.Callback):
         self.time_series_scalars = time_series_scalars
 
         self._writer = None
+        self._stripped_size = _stripped_size.StrippedSizeRecorder() if stripped_size else None
         self._measurer = None
         self._measured_model = None
         self._weights = []
@@ -223,6 +229,8 @@ class PruningMonitor(tf_keras.callbacks.Callback):
         step = self._current_step()
         if self._last_recorded_step != step:
             self._record(step, None)
+        if self._stripped_size is not None:
+            self._stripped_size.record(self.model, self._writer, step)
         if self._writer is not None:
             self._writer.close()
 

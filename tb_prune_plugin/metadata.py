@@ -39,6 +39,7 @@ KIND_MASK = "mask"
 KIND_MODEL_STATS = "model_stats"
 KIND_RUN_CONFIG = "run_config"
 KIND_METRIC = "metric"
+KIND_STRIPPED_SIZE = "stripped_size"
 
 KINDS = {
     KIND_WEIGHT_STATS: summary_pb2.DATA_CLASS_TENSOR,
@@ -47,6 +48,7 @@ KINDS = {
     KIND_MODEL_STATS: summary_pb2.DATA_CLASS_TENSOR,
     KIND_RUN_CONFIG: summary_pb2.DATA_CLASS_TENSOR,
     KIND_METRIC: summary_pb2.DATA_CLASS_TENSOR,
+    KIND_STRIPPED_SIZE: summary_pb2.DATA_CLASS_TENSOR,
 }
 PER_WEIGHT_KINDS = (KIND_WEIGHT_STATS, KIND_WEIGHT_HISTOGRAM, KIND_MASK)
 METRIC_SCOPES = ("epoch", "batch")
@@ -86,6 +88,13 @@ MODEL_STATS_FIELDS = (
     "model_nonzeros",
     "dense_bytes",  # bytes of all weights stored dense
     "sparse_bytes",  # bytes with pruned weights stored sparse (values + 1-bit mask)
+)
+
+# The entries of a stripped_size vector (written at the end of training): the model as it
+# ships, pruning wrappers stripped, saved as HDF5 without optimizer, and that file gzipped.
+STRIPPED_SIZE_FIELDS = (
+    "saved_bytes",  # the saved HDF5 file
+    "gzip_bytes",  # the file gzipped (deflate level 6, gzip's default), as TF-MOT's guides compare
 )
 
 

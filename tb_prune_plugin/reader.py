@@ -82,6 +82,7 @@ class RunContents:
       name: the run name.
       weights: weight path -> {kind: tag} for the per-weight kinds.
       model_stats_tag: the tag of the model_stats series, or None.
+      stripped_size_tag: the tag of the stripped_size series, or None.
       run_config_tag: the tag of the run_config record, or None.
       metrics: scope ("epoch"/"batch") -> metric name -> tag.
       records: tag -> parsed `metadata.RecordMetadata`.
@@ -98,6 +99,7 @@ class RunContents:
     name: str
     weights: Dict[str, Dict[str, str]] = dataclasses.field(default_factory=dict)
     model_stats_tag: Optional[str] = None
+    stripped_size_tag: Optional[str] = None
     run_config_tag: Optional[str] = None
     metrics: Dict[str, Dict[str, str]] = dataclasses.field(default_factory=dict)
     records: Dict[str, metadata.RecordMetadata] = dataclasses.field(default_factory=dict)
@@ -435,6 +437,8 @@ class PruningReader:
             existing = contents.metrics.get(record.scope, {}).get(record.metric)
         elif kind == metadata.KIND_MODEL_STATS:
             existing = contents.model_stats_tag
+        elif kind == metadata.KIND_STRIPPED_SIZE:
+            existing = contents.stripped_size_tag
         else:
             existing = contents.run_config_tag
         if existing is not None:
@@ -453,6 +457,8 @@ class PruningReader:
             contents.metrics.setdefault(record.scope, {})[record.metric] = tag
         elif kind == metadata.KIND_MODEL_STATS:
             contents.model_stats_tag = tag
+        elif kind == metadata.KIND_STRIPPED_SIZE:
+            contents.stripped_size_tag = tag
         else:
             contents.run_config_tag = tag
         contents.records[tag] = record
@@ -615,6 +621,13 @@ class PruningReader:
         index = {run: self.run(ctx, experiment_id, run)}  # NotFoundError
         return self._model_series(ctx, experiment_id, index, [run], max_points)[0][run]
 
+    def stripped_size_series(self, ctx, experiment_id, run):
+        """The stripped_size records of `run` as a `Series` (fields of `STRIPPED_SIZE_FIELDS`)."""
+        index = {run: self.run(ctx, experiment_id, run)}  # NotFoundError
+        return self._model_series(
+            ctx, experiment_id, index, [run], None, metadata.KIND_STRIPPED_SIZE
+        )[0][run]
+
     def weight_series_many(self, ctx, experiment_id, runs, weight, max_points=None):
         """The weight_stats records of `weight` in each of `runs`, read in one provider call.
 
@@ -690,15 +703,19 @@ class PruningReader:
         index = self._index(ctx, experiment_id, list(runs), lambda i: all(r in i for r in runs))
         return self._model_series(ctx, experiment_id, index, runs, max_points)
 
-    def _model_series(self, ctx, experiment_id, index, runs, max_points):
+    def _model_series(self, ctx, experiment_id, index, runs, max_points, kind=None):
+        """model_stats (or, with `kind` KIND_STRIPPED_SIZE, stripped_size) series of `runs`."""
+        stripped = kind == metadata.KIND_STRIPPED_SIZE
+        default_fields = metadata.STRIPPED_SIZE_FIELDS if stripped else metadata.MODEL_STATS_FIELDS
         found, missing, tags = {}, [], {}
         for run in runs:
             if run not in index:
                 missing.append(run)
                 continue
             found[run] = None
-            if index[run].model_stats_tag is not None:
-                tags[run] = index[run].model_stats_tag
+            tag = index[run].stripped_size_tag if stripped else index[run].model_stats_tag
+            if tag is not None:
+                tags[run] = tag
         asked = self._sample_size(max_points)
         data = ({}, {})
         if tags:
@@ -708,10 +725,10 @@ class PruningReader:
         for run in found:
             tag = tags.get(run)
             if tag is None:
-                found[run] = _empty_series(metadata.MODEL_STATS_FIELDS)
+                found[run] = _empty_series(default_fields)
                 continue
             found[run] = self._read_vector_series(
-                run, tag, data, index[run].records[tag], metadata.MODEL_STATS_FIELDS, asked
+                run, tag, data, index[run].records[tag], default_fields, asked
             )
         return found, missing
 
@@ -1560,6 +1577,8 @@ class Run:
       weights: weight path -> `Weight`.
       model: the model_stats records as a `Series`.
       metrics: scope ("epoch"/"batch") -> metric name -> `MetricSeries`.
+      stripped_size: the stripped_size records (the model as it ships, saved and gzipped, at
+        the end of training) as a `Series`; None when not read.
     """
 
     name: str
@@ -1567,6 +1586,7 @@ class Run:
     weights: Dict[str, Weight]
     model: Series
     metrics: Dict[str, Dict[str, MetricSeries]]
+    stripped_size: Optional[Series] = None
 
 
 @dataclasses.dataclass
@@ -1575,6 +1595,12 @@ class Experiment:
 
     logdir: str
     runs: Dict[str, Run]
+
+    def dataframe(self, kind="weights"):
+        """One long pandas DataFrame: kind "weights", "model" or "metrics" (`frames`)."""
+        from tb_prune_plugin import frames
+
+        return frames.dataframe(self, kind)
 
 
 def load(logdir):
@@ -1615,5 +1641,6 @@ def load(logdir):
             weights=weights,
             model=reader.model_series(ctx, eid, name),
             metrics=reader.metrics(ctx, eid, name),
+            stripped_size=reader.stripped_size_series(ctx, eid, name),
         )
     return Experiment(logdir=str(logdir), runs=runs)

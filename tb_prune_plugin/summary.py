@@ -13,6 +13,7 @@ Tags (run = the monitor's `log_dir`; `<w>` = weight path such as `dense/kernel`)
 | `pruning/<w>/mask`               | mask             | string `[2]`: header JSON, payload       |
 | `pruning/model_stats`            | model_stats      | float64 `[len(MODEL_STATS_FIELDS)]`      |
 | `pruning/run_config`             | run_config       | string scalar: JSON                      |
+| `pruning/stripped_size`          | stripped_size    | float64 `[len(STRIPPED_SIZE_FIELDS)]`    |
 | `pruning/metrics/<scope>/<name>` | metric           | float64 scalar                           |
 
 Ordinary TensorBoard scalars (plugin `scalars`, shown by the Time Series dashboard) are written
@@ -59,6 +60,7 @@ def metric_tag(scope, name):
 MODEL_STATS_TAG = TAG_PREFIX + "model_stats"
 RUN_CONFIG_TAG = TAG_PREFIX + "run_config"
 GLOBAL_SPARSITY_TAG = TAG_PREFIX + "global_sparsity"
+STRIPPED_SIZE_TAG = TAG_PREFIX + "stripped_size"
 
 
 @functools.lru_cache(maxsize=4096)
@@ -144,14 +146,35 @@ def mask(weight, mask_array, *, with_metadata=True):
     )
 
 
-def model_stats(values, *, with_metadata=True):
-    """A model_stats record: `values` maps every name in `MODEL_STATS_FIELDS` to a float."""
-    fields = metadata.MODEL_STATS_FIELDS
+def _model_vector(kind, tag, fields, values, with_metadata):
+    """A model-wide vector record of `kind`: `values` maps every name in `fields` to a float."""
     missing = [f for f in fields if f not in values]
     if missing:
-        raise ValueError("model_stats lacks %s" % missing)
-    meta = _metadata(metadata.KIND_MODEL_STATS, fields=fields) if with_metadata else None
-    return _value(MODEL_STATS_TAG, _float64_tensor([float(values[f]) for f in fields]), meta)
+        raise ValueError("%s lacks %s" % (kind, missing))
+    meta = _metadata(kind, fields=fields) if with_metadata else None
+    return _value(tag, _float64_tensor([float(values[f]) for f in fields]), meta)
+
+
+def model_stats(values, *, with_metadata=True):
+    """A model_stats record: `values` maps every name in `MODEL_STATS_FIELDS` to a float."""
+    return _model_vector(
+        metadata.KIND_MODEL_STATS,
+        MODEL_STATS_TAG,
+        metadata.MODEL_STATS_FIELDS,
+        values,
+        with_metadata,
+    )
+
+
+def stripped_size(values, *, with_metadata=True):
+    """A stripped_size record: `values` maps every name in `STRIPPED_SIZE_FIELDS` to a number."""
+    return _model_vector(
+        metadata.KIND_STRIPPED_SIZE,
+        STRIPPED_SIZE_TAG,
+        metadata.STRIPPED_SIZE_FIELDS,
+        values,
+        with_metadata,
+    )
 
 
 def run_config(config):

@@ -22,6 +22,7 @@ KIND_ARGS = {
     metadata.KIND_MODEL_STATS: dict(fields=metadata.MODEL_STATS_FIELDS),
     metadata.KIND_RUN_CONFIG: dict(),
     metadata.KIND_METRIC: dict(metric="val_accuracy", scope="epoch"),
+    metadata.KIND_STRIPPED_SIZE: dict(fields=metadata.STRIPPED_SIZE_FIELDS),
 }
 
 

@@ -37,6 +37,7 @@ def test_tags_tfmot_run_exact_set(poly):
     run, _ = poly
     tags = {tag for _, tag, _ in _raw_values(os.path.join(run.logdir, run.run))}
     expected = {"pruning/run_config", "pruning/model_stats", "pruning/global_sparsity"}
+    expected.add("pruning/stripped_size")  # at the end of training
     for w in WEIGHTS:
         for kind in ("weight_stats", "weight_histogram", "mask", "sparsity", "target_sparsity"):
             expected.add("pruning/%s/%s" % (w, kind))
