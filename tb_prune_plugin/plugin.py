@@ -10,14 +10,12 @@ both the Python loader and the Rust data server (`--load_fast=true`).
 """
 
 import base64
-import collections
 import csv
 import functools
 import io
 import math
 import os
 import re
-import threading
 
 import numpy as np
 from tensorboard import errors, plugin_util
@@ -35,9 +33,6 @@ _STATIC_ROUTE = "/data/plugin/%s/static/" % metadata.PLUGIN_NAME
 
 DEFAULT_MAX_CELLS = 65536
 MAX_MAX_CELLS = 1048576
-# /mask bodies kept for repeated requests (the Masks view's zoom, pan and scrubbing), in bytes
-# of their grids and unit sparsities: about 56 of the Masks view's 512x512 diff answers.
-MASK_BODY_CACHE_BYTES = 64 << 20
 # Steps per series sent by the series routes unless `max_points` asks otherwise: a chart is a few
 # hundred pixels wide, and a run recorded at every step of 100,000 would send 22 MB per weight.
 DEFAULT_MAX_POINTS = 4000
@@ -121,7 +116,6 @@ class PruningPlugin(base_plugin.TBPlugin):
 
     def __init__(self, context):
         self._reader = reader.PruningReader(context.data_provider)
-        self._mask_bodies = MaskBodyCache(MASK_BODY_CACHE_BYTES)
 
     def get_plugin_apps(self):
         """The routes of http_api.md."""
@@ -256,9 +250,7 @@ class PruningPlugin(base_plugin.TBPlugin):
             request, "max_cells", minimum=1, maximum=MAX_MAX_CELLS, default=DEFAULT_MAX_CELLS
         )
         ctx, eid = _request_scope(request)
-        body = mask_body(
-            self._reader, ctx, eid, run, weight, step, bounds, max_cells, diff, self._mask_bodies
-        )
+        body = mask_body(self._reader, ctx, eid, run, weight, step, bounds, max_cells, diff)
         return _respond_json(request, body)
 
     @_json_errors
@@ -658,40 +650,7 @@ def mask_steps_body(pruning_reader, ctx, eid, run, weight):
     }
 
 
-class MaskBodyCache:
-    """/mask bodies by what they are computed from, least recently used out first, at most
-    `max_bytes` of grids (base64) and unit sparsities in all. Thread-safe."""
-
-    def __init__(self, max_bytes):
-        self._max_bytes = max_bytes
-        self._bodies = collections.OrderedDict()  # key -> (body, bytes)
-        self._bytes = 0
-        self._lock = threading.Lock()
-
-    def get(self, key):
-        with self._lock:
-            entry = self._bodies.get(key)
-            if entry is None:
-                return None
-            self._bodies.move_to_end(key)
-            return entry[0]
-
-    def put(self, key, body):
-        size = sum(len(body.get(k, "")) for k in ("kept", "newly_pruned", "regrown"))
-        size += 24 * len(body["unit_sparsity"])
-        if size > self._max_bytes:
-            return
-        with self._lock:
-            if key in self._bodies:
-                return
-            self._bodies[key] = (body, size)
-            self._bytes += size
-            while self._bytes > self._max_bytes:
-                _, (_, old) = self._bodies.popitem(last=False)
-                self._bytes -= old
-
-
-def mask_body(pruning_reader, ctx, eid, run, weight, step, bounds, max_cells, diff, cache=None):
+def mask_body(pruning_reader, ctx, eid, run, weight, step, bounds, max_cells, diff):
     """The body of /mask: the mask in force at `step`, laid out in 2-D and reduced to a grid.
 
     Args:
@@ -701,33 +660,19 @@ def mask_body(pruning_reader, ctx, eid, run, weight, step, bounds, max_cells, di
         `shape_changed`, and the `newly_pruned` and `regrown` grids when there is a
         previous mask of the same shape.
 
-      cache: a `MaskBodyCache`. Its key is the request's parameters with, in place of
-        `step`, the step and wall time of every mask record at or before it: a body is
-        reused only for the same records (the masks' blobs are then not read at all).
+    The reader keeps the body while the mask records at or before `step` are the same
+    (`PruningReader.mask_view`): then the masks' blobs are not read at all.
 
     Raises:
       NotFoundError: unknown run or weight, or no mask at or before `step`.
       InvalidArgumentError: the region does not fit the layout.
     """
-    # The masks in force at `step` by the last listing are read while the listing is.
-    mask_data = pruning_reader.mask_data(ctx, eid, run, weight, prefetch_step=step)
-    key = None
-    if cache is not None:
-        records = tuple((d.step, d.wall_time) for d in mask_data[1] if d.step <= step)
-        key = (eid, run, weight, records, tuple(sorted(bounds.items())), max_cells, diff)
-        body = cache.get(key)
-        if body is not None:
-            return dict(body, requested_step=step)
-    body = _mask_body(
-        pruning_reader, ctx, eid, run, weight, step, bounds, max_cells, diff, mask_data
-    )
-    if cache is not None:
-        cache.put(key, body)
-    return body
+    view_key = (tuple(sorted(bounds.items())), max_cells, diff)
+    build = functools.partial(_mask_body, run, weight, step, bounds, max_cells, diff)
+    return pruning_reader.mask_view(ctx, eid, run, weight, step, view_key, build)
 
 
-def _mask_body(pruning_reader, ctx, eid, run, weight, step, bounds, max_cells, diff, mask_data):
-    at = pruning_reader.mask_at(ctx, eid, run, weight, step, mask_data)
+def _mask_body(run, weight, step, bounds, max_cells, diff, at):
     mask = at.packed  # the grids and unit sparsity are counted on the packed bits
     layout = mask_layout.layout_of(mask.shape)
     try:

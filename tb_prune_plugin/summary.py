@@ -42,7 +42,8 @@ from tensorboard.compat.proto import summary_pb2, tensor_pb2, tensor_shape_pb2, 
 
 from tb_prune_plugin import mask_codec, metadata
 
-TAG_PREFIX = "pruning/"
+# The tags are defined with the format (`metadata`); kept here for the writers' callers.
+TAG_PREFIX = metadata.TAG_PREFIX
 SCALAR_PLUGIN_NAME = "scalars"  # TensorBoard's scalars plugin; fixed by TensorBoard
 
 
@@ -56,9 +57,9 @@ def metric_tag(scope, name):
     return "%smetrics/%s/%s" % (TAG_PREFIX, scope, name)
 
 
-MODEL_STATS_TAG = TAG_PREFIX + "model_stats"
-RUN_CONFIG_TAG = TAG_PREFIX + "run_config"
-GLOBAL_SPARSITY_TAG = TAG_PREFIX + "global_sparsity"
+MODEL_STATS_TAG = metadata.MODEL_STATS_TAG
+RUN_CONFIG_TAG = metadata.RUN_CONFIG_TAG
+GLOBAL_SPARSITY_TAG = metadata.GLOBAL_SPARSITY_TAG
 
 
 @functools.lru_cache(maxsize=4096)

@@ -23,6 +23,7 @@ from tensorboard.plugins.core import core_plugin
 from werkzeug import test as werkzeug_test
 
 from tb_prune_plugin import metadata, plugin, reader, summary
+from tb_prune_plugin.reader import masks
 from tests import logdir_builder as lb
 
 PREFIX = "/data/plugin/pruning"
@@ -813,12 +814,11 @@ def test_mask_body_cache_reuses_the_body_without_reading_blobs(tmp_path):
     multiplexer, provider = _reloadable_provider(tmp_path)
     counting = CountingProvider(provider)
     pruning = reader.PruningReader(counting, index_max_age=3600)
-    cache = plugin.MaskBodyCache(1 << 20)
     ctx = lb.request_context()
 
     def body(step, max_cells=16):
         counting.calls.clear()
-        return plugin.mask_body(pruning, ctx, "", "a", "k", step, WHOLE, max_cells, True, cache)
+        return plugin.mask_body(pruning, ctx, "", "a", "k", step, WHOLE, max_cells, True)
 
     first = body(12)
     assert (first["step"], first["previous_step"], _bytes(first["newly_pruned"])) == (
@@ -841,7 +841,7 @@ def test_mask_body_cache_reuses_the_body_without_reading_blobs(tmp_path):
 
 
 def test_mask_body_cache_evicts_least_recently_used_within_bytes():
-    cache = plugin.MaskBodyCache(100)
+    cache = reader.LruCache(100, size=masks.view_bytes)
     for key in "abc":
         cache.put(key, {"kept": "x" * 40, "unit_sparsity": []})
     assert (cache.get("a"), cache.get("b") is not None, cache.get("c") is not None) == (
