@@ -22,7 +22,7 @@ from tensorboard.backend.event_processing import data_ingester
 from tensorboard.plugins.core import core_plugin
 from werkzeug import test as werkzeug_test
 
-from tb_prune_plugin import metadata, plugin, reader, summary
+from tb_prune_plugin import bodies, metadata, plugin, reader, summary
 from tb_prune_plugin.reader import masks
 from tests import logdir_builder as lb
 
@@ -376,7 +376,7 @@ def test_overview_csv_names_that_look_like_formulas_stay_text():
         "threshold": None,
         "step": 3,
     }
-    text = plugin.overview_csv({"rows": [row], "runs": []})
+    text = bodies.overview_csv({"rows": [row], "runs": []})
     assert text.splitlines()[1] == '"\'=HYPERLINK(""http://x"")",\'@w/kernel,2,2,1,-0.5,,,3'
 
 
@@ -818,7 +818,7 @@ def test_mask_body_cache_reuses_the_body_without_reading_blobs(tmp_path):
 
     def body(step, max_cells=16):
         counting.calls.clear()
-        return plugin.mask_body(pruning, ctx, "", "a", "k", step, WHOLE, max_cells, True)
+        return bodies.mask_body(pruning, ctx, "", "a", "k", step, WHOLE, max_cells, True)
 
     first = body(12)
     assert (first["step"], first["previous_step"], _bytes(first["newly_pruned"])) == (
