@@ -38,8 +38,8 @@ class RunIndex:
             out because its format version is newer than this code reads (the log
             warning is written once per series; this list is filled on every call).
         """
-        # The three provider calls at once: through the Rust data server each one waits about
-        # 44 ms whatever it reads (docs/performance.md, section 3), and these need not wait
+        # The three provider calls at once: through the Rust data server each one waits a fixed
+        # time whatever it reads (docs/performance.md, section 3), and these need not wait
         # for each other. The run configs are read by their tag, before the listing says
         # which runs hold them.
         configs = self._pool().submit(self._read_config_series, ctx, experiment_id, runs)
