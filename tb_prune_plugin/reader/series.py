@@ -115,19 +115,22 @@ class TensorSeries:
         """The datum as a float64 vector of `length` entries, or None (warned) if it is not."""
         array = np.asarray(datum.numpy)
         if array.dtype.kind not in "fiu" or array.shape != (length,):
-            self._warn_once(
-                ("datum", run, tag, datum.step),
-                "skipping pruning record run %r, tag %r, step %d: expected %d numbers, "
-                "got dtype %s shape %s",
-                run,
-                tag,
-                datum.step,
-                length,
-                array.dtype,
-                array.shape,
-            )
+            self._skip_datum(run, tag, datum, "expected %d numbers" % length, array)
             return None
         return array.astype(np.float64)
+
+    def _skip_datum(self, run, tag, datum, expected, array):
+        """Warns once that a record is skipped: what was `expected`, and what `array` is."""
+        self._warn_once(
+            ("datum", run, tag, datum.step),
+            "skipping pruning record run %r, tag %r, step %d: %s, got dtype %s shape %s",
+            run,
+            tag,
+            datum.step,
+            expected,
+            array.dtype,
+            array.shape,
+        )
 
     def _sample_size(self, max_points):
         """The downsample asked of the provider when at most `max_points` steps are sent.
@@ -312,16 +315,8 @@ class TensorSeries:
         for datum in by_step(raw):
             array = np.asarray(datum.numpy)
             if array.dtype.kind not in "fiu" or array.ndim != 1 or array.shape[0] < 3:
-                self._warn_once(
-                    ("datum", run, tag, datum.step),
-                    "skipping pruning record run %r, tag %r, step %d: a histogram needs lo, hi "
-                    "and at least one count, got dtype %s shape %s",
-                    run,
-                    tag,
-                    datum.step,
-                    array.dtype,
-                    array.shape,
-                )
+                expected = "a histogram needs lo, hi and at least one count"
+                self._skip_datum(run, tag, datum, expected, array)
                 continue
             array = array.astype(np.float64)
             steps.append(datum.step)
@@ -397,16 +392,7 @@ class TensorSeries:
             for datum in by_step(not_superseded(raw, starts)):
                 array = np.asarray(datum.numpy)
                 if array.dtype.kind not in "fiu" or array.size != 1:
-                    self._warn_once(
-                        ("datum", run, tag, datum.step),
-                        "skipping pruning record run %r, tag %r, step %d: a metric must be one "
-                        "number, got dtype %s shape %s",
-                        run,
-                        tag,
-                        datum.step,
-                        array.dtype,
-                        array.shape,
-                    )
+                    self._skip_datum(run, tag, datum, "a metric must be one number", array)
                     continue
                 steps.append(datum.step)
                 values.append(float(array.reshape(-1)[0]))
