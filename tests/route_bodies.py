@@ -88,9 +88,13 @@ def urls():
     return out
 
 
-def serve(logdir, out_path):
-    """Writes {url: [status, content type, body text]} for every url of `urls()`."""
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+def tensorboard_client(logdir, argv=()):
+    """`(werkzeug client, flags)` of TensorBoard's WSGI app with the core and pruning plugins,
+    over the Python loader.
+
+    Flags are parsed by TensorBoard itself (so `PruningLoader.fix_flags` runs), and the
+    data provider is built by TensorBoard's own `LocalDataIngester` from those flags.
+    """
     from tensorboard import program
     from tensorboard.backend import application
     from tensorboard.backend.event_processing import data_ingester
@@ -102,7 +106,8 @@ def serve(logdir, out_path):
         assets_zip_provider=application._placeholder_assets_zip_provider,
     )
     tb.configure(
-        argv=["", "--logdir", logdir, "--load_fast=false", "--reload_task=blocking"],
+        argv=["", "--logdir", str(logdir), "--load_fast=false", "--reload_task=blocking"]
+        + list(argv),
         reload_interval=0,
     )
     ingester = data_ingester.LocalDataIngester(tb.flags)
@@ -114,7 +119,12 @@ def serve(logdir, out_path):
         tb.assets_zip_provider,
         ingester.deprecated_multiplexer,
     )
-    client = werkzeug_test.Client(app)
+    return werkzeug_test.Client(app), tb.flags
+
+
+def serve(logdir, out_path):
+    """Writes {url: [status, content type, body text]} for every url of `urls()`."""
+    client = tensorboard_client(logdir)[0]
     bodies = {}
     for url in urls():
         response = client.get("/data/plugin/pruning" + url)

@@ -16,45 +16,17 @@ import urllib.request
 
 import numpy as np
 import pytest
-from tensorboard import program
-from tensorboard.backend import application
-from tensorboard.backend.event_processing import data_ingester
-from tensorboard.plugins.core import core_plugin
-from werkzeug import test as werkzeug_test
 
 from tb_prune_plugin import bodies, metadata, plugin, reader, summary
 from tb_prune_plugin.reader import masks
 from tests import logdir_builder as lb
+from tests import route_bodies
 
 PREFIX = "/data/plugin/pruning"
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _tensorboard_app(logdir, argv=()):
-    """TensorBoard's WSGI app with the core and pruning plugins, over the Python loader.
-
-    Flags are parsed by TensorBoard itself (so `PruningLoader.fix_flags` runs), and the
-    data provider is built by TensorBoard's own `LocalDataIngester` from those flags.
-    """
-    tb = program.TensorBoard(
-        plugins=[core_plugin.CorePluginLoader(), plugin.PruningLoader()],
-        assets_zip_provider=application._placeholder_assets_zip_provider,
-    )
-    tb.configure(
-        argv=["", "--logdir", str(logdir), "--load_fast=false", "--reload_task=blocking"]
-        + list(argv),
-        reload_interval=0,
-    )
-    ingester = data_ingester.LocalDataIngester(tb.flags)
-    ingester.start()
-    app = application.TensorBoardWSGIApp(
-        tb.flags,
-        tb.plugin_loaders,
-        ingester.data_provider,
-        tb.assets_zip_provider,
-        ingester.deprecated_multiplexer,
-    )
-    return werkzeug_test.Client(app), tb.flags
+_tensorboard_app = route_bodies.tensorboard_client
 
 
 @pytest.fixture(scope="module")
