@@ -128,7 +128,12 @@ setuptools.setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     python_requires=">=3.10",
-    packages=["tb_prune_plugin", "tb_prune_plugin.callbacks", "tb_prune_plugin.cli"],
+    packages=[
+        "tb_prune_plugin",
+        "tb_prune_plugin.reader",
+        "tb_prune_plugin.cli",
+        "tb_prune_plugin.callbacks",
+    ],
     package_dir={"tb_prune_plugin.callbacks": "callbacks"},
     package_data={"tb_prune_plugin": ["static/*", "static/**/*", "http_api.md"]},
     include_package_data=False,

@@ -338,7 +338,7 @@ def measure(base_url, charts, mask_run, mask_weight, mask_steps, trials=3, open_
 
 def main(argv=None):
     """Generates (or reuses) the benchmark's log directory, serves it, and measures the tab."""
-    import dashboard  # not at the top: dashboard imports this module
+    import dashboard_setup
     import logdir_gen
     import tb_server
 
@@ -352,7 +352,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="dashboard.py's quick sizes")
     parser.add_argument("--trials", type=int, help="trials of opening Schedules directly")
     args = parser.parse_args(argv)
-    config = dashboard.QUICK if args.quick else dashboard.FULL
+    config = dashboard_setup.QUICK if args.quick else dashboard_setup.FULL
     shape = (config["runs"], config["weights"], config["steps"], config["mask_every"])
     grid = os.path.join(args.logdir, "grid_%dx%dx%dx%d" % shape)
     runs = ["run_%02d" % i for i in range(config["runs"])]
@@ -361,11 +361,11 @@ def main(argv=None):
         runs = logdir_gen.write_grid(grid, *shape)
         print("browser: wrote %s in %.0f s" % (grid, time.monotonic() - start), file=sys.stderr)
     weights = logdir_gen.weight_names(config["weights"])
-    with tb_server.TensorBoardProcess(grid, flags=dashboard.FLAGS) as tb:
+    with tb_server.TensorBoardProcess(grid, flags=dashboard_setup.FLAGS) as tb:
         print("browser: TensorBoard at %s" % tb.url, file=sys.stderr, flush=True)
         last_tag = "pruning/%s/sparsity" % weights[-1]
-        dashboard.wait_loaded(tb.url, runs, last_tag, config["steps"], config["load_timeout"])
-        query = dashboard._q(run=runs[0], weight=weights[1])
+        dashboard_setup.wait_loaded(tb.url, runs, last_tag, config["steps"], config["load_timeout"])
+        query = dashboard_setup.query(run=runs[0], weight=weights[1])
         recorded = shared.fetch_json(tb.url + shared.PLUGIN_PREFIX + "/mask_steps" + query)["steps"]
         results = measure(
             tb.url,

@@ -47,38 +47,8 @@ import browser
 import checkout  # noqa: F401  (before tb_prune_plugin: this checkout's package)
 import logdir_gen
 import tb_server
-
-PREFIX = "/data/plugin/pruning"
-FLAGS = ["--load_fast=true", "--reload_interval", "0"]
-
-FULL = {
-    "runs": 20,
-    "weights": 50,
-    "steps": 1000,
-    "mask_every": 10,
-    "big_side": 4096,
-    "rounds": 10,
-    "overview_one_run_repeats": 3,
-    "overview_all_runs_timeout": 600,
-    "browser_trials": 3,
-    "memory_without_plugin_keeping_samples": True,
-    "load_timeout": 600,
-    "parallel_servers": False,
-}
-QUICK = {
-    "runs": 2,
-    "weights": 3,
-    "steps": 20,
-    "mask_every": 2,
-    "big_side": 256,
-    "rounds": 2,
-    "overview_one_run_repeats": 1,
-    "overview_all_runs_timeout": 60,
-    "browser_trials": 1,
-    "memory_without_plugin_keeping_samples": False,
-    "load_timeout": 120,
-    "parallel_servers": True,
-}
+from dashboard_setup import FLAGS, FULL, PREFIX, QUICK, wait_loaded
+from dashboard_setup import query as _q
 
 
 def _request(url, data=None, timeout=600):
@@ -93,33 +63,6 @@ def _request(url, data=None, timeout=600):
     except urllib.error.HTTPError as e:
         raise RuntimeError("%s: HTTP %d %s" % (url, e.code, e.read()[:500])) from None
     return (time.perf_counter() - start) * 1e3, len(content)
-
-
-def _q(**params):
-    return "?" + urllib.parse.urlencode(params)
-
-
-def wait_loaded(base, runs, last_tag, points, timeout):
-    """Seconds until every run serves `points` points of `last_tag` (the last one written)."""
-    start = time.monotonic()
-    pending = list(runs)
-    while pending:
-        if time.monotonic() - start > timeout:
-            raise RuntimeError("TensorBoard did not load %s in %d s" % (pending, timeout))
-        still = []
-        for run in pending:
-            url = base + "/data/plugin/scalars/scalars" + _q(run=run, tag=last_tag)
-            try:
-                with urllib.request.urlopen(url, timeout=60) as response:
-                    done = len(json.loads(response.read())) >= points
-            except OSError:
-                done = False
-            if not done:
-                still.append(run)
-        pending = still
-        if pending:
-            time.sleep(1.0)
-    return time.monotonic() - start
 
 
 def _summary(values):
@@ -432,7 +375,7 @@ def big_mask_in_process(logdir, run, weight, step, repeats):
     from tensorboard.backend import http_util
     from werkzeug import test as werkzeug_test
 
-    from tb_prune_plugin import mask_codec, mask_layout, plugin, reader
+    from tb_prune_plugin import bodies, mask_codec, mask_layout, reader
 
     app, _ = in_process_app(logdir, load_fast=False)
     client = werkzeug_test.Client(app)
@@ -448,7 +391,7 @@ def big_mask_in_process(logdir, run, weight, step, repeats):
         ),
         "grids: kept, newly pruned, regrown (mask_layout.mask_grids)": (mask_layout, "mask_grids"),
         "unit sparsity (mask_layout.unit_sparsity)": (mask_layout, "unit_sparsity"),
-        "base64 of the grids": (plugin, "_b64"),
+        "base64 of the grids": (bodies, "_b64"),
         "JSON response (http_util.Respond)": (http_util, "Respond"),
     }
     seconds, originals = {}, {}

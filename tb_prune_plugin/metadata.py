@@ -29,6 +29,14 @@ from tensorboard.compat.proto import summary_pb2
 
 PLUGIN_NAME = "pruning"
 
+# The tags the writers give records (`summary.py`): the reader finds series by their plugin
+# metadata, never by tag, except the run_config series, which it reads before listing.
+TAG_PREFIX = PLUGIN_NAME + "/"
+MODEL_STATS_TAG = TAG_PREFIX + "model_stats"
+RUN_CONFIG_TAG = TAG_PREFIX + "run_config"
+GLOBAL_SPARSITY_TAG = TAG_PREFIX + "global_sparsity"
+STRIPPED_SIZE_TAG = TAG_PREFIX + "stripped_size"
+
 # Version 1: the first released format.
 FORMAT_VERSION = 1
 

@@ -2,13 +2,11 @@
 
 TensorBoard's gRPC data provider client (`GrpcDataProvider.read_tensors`, used with the Rust
 data server, TensorBoard's default loader) turns each tensor it receives into an array on its
-own (`tensor_util.make_ndarray`, about 13 us each): reading one weight's weight_stats over 20
-runs of 1,000 steps spent 260 of 350 ms there (docs/performance.md, section 3). The records of
-one pruning series share a dtype and a shape, so `read_tensors` here sends the same request
-through the client's own gRPC stub and decodes each series at once: the packed bytes of its
-tensors joined and read by one `np.frombuffer`. Measured by hand on 2026-11-21 (20 runs x 1,000
-weight_stats records, data server on 127.0.0.1): 48 ms against 225 to 288 ms, of which about 44
-ms is the data server's fixed wait per call.
+own (`tensor_util.make_ndarray`), which dominated the reads of long vector series
+(docs/performance.md, section 3, "Decoding a series at once"). The records of one pruning
+series share a dtype and a shape, so `read_tensors` here sends the same request through the
+client's own gRPC stub and decodes each series at once: the packed bytes of its tensors joined
+and read by one `np.frombuffer`.
 
 The answer is the provider's own: {run: {tag: [provider.TensorDatum]}}, in the same order, with
 arrays of the same dtype, shape and values (each a row of one writable array per series). A

@@ -43,7 +43,8 @@ from tensorboard.compat.proto import summary_pb2, tensor_pb2, tensor_shape_pb2, 
 
 from tb_prune_plugin import mask_codec, metadata
 
-TAG_PREFIX = "pruning/"
+# The tags are defined with the format (`metadata`); kept here for the writers' callers.
+TAG_PREFIX = metadata.TAG_PREFIX
 SCALAR_PLUGIN_NAME = "scalars"  # TensorBoard's scalars plugin; fixed by TensorBoard
 
 
@@ -57,10 +58,10 @@ def metric_tag(scope, name):
     return "%smetrics/%s/%s" % (TAG_PREFIX, scope, name)
 
 
-MODEL_STATS_TAG = TAG_PREFIX + "model_stats"
-RUN_CONFIG_TAG = TAG_PREFIX + "run_config"
-GLOBAL_SPARSITY_TAG = TAG_PREFIX + "global_sparsity"
-STRIPPED_SIZE_TAG = TAG_PREFIX + "stripped_size"
+MODEL_STATS_TAG = metadata.MODEL_STATS_TAG
+RUN_CONFIG_TAG = metadata.RUN_CONFIG_TAG
+GLOBAL_SPARSITY_TAG = metadata.GLOBAL_SPARSITY_TAG
+STRIPPED_SIZE_TAG = metadata.STRIPPED_SIZE_TAG
 
 
 @functools.lru_cache(maxsize=4096)

@@ -10,6 +10,14 @@ as they fit.
 import numpy as np
 
 
+def thin(count, max_points, keep=None):
+    """`thin_indices`, where `max_points` None means every point: the one thinning of every
+    series a route sends."""
+    if max_points is None:
+        return np.arange(count, dtype=np.int64)
+    return thin_indices(count, max_points, keep)
+
+
 def thin_indices(count, max_points, keep=None):
     """Sorted indices (int64) of at most `max_points` of `count` points.
 

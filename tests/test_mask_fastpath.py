@@ -8,7 +8,7 @@ import pytest
 from tensorboard.backend.event_processing import data_provider as mux_data_provider
 from tensorboard.backend.event_processing import plugin_event_multiplexer
 
-from tb_prune_plugin import mask_codec, mask_layout, plugin, reader, summary
+from tb_prune_plugin import bodies, mask_codec, mask_layout, reader, summary
 from tests import logdir_builder as lb
 from tests.test_plugin_routes import _tensorboard_app
 
@@ -217,11 +217,11 @@ def test_first_mask_after_mask_steps_reads_payloads_while_listing(masks_logdir):
     pruning = reader.PruningReader(counting, index_max_age=3600)
     assert [s for s, _ in pruning.mask_steps(CTX, "", "r", "w4")] == [0, 10]
     counting.calls.clear()
-    body = plugin.mask_body(pruning, CTX, "", "r", "w4", 10, {}, 64, True)
+    body = bodies.mask_body(pruning, CTX, "", "r", "w4", 10, {}, 64, True)
     assert sorted(counting.calls) == ["read_blob", "read_blob", "read_blob_sequences"]
     assert (body["step"], body["previous_step"], body["shape"]) == (10, 0, [40, 64])
     counting.calls.clear()
-    plugin.mask_body(pruning, CTX, "", "r", "w4", 10, {}, 16, True)
+    bodies.mask_body(pruning, CTX, "", "r", "w4", 10, {}, 16, True)
     assert counting.calls == ["read_blob_sequences"]  # both masks in the reader's cache
 
 
@@ -239,11 +239,11 @@ def test_mask_prefetch_from_a_stale_listing_uses_the_fresh_records(tmp_path):
     with lb.RunWriter(tmp_path / "r") as w:
         w.add(5, [summary.mask("k", np.ones((2, 8), bool))])
     multiplexer.Reload()
-    body = plugin.mask_body(pruning, CTX, "", "r", "k", 10, {}, 64, True)
+    body = bodies.mask_body(pruning, CTX, "", "r", "k", 10, {}, 64, True)
     assert (body["step"], body["previous_step"], body["kept_total"]) == (5, 0, 16)
     assert body["unit_sparsity"] == [0.0] * 8
     assert (body["kept"], body["regrown"], body["newly_pruned"]) == (
-        plugin._b64(np.full((8, 2), 255, np.uint8)),
-        plugin._b64(np.full((8, 2), 255, np.uint8)),
-        plugin._b64(np.zeros((8, 2), np.uint8)),
+        bodies._b64(np.full((8, 2), 255, np.uint8)),
+        bodies._b64(np.full((8, 2), 255, np.uint8)),
+        bodies._b64(np.zeros((8, 2), np.uint8)),
     )

@@ -16,44 +16,17 @@ import urllib.request
 
 import numpy as np
 import pytest
-from tensorboard import program
-from tensorboard.backend import application
-from tensorboard.backend.event_processing import data_ingester
-from tensorboard.plugins.core import core_plugin
-from werkzeug import test as werkzeug_test
 
-from tb_prune_plugin import metadata, plugin, reader, summary
+from tb_prune_plugin import bodies, metadata, plugin, reader, summary
+from tb_prune_plugin.reader import masks
 from tests import logdir_builder as lb
+from tests import route_bodies
 
 PREFIX = "/data/plugin/pruning"
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _tensorboard_app(logdir, argv=()):
-    """TensorBoard's WSGI app with the core and pruning plugins, over the Python loader.
-
-    Flags are parsed by TensorBoard itself (so `PruningLoader.fix_flags` runs), and the
-    data provider is built by TensorBoard's own `LocalDataIngester` from those flags.
-    """
-    tb = program.TensorBoard(
-        plugins=[core_plugin.CorePluginLoader(), plugin.PruningLoader()],
-        assets_zip_provider=application._placeholder_assets_zip_provider,
-    )
-    tb.configure(
-        argv=["", "--logdir", str(logdir), "--load_fast=false", "--reload_task=blocking"]
-        + list(argv),
-        reload_interval=0,
-    )
-    ingester = data_ingester.LocalDataIngester(tb.flags)
-    ingester.start()
-    app = application.TensorBoardWSGIApp(
-        tb.flags,
-        tb.plugin_loaders,
-        ingester.data_provider,
-        tb.assets_zip_provider,
-        ingester.deprecated_multiplexer,
-    )
-    return werkzeug_test.Client(app), tb.flags
+_tensorboard_app = route_bodies.tensorboard_client
 
 
 @pytest.fixture(scope="module")
@@ -375,7 +348,7 @@ def test_overview_csv_names_that_look_like_formulas_stay_text():
         "threshold": None,
         "step": 3,
     }
-    text = plugin.overview_csv({"rows": [row], "runs": []})
+    text = bodies.overview_csv({"rows": [row], "runs": []})
     assert text.splitlines()[1] == '"\'=HYPERLINK(""http://x"")",\'@w/kernel,2,2,1,-0.5,,,3'
 
 
@@ -813,12 +786,11 @@ def test_mask_body_cache_reuses_the_body_without_reading_blobs(tmp_path):
     multiplexer, provider = _reloadable_provider(tmp_path)
     counting = CountingProvider(provider)
     pruning = reader.PruningReader(counting, index_max_age=3600)
-    cache = plugin.MaskBodyCache(1 << 20)
     ctx = lb.request_context()
 
     def body(step, max_cells=16):
         counting.calls.clear()
-        return plugin.mask_body(pruning, ctx, "", "a", "k", step, WHOLE, max_cells, True, cache)
+        return bodies.mask_body(pruning, ctx, "", "a", "k", step, WHOLE, max_cells, True)
 
     first = body(12)
     assert (first["step"], first["previous_step"], _bytes(first["newly_pruned"])) == (
@@ -841,7 +813,7 @@ def test_mask_body_cache_reuses_the_body_without_reading_blobs(tmp_path):
 
 
 def test_mask_body_cache_evicts_least_recently_used_within_bytes():
-    cache = plugin.MaskBodyCache(100)
+    cache = reader.LruCache(100, size=masks.view_bytes)
     for key in "abc":
         cache.put(key, {"kept": "x" * 40, "unit_sparsity": []})
     assert (cache.get("a"), cache.get("b") is not None, cache.get("c") is not None) == (

@@ -801,7 +801,7 @@ def test_masks_for_notebooks_are_writable(demo):
 
 
 def test_mask_cache_evicts_least_recently_used():
-    cache = reader._MaskCache(max_bytes=10)
+    cache = reader.LruCache(10, size=lambda mask: mask.nbytes)
     a, b, c = np.zeros(4, bool), np.zeros(4, bool), np.zeros(4, bool)
     cache.put("a", a)
     cache.put("b", b)

@@ -37,7 +37,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from tensorboard.compat.proto import summary_pb2
 
-from tb_prune_plugin import mask_codec, metadata, plugin, summary
+from tb_prune_plugin import bodies, mask_codec, metadata, summary
+from tb_prune_plugin import params as route_params
 from tests import browser
 from tests import logdir_builder as lb
 from tests.test_plugin_routes import (
@@ -267,7 +268,7 @@ def _process_get(tensorboard):
 def _assert_json_error(status, body, statuses=(400, 404)):
     """An error answer: one of `statuses`, a JSON `{"error": ...}` of bounded size, no trace."""
     assert status in statuses, (status, body[:300])
-    assert len(body) <= plugin.MAX_ERROR_CHARS + 200, len(body)
+    assert len(body) <= bodies.MAX_ERROR_CHARS + 200, len(body)
     parsed = json.loads(body)
     assert list(parsed) == ["error"] and isinstance(parsed["error"], str), parsed
     assert "Traceback" not in parsed["error"] and 'File "' not in parsed["error"]
@@ -518,8 +519,8 @@ def test_notices_are_capped_with_a_count_of_the_rest():
     from tb_prune_plugin import reader
 
     skipped = [reader.SkippedSeries("r%02d" % i, "pruning/x", 5) for i in range(25)]
-    result = plugin.notices(skipped + skipped[:3])  # duplicates counted once
-    assert len(result) == plugin.MAX_NOTICES + 1
+    result = bodies.notices(skipped + skipped[:3])  # duplicates counted once
+    assert len(result) == bodies.MAX_NOTICES + 1
     assert result[0].startswith("Run 'r00', tag 'pruning/x': skipped, written in format version 5")
     assert result[-1] == (
         "5 more series skipped for a newer format version (each is named in TensorBoard's log)."
@@ -714,8 +715,8 @@ def test_huge_parameter_is_quoted_cut_in_the_message(client):
     error = _assert_json_error(*_wsgi_get(client)(PREFIX + "/config?run=" + HUGE))
     full = "Not found: no pruning data for run '%s'" % HUGE
     assert error == "%s... (%d more characters)" % (
-        full[: plugin.MAX_ERROR_CHARS],
-        len(full) - plugin.MAX_ERROR_CHARS,
+        full[: bodies.MAX_ERROR_CHARS],
+        len(full) - bodies.MAX_ERROR_CHARS,
     )
 
 
@@ -826,14 +827,14 @@ def big_mask_client(tmp_path_factory):
 
 # The largest answer any /mask request can get: three grids of at most MAX_MAX_CELLS bytes,
 # base64 encoded, plus one unit sparsity per row (2048 rows here) and small fields.
-MAX_MASK_RESPONSE = 3 * 4 * math.ceil(plugin.MAX_MAX_CELLS / 3) + 2048 * 25 + 2000
+MAX_MASK_RESPONSE = 3 * 4 * math.ceil(route_params.MAX_MAX_CELLS / 3) + 2048 * 25 + 2000
 
 
 @pytest.mark.parametrize(
     "query,cells",
     [
-        ("step=1", plugin.DEFAULT_MAX_CELLS),
-        ("step=1&diff=1&max_cells=1048576", plugin.MAX_MAX_CELLS),
+        ("step=1", route_params.DEFAULT_MAX_CELLS),
+        ("step=1&diff=1&max_cells=1048576", route_params.MAX_MAX_CELLS),
         ("step=1&diff=1&max_cells=1048576&row0=0&rows=2048&col0=0&cols=2048", 1048576),
         ("step=9223372036854775807&diff=1&max_cells=1", 1),
         ("step=1&diff=1&max_cells=1048576&cols=1", 2048),

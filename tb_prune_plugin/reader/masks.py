@@ -1,0 +1,376 @@
+"""The masks: their listing, headers and payloads read through the data provider, decoded
+into `mask_codec.PackedMask`s kept in one cache, and the /mask views built from them kept in
+another (so that the plugin asks for a view in one call).
+
+Every payload becomes a `PackedMask` in `_decode_record` only, in step order within a
+request: a format whose records depend on the previous one (delta-coded masks) decodes there.
+"""
+
+import logging
+
+from tensorboard import errors
+from tensorboard.data import provider
+
+from tb_prune_plugin import mask_codec, metadata
+from tb_prune_plugin.reader.records import (
+    PLUGIN_NAME,
+    MaskAtStep,
+    MaskRecord,
+    blob_keys,
+    blob_or_raise,
+    by_step,
+    not_superseded,
+)
+
+logger = logging.getLogger("tb_prune_plugin.reader")
+
+# Parsed mask headers (shape, encoding, kept count) kept by blob key and wall time, so that
+# /mask_steps reads no blob for a record it has seen (about 300 bytes each).
+MASK_HEADER_CACHE_ENTRIES = 50_000
+
+# Decoded masks, still packed (1 bit per weight), kept for repeated /mask requests (zoom, pan,
+# the next step), in bytes: 32 masks of 4096x4096 weights.
+MASK_CACHE_BYTES = 1 << 26
+
+# The last blob sequence listing of each mask series (a few hundred bytes a record), from which
+# the masks a /mask request will need are read while its fresh listing is read.
+MASK_LISTING_CACHE_ENTRIES = 1024
+
+# /mask views kept for repeated requests (the Masks view's zoom, pan and scrubbing), in bytes
+# of their grids and unit sparsities: about 56 of the Masks view's 512x512 diff answers.
+MASK_VIEW_CACHE_BYTES = 64 << 20
+
+# Blobs (mask headers and payloads) read at once from the data provider: a mask diff reads two
+# records of two blobs each, and /mask_steps a header per record it has not seen. TensorBoard's
+# data providers are thread-safe (its WSGI server serves requests in threads).
+BLOB_READ_THREADS = 8
+
+
+def mask_nbytes(mask):
+    """The bytes a `PackedMask` holds (the mask cache's measure)."""
+    return mask.nbytes
+
+
+def view_bytes(view):
+    """The bytes a /mask view holds in grids (base64) and unit sparsities (the view cache's
+    measure)."""
+    size = sum(len(view.get(k, "")) for k in ("kept", "newly_pruned", "regrown"))
+    return size + 24 * len(view["unit_sparsity"])
+
+
+class Masks:
+    """The `PruningReader` methods that read masks (a mixin, as `RunIndex`)."""
+
+    def _mask_data(self, ctx, experiment_id, contents, tag, downsample=None, meanwhile=None):
+        """The blob sequence data of mask series `tag` of run `contents`, by step (the last
+        datum per step), without the records a later training superseded.
+
+        A blob sequence cannot be read in one provider call with the run_config series: the
+        trainings' starts are those read with the index, or, if the index was listed without
+        them, read now at the same time as the blob sequence (two calls at once).
+        `meanwhile()` is called while the provider calls are under way.
+        """
+        run = contents.name
+        pool = self._pool()
+        configs = None
+        if not contents.configs_read:
+            configs = pool.submit(self._read_configs, ctx, experiment_id, [contents])
+        if configs is None and meanwhile is None:
+            raw = self._blob_sequence(ctx, experiment_id, run, tag, downsample)
+        else:
+            listing = pool.submit(self._blob_sequence, ctx, experiment_id, run, tag, downsample)
+            if meanwhile is not None:
+                meanwhile()
+            raw = listing.result()
+        if configs is not None:
+            configs.result()
+        data = by_step(not_superseded(raw, contents.starts))
+        if downsample is None:
+            self._listing_cache.put((experiment_id, run, tag), data)
+        return data
+
+    def _blob_sequence(self, ctx, experiment_id, run, tag, downsample=None):
+        """The data of one blob sequence series, as the provider sends it (one call)."""
+        data = self._provider.read_blob_sequences(
+            ctx,
+            experiment_id=experiment_id,
+            plugin_name=PLUGIN_NAME,
+            downsample=self._downsample if downsample is None else downsample,
+            run_tag_filter=provider.RunTagFilter(runs=[run], tags=[tag]),
+        )
+        return data.get(run, {}).get(tag, [])
+
+    def _mask_record(self, ctx, run, tag, datum, skipped=None, blobs=None):
+        """The `MaskRecord` of a blob sequence datum, or None (warned) if it is corrupt.
+
+        The reason a record is skipped is appended to `skipped` (a list) when given.
+        `blobs` holds blobs already read ({blob key: bytes or the error reading it}).
+        """
+        try:
+            header_key, payload_key = blob_keys(datum)
+            shape, encoding, kept = self._parsed_header(ctx, header_key, datum.wall_time, blobs)
+        except (mask_codec.MaskDecodeError, errors.NotFoundError) as e:
+            self._skip_mask(run, tag, datum.step, e, skipped)
+            return None
+        return MaskRecord(datum.step, shape, kept, encoding, header_key, payload_key)
+
+    def _skip_mask(self, run, tag, step, error, skipped):
+        self._warn_once(
+            ("datum", run, tag, step),
+            "skipping pruning mask run %r, tag %r, step %d: %s",
+            run,
+            tag,
+            step,
+            error,
+        )
+        if skipped is not None:
+            skipped.append(str(error))
+
+    def _parsed_header(self, ctx, header_key, wall_time, blobs=None):
+        """`mask_codec.parse_header` of a record's header blob, cached by key and wall time
+        (read from `blobs` when it is there, else from the data provider)."""
+        cache_key = (header_key, wall_time)
+        parsed = self._header_cache.get(cache_key)
+        if parsed is None:
+            if blobs is not None and header_key in blobs:
+                header = blob_or_raise(blobs[header_key])
+            else:
+                header = self._read_blob(ctx, header_key)
+            parsed = mask_codec.parse_header(header)
+            self._header_cache.put(cache_key, parsed)
+        return parsed
+
+    def _read_blob(self, ctx, blob_key):
+        """The bytes of one blob; MaskDecodeError if the provider cannot give them.
+
+        The Python provider indexes the record's tensor, which fails on a record of an
+        unexpected shape; such a record is corrupt, not a reason to fail the request.
+        TensorBoard's Rust data server (0.7) cannot parse the blob keys it made itself
+        for a run or tag holding `"`, `\\` or a control character, and says
+        InvalidArgumentError: those masks cannot be read, and the request goes on.
+        """
+        try:
+            blob = self._provider.read_blob(ctx, blob_key=blob_key)
+        except (IndexError, ValueError, TypeError) as e:
+            raise mask_codec.MaskDecodeError("blob cannot be read: %r" % (e,)) from None
+        except errors.InvalidArgumentError as e:
+            raise mask_codec.MaskDecodeError(
+                "TensorBoard's data provider cannot read the blob: %s" % (e,)
+            ) from None
+        if not isinstance(blob, (bytes, bytearray)):
+            raise mask_codec.MaskDecodeError(
+                "blob is not a byte string but %s" % type(blob).__name__
+            )
+        return bytes(blob)
+
+    def _read_blobs(self, ctx, blob_keys):
+        """{blob key: bytes, or the MaskDecodeError or NotFoundError reading it raised} for
+        `blob_keys`, read at once: up to `BLOB_READ_THREADS` provider calls in flight."""
+        keys = list(dict.fromkeys(blob_keys))
+
+        def read(key):
+            try:
+                return self._read_blob(ctx, key)
+            except (mask_codec.MaskDecodeError, errors.NotFoundError) as e:
+                return e
+
+        if len(keys) < 2:
+            return {key: read(key) for key in keys}
+        return dict(zip(keys, self._pool().map(read, keys)))
+
+    def _packed_masks(self, ctx, run, tag, data, skipped=None):
+        """The decoded mask (`mask_codec.PackedMask`, cached, shared) of each blob sequence
+        datum of `data`, or None (warned) for one that does not decode.
+
+        The blobs of the masks not in the cache are read at once; a header whose parse is
+        cached (from /mask_steps) is not read again. Blob keys name experiment, run, tag,
+        step and index; with the wall time, a record rewritten at the same step (a resumed
+        training) is another entry.
+        """
+        keys, masks, wanted = [], [], []
+        for datum in data:
+            try:
+                header_key, payload_key = blob_keys(datum)
+            except mask_codec.MaskDecodeError as e:
+                self._skip_mask(run, tag, datum.step, e, skipped)
+                keys.append(None)
+                masks.append(None)
+                continue
+            key = (header_key, payload_key, datum.wall_time)
+            keys.append(key)
+            masks.append(self._mask_cache.get(key))
+            if masks[-1] is None:
+                if self._header_cache.get((header_key, datum.wall_time)) is None:
+                    wanted.append(header_key)
+                wanted.append(payload_key)
+        blobs = self._read_blobs(ctx, wanted) if wanted else {}
+        for i in sorted(range(len(data)), key=lambda i: data[i].step):  # in step order
+            if keys[i] is None or masks[i] is not None:
+                continue
+            datum = data[i]
+            try:
+                masks[i] = self._decode_record(ctx, datum, keys[i], blobs)
+            except (mask_codec.MaskDecodeError, errors.NotFoundError) as e:
+                self._skip_mask(run, tag, datum.step, e, skipped)
+                continue
+            self._mask_cache.put(keys[i], masks[i])
+        return masks
+
+    def _decode_record(self, ctx, datum, key, blobs):
+        """The `PackedMask` of mask record `datum` (`key`: its header key, payload key and wall
+        time; `blobs`: blobs read for it). The one place where a record's payload becomes a
+        mask: `_packed_masks` calls it in step order.
+
+        Raises:
+          MaskDecodeError, NotFoundError: the record cannot be read.
+        """
+        header_key, payload_key, wall_time = key
+        parsed = self._parsed_header(ctx, header_key, wall_time, blobs)
+        payload = blob_or_raise(blobs[payload_key])
+        return mask_codec.decode_packed(None, payload, parsed_header=parsed)
+
+    def mask_records(self, ctx, experiment_id, run, weight, downsample=None, skipped=None):
+        """The `MaskRecord`s of `weight` by step (headers checked, payloads not decoded).
+
+        Records whose header cannot be read are left out (warned); the reason for each is
+        appended to `skipped` (a list) when given.
+        """
+        contents, tags = self.weight_tags(ctx, experiment_id, run, weight, metadata.KIND_MASK)
+        tag = tags.get(metadata.KIND_MASK)
+        if tag is None:
+            return []
+        return self._mask_records(ctx, experiment_id, contents, tag, downsample, skipped)
+
+    def _mask_records(self, ctx, experiment_id, contents, tag, downsample=None, skipped=None):
+        run = contents.name
+        data = self._mask_data(ctx, experiment_id, contents, tag, downsample)
+        # The headers not seen before, read at once.
+        blobs = self._read_blobs(
+            ctx,
+            [
+                d.values[0].blob_key
+                for d in data
+                if len(d.values) == 2
+                and self._header_cache.get((d.values[0].blob_key, d.wall_time)) is None
+            ],
+        )
+        records = []
+        for datum in data:
+            record = self._mask_record(ctx, run, tag, datum, skipped, blobs)
+            if record is not None:
+                records.append(record)
+        return records
+
+    def mask_steps(self, ctx, experiment_id, run, weight, skipped=None):
+        """[(step, shape)] of the masks recorded for `weight`, by step (see `mask_records`)."""
+        records = self.mask_records(ctx, experiment_id, run, weight, skipped=skipped)
+        return [(r.step, r.shape) for r in records]
+
+    def mask_data(self, ctx, experiment_id, run, weight, prefetch_step=None):
+        """`(tag, data)`: the mask series' tag (None if none) and its blob sequence data by
+        step (`provider.BlobSequenceDatum`s: step, wall time, blob keys), in one provider call.
+
+        With `prefetch_step`, while that call is under way, the two masks `mask_at` would
+        read at that step by the series' previous listing are read and decoded into the
+        mask cache. The fresh data decides what is used: the cache is keyed by blob keys and
+        wall times, so a mask that changed since is read again.
+
+        Raises:
+          NotFoundError: unknown run or weight.
+        """
+        contents, tags = self.weight_tags(ctx, experiment_id, run, weight, metadata.KIND_MASK)
+        tag = tags.get(metadata.KIND_MASK)
+        if not tag:
+            return tag, []
+        previous = self._listing_cache.get((experiment_id, run, tag))
+        if prefetch_step is None or previous is None:
+            return tag, self._mask_data(ctx, experiment_id, contents, tag)
+
+        def prefetch():
+            try:
+                self._packed_masks(
+                    ctx, run, tag, [d for d in reversed(previous) if d.step <= prefetch_step][:2]
+                )
+            except Exception:  # noqa: BLE001 - the same reads are made again, and fail there
+                logger.debug("mask prefetch failed", exc_info=True)
+
+        return tag, self._mask_data(ctx, experiment_id, contents, tag, meanwhile=prefetch)
+
+    def mask_at(self, ctx, experiment_id, run, weight, step, mask_data=None):
+        """The mask in force at `step` as a `MaskAtStep`.
+
+        That is the latest mask record at or before `step`, plus the record before it.
+        Records that do not decode are skipped (with a warning). The masks are read-only:
+        they are shared with later requests through a small cache, keyed by the records'
+        blob keys and wall times (a record seen before is not read again).
+
+        Args:
+          mask_data: `mask_data(...)`'s answer, if the caller has it (saves a provider call).
+
+        Raises:
+          NotFoundError: unknown run or weight, or no mask recorded at or before `step`.
+        """
+        if mask_data is None:
+            mask_data = self.mask_data(ctx, experiment_id, run, weight)
+        tag, data = mask_data
+        found = []  # (step, mask) of the latest two decodable records at or before `step`
+        unreadable = []
+        candidates = [d for d in reversed(data) if d.step <= step]
+        while candidates and len(found) < 2:
+            batch, candidates = candidates[: 2 - len(found)], candidates[2 - len(found) :]
+            for datum, mask in zip(batch, self._packed_masks(ctx, run, tag, batch, unreadable)):
+                if mask is not None:
+                    found.append((datum.step, mask))
+        if not found and unreadable:
+            raise errors.NotFoundError(
+                "no readable mask of weight %r in run %r at or before step %r: %d recorded "
+                "masks could not be read (%s)" % (weight, run, step, len(unreadable), unreadable[0])
+            )
+        if not found:
+            first = ", first at step %d" % data[0].step if data else ""
+            raise errors.NotFoundError(
+                "no mask of weight %r in run %r at or before step %r%s" % (weight, run, step, first)
+            )
+        previous = found[1] if len(found) > 1 else (None, None)
+        return MaskAtStep(
+            requested_step=step,
+            step=found[0][0],
+            packed=found[0][1],
+            previous_step=previous[0],
+            previous_packed=previous[1],
+        )
+
+    def masks(self, ctx, experiment_id, run, weight):
+        """{step: decoded bool mask} of every decodable mask record of `weight` (new,
+        writable arrays)."""
+        tag, data = self.mask_data(ctx, experiment_id, run, weight)
+        result = {}
+        # A few records at a time: their blobs are read at once.
+        for start in range(0, len(data), BLOB_READ_THREADS // 2):
+            batch = data[start : start + BLOB_READ_THREADS // 2]
+            for datum, mask in zip(batch, self._packed_masks(ctx, run, tag, batch)):
+                if mask is not None:
+                    result[datum.step] = mask.unpack()
+        return result
+
+    def mask_view(self, ctx, experiment_id, run, weight, step, view_key, build):
+        """The view of the mask in force at `step` that `build(MaskAtStep)` makes (a dict, such
+        as a /mask body), reused while the mask records at or before `step` are the same.
+
+        `view_key` names what else the view depends on (region, grid size, diff): views are
+        kept by it, `run`, `weight` and the step and wall time of every mask record at or
+        before `step` (a reused view reads no blob). The masks in force at `step` by the last
+        listing are read while the listing is. A reused view gets `requested_step` = `step`.
+
+        Raises:
+          NotFoundError: unknown run or weight, or no mask at or before `step`.
+        """
+        mask_data = self.mask_data(ctx, experiment_id, run, weight, prefetch_step=step)
+        records = tuple((d.step, d.wall_time) for d in mask_data[1] if d.step <= step)
+        key = (experiment_id, run, weight, records, view_key)
+        view = self._view_cache.get(key)
+        if view is not None:
+            return dict(view, requested_step=step)
+        view = build(self.mask_at(ctx, experiment_id, run, weight, step, mask_data))
+        self._view_cache.put(key, view)
+        return view
