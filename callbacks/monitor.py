@@ -1,8 +1,6 @@
 """`PruningMonitor`: the Keras callback that records what pruning does, step by step."""
 
-import json
 import logging
-import math
 import os
 import warnings
 
@@ -10,14 +8,11 @@ import numpy as np
 import tensorflow as tf
 import tf_keras
 
-from tb_prune_plugin import metadata, summary
-from tb_prune_plugin.callbacks import discovery, measure
+from tb_prune_plugin import summary
+from tb_prune_plugin.callbacks import discovery, keras_state, measure, records, run_config
 from tb_prune_plugin.callbacks.writer import GuardedWriter
-from tb_prune_plugin.version import VERSION
 
 logger = logging.getLogger("tb_prune_plugin")
-
-_FIELD_INDEX = {name: i for i, name in enumerate(measure.DEVICE_FIELDS)}
 
 
 class PruningMonitor(tf_keras.callbacks.Callback):
@@ -127,8 +122,7 @@ class PruningMonitor(tf_keras.callbacks.Callback):
         self._measurer = None
         self._measured_model = None
         self._weights = []
-        self._prev_masks = {}  # path -> mask at the previous recorded step (for churn)
-        self._masks_on_disk = set()  # paths whose current mask is in the current event file
+        self._records = records.StepRecords(target_sparsity, time_series_scalars)
         self._last_recorded_step = None
         self._last_seen_step = None
         self._steps_per_batch = 1
@@ -144,11 +138,11 @@ class PruningMonitor(tf_keras.callbacks.Callback):
     # ----------------------------------------------------------------- Keras hooks
 
     def on_train_begin(self, logs=None):
-        self._is_chief = _is_chief(self.model)
+        self._is_chief = keras_state.is_chief(self.model)
         if self._is_chief:
             self._check_log_dir()
         self._prepare_weights()
-        self._steps_per_batch = _steps_per_execution(self.model)
+        self._steps_per_batch = keras_state.steps_per_execution(self.model)
         if self._is_chief:
             self._warm_up()
         self._starting = True
@@ -187,7 +181,7 @@ class PruningMonitor(tf_keras.callbacks.Callback):
     def _config_record(self, **mark):
         """The run_config record, with `mark` (a training's `start_step`) if given."""
         if self._config is None:
-            self._config = self._run_config()
+            self._config = self._run_config_contents()
         return summary.run_config(dict(self._config, **mark))
 
     def on_train_batch_end(self, batch, logs=None):
@@ -214,7 +208,7 @@ class PruningMonitor(tf_keras.callbacks.Callback):
         if not self._is_chief or not logs:
             return
         step = self._current_step()
-        values = self._metric_values("epoch", logs)
+        values = records.metric_values("epoch", logs)
         if values:
             self._writer.write(step, values)
         self._writer.flush()
@@ -296,7 +290,7 @@ class PruningMonitor(tf_keras.callbacks.Callback):
         }
         # Another model (a rebuilt one, fewer units): its first record carries every mask and
         # a run config of its own. The previous masks stay for churn: NaN where shapes differ.
-        self._masks_on_disk = set()
+        self._records.set_weights(weights, self._model_constants)
         self._config_written = False
         self._config = None
         self._config_mark = {}
@@ -318,7 +312,7 @@ class PruningMonitor(tf_keras.callbacks.Callback):
 
     def _check_update_pruning_step(self):
         for w in self._weights:
-            if w.wrapper is not None and int(_read(w.wrapper.pruning_step)) < 0:
+            if w.wrapper is not None and int(keras_state.read(w.wrapper.pruning_step)) < 0:
                 raise ValueError(
                     "PruningMonitor: model %r has TF-MOT pruning wrappers but is trained without "
                     "the UpdatePruningStep callback (pruning_step of %r is still -1), so TF-MOT "
@@ -331,7 +325,7 @@ class PruningMonitor(tf_keras.callbacks.Callback):
         iterations = getattr(optimizer, "iterations", None)
         if iterations is None:
             return 0 if self._last_seen_step is None else self._last_seen_step + 1
-        return int(_read(iterations))
+        return int(keras_state.read(iterations))
 
     # --------------------------------------------------------------- recording
 
@@ -340,7 +334,7 @@ class PruningMonitor(tf_keras.callbacks.Callback):
         # are slow), not on_train_begin. Problems are reported once, by the first record.
         try:
             if self._config is None:
-                self._config = self._run_config()
+                self._config = self._run_config_contents()
             self._writer.open()
             if self._weights:
                 self._measurer.measure()  # traces the measuring graph
@@ -349,8 +343,7 @@ class PruningMonitor(tf_keras.callbacks.Callback):
 
     def _measure_baseline(self):
         _, _, masks, _ = self._measurer.measure()
-        for w, mask in zip(self._weights, masks):
-            self._prev_masks[w.path] = mask
+        self._records.keep_masks(masks)
 
     def _record(self, step, batch_logs, last=None):
         """Records `step`; with step None, the step the measuring graph reads, if a record is
@@ -374,9 +367,11 @@ class PruningMonitor(tf_keras.callbacks.Callback):
             if not self._config_written:
                 values.append(self._config_record(**self._config_mark))
             if self._weights:
-                values.extend(self._weight_values(step, measured or self._measurer.measure()))
+                values.extend(
+                    self._records.weight_values(step, measured or self._measurer.measure())
+                )
             if batch_logs:
-                values.extend(self._metric_values("batch", batch_logs))
+                values.extend(records.metric_values("batch", batch_logs))
         except Exception as e:  # noqa: BLE001 - monitoring must never stop training
             if not self._measure_warned:
                 self._measure_warned = True
@@ -395,235 +390,14 @@ class PruningMonitor(tf_keras.callbacks.Callback):
             # A failed step was evicted from the backlog, or the event file failed (it may be
             # gone with its directory): the next records carry every mask again.
             self._failures_seen = (self._writer.dropped_steps, self._writer.failures)
-            self._masks_on_disk = set()
+            self._records.forget_masks_on_disk()
 
-    def _weight_values(self, step, measured):
-        figures, histograms, masks, other_nonzeros = measured
-        values = []
-        prunable_nonzeros = 0
-        sparse_bytes = self._model_constants["other_dense_bytes"]
-        for i, w in enumerate(self._weights):
-            row = figures[i]
-            mask = masks[i]
-            nonzeros = int(row[_FIELD_INDEX["nonzeros"]])
-            prunable_nonzeros += nonzeros
-            sparse_bytes += nonzeros * measure.itemsize(w.variable) + measure.packed_mask_bytes(
-                w.size
-            )
-            prev = self._prev_masks.get(w.path)
-            if prev is None or prev.shape != mask.shape:
-                newly = regrown = float("nan")
-                changed = True
-            elif prev is mask or np.array_equal(prev, mask):
-                # The measurer hands back the same array when the mask did not change.
-                newly = regrown = 0
-                changed = False
-            else:
-                newly = int(np.count_nonzero(prev & ~mask))
-                regrown = int(np.count_nonzero(~prev & mask))
-                changed = True
-            self._prev_masks[w.path] = mask
-            target, should_prune = self._target(w, step, row)
-            stats = {
-                "size": w.size,
-                "nonzeros": nonzeros,
-                "sparsity": 1.0 - nonzeros / w.size if w.size else float("nan"),
-                "target_sparsity": target,
-                "should_prune": should_prune,
-                "threshold": row[_FIELD_INDEX["threshold"]],
-                "mean": row[_FIELD_INDEX["mean"]],
-                "std": row[_FIELD_INDEX["std"]],
-                "min": row[_FIELD_INDEX["min"]],
-                "max": row[_FIELD_INDEX["max"]],
-                "l1": row[_FIELD_INDEX["l1"]],
-                "l2": row[_FIELD_INDEX["l2"]],
-                "kept_mean_abs": row[_FIELD_INDEX["l1"]] / nonzeros if nonzeros else float("nan"),
-                "pruned_units_fraction": row[_FIELD_INDEX["pruned_units_fraction"]],
-                "pruned_inputs_fraction": row[_FIELD_INDEX["pruned_inputs_fraction"]],
-                "nm_compliance": row[_FIELD_INDEX["nm_compliance"]],
-                "block_sparsity": row[_FIELD_INDEX["block_sparsity"]],
-                "newly_pruned": newly,
-                "regrown": regrown,
-                "mask_changed": 1.0 if changed else 0.0,
-                "nonfinite": row[_FIELD_INDEX["nonfinite"]],
-            }
-            values.append(summary.weight_stats(w.path, stats))
-            values.append(
-                summary.weight_histogram(
-                    w.path, 0.0, row[_FIELD_INDEX["histogram_hi"]], histograms[i]
-                )
-            )
-            if changed or w.path not in self._masks_on_disk:
-                values.append(summary.mask(w.path, mask))
-                self._masks_on_disk.add(w.path)
-            if self.time_series_scalars:
-                values.extend(
-                    self._scalars(
-                        w.path,
-                        sparsity=stats["sparsity"],
-                        target_sparsity=target,
-                        threshold=stats["threshold"],
-                    )
-                )
-        constants = self._model_constants
-        prunable_size = constants["prunable_size"]
-        global_sparsity = 1.0 - prunable_nonzeros / prunable_size if prunable_size else float("nan")
-        model = {
-            "global_sparsity": global_sparsity,
-            "prunable_size": prunable_size,
-            "prunable_nonzeros": prunable_nonzeros,
-            "model_size": constants["model_size"],
-            "model_nonzeros": other_nonzeros + prunable_nonzeros,
-            "dense_bytes": constants["dense_bytes"],
-            "sparse_bytes": sparse_bytes,
-        }
-        values.append(summary.model_stats(model))
-        if self.time_series_scalars and not math.isnan(global_sparsity):
-            values.append(summary.scalar(summary.GLOBAL_SPARSITY_TAG, global_sparsity))
-        return values
+    def _run_config_contents(self):
+        return run_config.run_config(
+            self.model, self._weights, self.every_n_steps, self._model_constants
+        )
 
-    def _scalars(self, path, **named):
-        out = []
-        for name, value in named.items():
-            if value is None or math.isnan(value):
-                continue
-            tag = "%s%s/%s" % (summary.TAG_PREFIX, path, name)
-            out.append(summary.scalar(tag, value))
-        return out
-
-    def _target(self, w, step, row):
-        if w.wrapper is not None:
-            return row[_FIELD_INDEX["target_sparsity"]], row[_FIELD_INDEX["should_prune"]]
-        target = self.target_sparsity
-        if isinstance(target, dict):
-            target = target.get(w.path)
-        if callable(target):
-            target = target(step)
-        if target is None:
-            return float("nan"), float("nan")
-        return float(target), float("nan")
-
-    def _metric_values(self, scope, logs):
-        values = []
-        for name, value in sorted(logs.items()):
-            try:
-                number = float(np.asarray(value))
-            except (TypeError, ValueError):
-                continue  # not a scalar metric
-            values.append(summary.metric(scope, name, number))
-        return values
-
-    def _run_config(self):
-        model = self.model
-        weights = []
-        for w in self._weights:
-            entry = {
-                "path": w.path,
-                "layer": w.layer_path,
-                "shape": list(w.shape),
-                "size": w.size,
-                "method": w.method,
-                "block_size": list(w.block_size) if w.block_size else None,
-                "block_pooling_type": w.block_pooling_type,
-                "sparsity_m_by_n": list(w.sparsity_m_by_n) if w.sparsity_m_by_n else None,
-                "schedule": None,
-            }
-            if w.wrapper is not None:
-                schedule = w.wrapper.pruning_schedule
-                entry["schedule"] = {
-                    "class": type(schedule).__name__,
-                    "config": _jsonable(_safe_config(schedule)),
-                }
-            weights.append(entry)
-        methods = sorted({w.method for w in self._weights})
-        optimizer = getattr(model, "optimizer", None)
-        return {
-            "format_version": metadata.FORMAT_VERSION,
-            "tb_prune_plugin_version": VERSION,
-            "tensorflow_version": tf.__version__,
-            "keras": _keras_flavour(model),
-            "model_name": model.name,
-            "method": methods[0] if len(methods) == 1 else ("mixed" if methods else None),
-            "every_n_steps": self.every_n_steps,
-            "weights": weights,
-            "optimizer": None
-            if optimizer is None
-            else {"class": type(optimizer).__name__, "config": _jsonable(_safe_config(optimizer))},
-            "parameters": {
-                "model_size": self._model_constants["model_size"],
-                "prunable_size": self._model_constants["prunable_size"],
-            },
-            "model_summary": _model_summary(model),
-        }
-
-
-# --------------------------------------------------------------------- helpers
-
-
-def _read(variable):
-    value = variable.numpy() if hasattr(variable, "numpy") else variable
-    return np.asarray(value).item()
-
-
-def _steps_per_execution(model):
-    """Optimizer steps between two batch-end calls (Keras's steps_per_execution, default 1)."""
-    value = getattr(model, "_steps_per_execution", None)  # tf_keras: a tf.Variable
-    if value is None:
-        value = getattr(model, "steps_per_execution", None)  # Keras 3: an int
-    try:
-        return max(1, int(_read(value))) if value is not None else 1
-    except (TypeError, ValueError):
-        return 1
-
-
-def _is_chief(model):
-    strategy = getattr(model, "distribute_strategy", None)
-    resolver = getattr(strategy, "cluster_resolver", None)
-    task_type = getattr(resolver, "task_type", None)
-    if resolver is None or task_type is None:
-        return True
-    if task_type == "chief":
-        return True
-    if task_type == "worker" and getattr(resolver, "task_id", 0) == 0:
-        jobs = resolver.cluster_spec().as_dict() if hasattr(resolver, "cluster_spec") else {}
-        return "chief" not in jobs
-    return False
-
-
-def _keras_flavour(model):
-    module = type(model).__module__
-    if module.startswith("tf_keras") or "_tf_keras" in module:
-        return "tf_keras %s" % tf_keras.__version__
-    import keras
-
-    return "keras %s" % keras.__version__
-
-
-def _safe_config(obj):
-    try:
-        return obj.get_config()
-    except Exception:  # noqa: BLE001 - a config is informative only
-        return None
-
-
-def _jsonable(value):
-    return json.loads(json.dumps(value, default=_json_default))
-
-
-def _json_default(value):
-    if hasattr(value, "numpy"):
-        value = value.numpy()
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return str(value)
-
-
-def _model_summary(model):
-    lines = []
-    try:
-        model.summary(print_fn=lambda *args, **kwargs: lines.append(str(args[0]) if args else ""))
-    except Exception as e:  # noqa: BLE001 - a summary is informative only
-        return "(model summary unavailable: %s)" % e
-    return "\n".join(lines)
+    @property
+    def _prev_masks(self):
+        """Each weight's mask at the previous recorded step (for churn), by weight path."""
+        return self._records.prev_masks
