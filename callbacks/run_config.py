@@ -15,8 +15,11 @@ from tb_prune_plugin import metadata
 from tb_prune_plugin.version import VERSION
 
 
-def run_config(model, weights, every_n_steps, model_constants):
-    """The run config's contents (a JSON-able dict) for `model` and its recorded `weights`."""
+def run_config(model, weights, model_constants, every_n_steps=None, overhead_budget=None):
+    """The run config's contents (a JSON-able dict) for `model` and its recorded `weights`.
+
+    `every_n_steps` and `overhead_budget` are the monitor's recording policy (one is None).
+    """
     entries = [_weight_entry(w) for w in weights]
     methods = sorted({w.method for w in weights})
     optimizer = getattr(model, "optimizer", None)
@@ -28,6 +31,7 @@ def run_config(model, weights, every_n_steps, model_constants):
         "model_name": model.name,
         "method": methods[0] if len(methods) == 1 else ("mixed" if methods else None),
         "every_n_steps": every_n_steps,
+        "overhead_budget": overhead_budget,
         "weights": entries,
         "optimizer": None
         if optimizer is None
