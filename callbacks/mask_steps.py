@@ -53,11 +53,13 @@ class MaskChangeSteps:
 
     def start(self, optimizer_step):
         """Reads each wrapper's `pruning_step` once, at a fit's first batch, at `optimizer_step`."""
-        rules = []
+        rules = {}
         for w in self._weights:
             offset = int(keras_state.read(w.wrapper.pruning_step)) - int(optimizer_step)
-            rules.append((offset, _rule_of(w)))
-        self._rules = rules
+            # Wrappers of one prune_low_magnitude call share their schedule: one rule for all.
+            rule, key = _rule_of(w)
+            rules.setdefault((offset, key), (offset, rule))
+        self._rules = list(rules.values())
 
     def may_change(self, first, last):
         """True if a training step ending at an optimizer step in [first, last] may set a mask."""
@@ -81,9 +83,10 @@ class MaskChangeSteps:
 
 
 def _rule_of(w):
-    """A function `(first, last) -> bool`: does any pruning step in [first, last] prune?"""
+    """`(rule, key)`: a function `(first, last) -> bool` telling whether any pruning step in
+    [first, last] prunes, and a key equal for wrappers that follow the same rule."""
     if w.sparsity_m_by_n is not None:
-        return lambda first, last: first <= 1 <= last
+        return (lambda first, last: first <= 1 <= last), "n:m"
     schedule = w.wrapper.pruning_schedule
     cls = type(schedule)
     if cls.__name__ in _RULE_SCHEDULES and cls.__module__.startswith(
@@ -92,8 +95,9 @@ def _rule_of(w):
         begin = int(schedule.begin_step)
         end = int(schedule.end_step)
         frequency = int(schedule.frequency)
-        return lambda first, last: _rule_prunes(first, last, begin, end, frequency)
-    return lambda first, last: _schedule_prunes(schedule, first, last)
+        rule = lambda first, last: _rule_prunes(first, last, begin, end, frequency)  # noqa: E731
+        return rule, (begin, end, frequency)
+    return (lambda first, last: _schedule_prunes(schedule, first, last)), id(schedule)
 
 
 def _rule_prunes(first, last, begin, end, frequency):

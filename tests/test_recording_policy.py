@@ -23,13 +23,36 @@ def _fit(model, callbacks, epochs=3, n=800, batch_size=50):
     model.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=0, callbacks=callbacks)
 
 
-def _tfmot_run(tmp_path, name, monitor_kwargs, pruning_step=None):
-    """TF-MOT PolynomialDecay 0 -> 80% over pruning steps 3..40, frequency 7 (which divides no
-    interval of the ladder 1, 2, 5, 10, ...); 3 epochs of 16 steps."""
+def _poly_schedule():
+    """PolynomialDecay 0 -> 80% over pruning steps 3..40, frequency 7 (which divides no
+    interval of the ladder 1, 2, 5, 10, ...)."""
+    import tensorflow_model_optimization as tfmot
+
+    return tfmot.sparsity.keras.PolynomialDecay(0.0, 0.8, begin_step=3, end_step=40, frequency=7)
+
+
+def _custom_schedule():
+    """A schedule of the user's own (not TF-MOT's rule): prunes at pruning steps 4, 9, 11, 30
+    towards step / 40 sparsity. The monitor calls it, as TF-MOT does."""
+    import tensorflow_model_optimization as tfmot
+
+    class AtSteps(tfmot.sparsity.keras.PruningSchedule):
+        def __call__(self, step):
+            should = tf.reduce_any(tf.equal(step, tf.constant([4, 9, 11, 30], tf.int64)))
+            return should, tf.minimum(tf.cast(step, tf.float32) / 40.0, 0.8)
+
+        def get_config(self):
+            return {}
+
+    return AtSteps()
+
+
+def _tfmot_run(tmp_path, name, monitor_kwargs, pruning_step=None, schedule=None):
+    """TF-MOT training of `schedule` (default `_poly_schedule()`); 3 epochs of 16 steps."""
     import tensorflow_model_optimization as tfmot
 
     sparsity = tfmot.sparsity.keras
-    schedule = sparsity.PolynomialDecay(0.0, 0.8, begin_step=3, end_step=40, frequency=7)
+    schedule = schedule or _poly_schedule()
     model = training.dense_tfmot_model(schedule)
     if pruning_step is not None:
         for _, wrapper in training._tfmot_wrappers(model):
@@ -74,16 +97,21 @@ def _pruning_steps(schedule, pruning_steps):
     }
 
 
-@pytest.mark.parametrize("offset", [0, 5])
-def test_default_tfmot_records_every_mask_change_at_its_step(tmp_path, offset):
+@pytest.mark.parametrize("offset, kind", [(0, "poly"), (5, "poly"), (0, "custom")])
+def test_default_tfmot_records_every_mask_change_at_its_step(tmp_path, offset, kind):
     """The default records each step whose mask variable changed (ground truth: the probe's
     snapshot after every step), plus first, last and epoch-end steps; the recorded masks are
     the mask variables after that many optimizer steps. With offset 5 the wrappers'
     pruning_step runs 5 ahead of optimizer.iterations: the schedule is read at the former.
+    A schedule of the user's own is evaluated by calling it.
 
     Regression: with every_n_steps=10 a change at step 15 showed at step 20."""
     run, probe, monitor, asked, schedule = _tfmot_run(
-        tmp_path, "d%d" % offset, {}, pruning_step=None if offset == 0 else offset
+        tmp_path,
+        "%s%d" % (kind, offset),
+        {},
+        pruning_step=None if offset == 0 else offset,
+        schedule=_custom_schedule() if kind == "custom" else None,
     )
     changed = training.changed_steps(probe)
     # The off-by-one, pinned: the mask changes in the training step that ends at optimizer
