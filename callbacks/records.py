@@ -10,25 +10,16 @@ import math
 
 import numpy as np
 
-from tb_prune_plugin import summary
+from tb_prune_plugin import metadata, summary
 from tb_prune_plugin.callbacks import measure
 
 _FIELD_INDEX = {name: i for i, name in enumerate(measure.DEVICE_FIELDS)}
-# weight_stats fields copied as they are from the measuring graph's per-weight vector.
-_COPIED_FIELDS = (
-    "threshold",
-    "mean",
-    "std",
-    "min",
-    "max",
-    "l1",
-    "l2",
-)
-_STRUCTURE_FIELDS = (
-    "pruned_units_fraction",
-    "pruned_inputs_fraction",
-    "nm_compliance",
-    "block_sparsity",
+# weight_stats fields the measuring graph computes as they are recorded; the others are
+# derived here (sparsity, churn) or come from the schedule (target, should_prune).
+_COPIED_FIELDS = tuple(
+    name
+    for name in metadata.WEIGHT_STATS_FIELDS
+    if name in _FIELD_INDEX and name not in ("nonzeros", "target_sparsity", "should_prune")
 )
 
 
@@ -158,18 +149,15 @@ class StepRecords:
 
 
 def _weight_stats(w, row, nonzeros, target, should_prune):
-    stats = {
-        "size": w.size,
-        "nonzeros": nonzeros,
-        "sparsity": 1.0 - nonzeros / w.size if w.size else float("nan"),
-        "target_sparsity": target,
-        "should_prune": should_prune,
-    }
-    for name in _COPIED_FIELDS:
-        stats[name] = row[_FIELD_INDEX[name]]
-    stats["kept_mean_abs"] = row[_FIELD_INDEX["l1"]] / nonzeros if nonzeros else float("nan")
-    for name in _STRUCTURE_FIELDS:
-        stats[name] = row[_FIELD_INDEX[name]]
+    stats = {name: row[_FIELD_INDEX[name]] for name in _COPIED_FIELDS}
+    stats.update(
+        size=w.size,
+        nonzeros=nonzeros,
+        sparsity=1.0 - nonzeros / w.size if w.size else float("nan"),
+        target_sparsity=target,
+        should_prune=should_prune,
+        kept_mean_abs=row[_FIELD_INDEX["l1"]] / nonzeros if nonzeros else float("nan"),
+    )
     return stats
 
 
