@@ -82,7 +82,7 @@ def train(config, run_dir):
         batch_size=config["batch"],
         epochs=config["steps"] // config["steps_per_epoch"],
         verbose=0,
-        callbacks=[sparsity.UpdatePruningStep(), PruningMonitor(run_dir)],
+        callbacks=[sparsity.UpdatePruningStep(), PruningMonitor(run_dir, every_n_steps=1)],
     )
     seconds = time.monotonic() - start
     pruned = sum(int(np.prod(layer.layer.kernel.shape)) for layer in model.layers)

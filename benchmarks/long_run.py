@@ -73,7 +73,7 @@ def main():
         batch_size=1,
         shuffle=False,
         verbose=0,
-        callbacks=[PruningMonitor(os.path.join(logdir, "run")), sampler],
+        callbacks=[PruningMonitor(os.path.join(logdir, "run"), every_n_steps=1), sampler],
     )
     print("with PruningMonitor(every_n_steps=1), log dir %s:" % logdir)
     print("  step     RSS MiB   ms/step over the last 10,000")

@@ -164,7 +164,7 @@ def _tfmot_variants(sparsity, logdir, group):
         "update_pruning_step": [sparsity.UpdatePruningStep()],
         "monitor_every_1": [
             sparsity.UpdatePruningStep(),
-            PruningMonitor(run_dir("monitor_every_1")),
+            PruningMonitor(run_dir("monitor_every_1"), every_n_steps=1),
         ],
         "monitor_every_10": [
             sparsity.UpdatePruningStep(),
@@ -263,7 +263,7 @@ def _keras3_variants(config, logdir, group):
         "manual_pruning": [pruning],
         "monitor_every_1": [
             pruning,
-            PruningMonitor(run_dir("monitor_every_1"), target_sparsity=target),
+            PruningMonitor(run_dir("monitor_every_1"), every_n_steps=1, target_sparsity=target),
         ],
         "monitor_every_10": [
             pruning,

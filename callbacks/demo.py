@@ -25,6 +25,14 @@ EPOCHS = 6
 BATCH = 64
 
 
+def _monitor(logdir, name, **kwargs):
+    """The demo's monitor: every step, since its models are so small that the default
+    (records within 2% of the training time) would leave few points between mask changes."""
+    from tb_prune_plugin.callbacks import PruningMonitor
+
+    return PruningMonitor(os.path.join(logdir, name), every_n_steps=1, **kwargs)
+
+
 def _data():
     from sklearn.datasets import load_digits
 
@@ -57,8 +65,6 @@ def _tfmot_runs(logdir, train, val, steps):
     import tensorflow_model_optimization as tfmot
     import tf_keras
 
-    from tb_prune_plugin.callbacks import PruningMonitor
-
     sparsity = tfmot.sparsity.keras
     end = int(steps * 0.7)
 
@@ -71,7 +77,7 @@ def _tfmot_runs(logdir, train, val, steps):
             epochs=EPOCHS,
             validation_data=(vx, val[1]),
             verbose=0,
-            callbacks=[sparsity.UpdatePruningStep(), PruningMonitor(os.path.join(logdir, name))],
+            callbacks=[sparsity.UpdatePruningStep(), _monitor(logdir, name)],
         )
 
     poly = sparsity.PolynomialDecay(0.0, 0.9, begin_step=10, end_step=end, frequency=10)
@@ -123,8 +129,6 @@ def _tfmot_runs(logdir, train, val, steps):
 def _keras3_runs(logdir, train, val):
     import keras
 
-    from tb_prune_plugin.callbacks import PruningMonitor
-
     class MagnitudePruning(keras.callbacks.Callback):
         """The user's own pruning: every 10 steps, recompute a magnitude mask for a target that
         ramps up to `target`; after every step, re-apply it (zero the pruned weights)."""
@@ -161,11 +165,11 @@ def _keras3_runs(logdir, train, val):
         if target:
             # The monitor's step is optimizer.iterations, the pruner's count of batches done.
             pruner = MagnitudePruning(target, ramp_steps=int(steps * 0.7))
-            monitor = PruningMonitor(os.path.join(logdir, name), target_sparsity=pruner.level)
+            monitor = _monitor(logdir, name, target_sparsity=pruner.level)
             callbacks = [pruner, monitor]
         else:
             # No target at all: the baseline is dense, not pruned towards 0%.
-            callbacks = [PruningMonitor(os.path.join(logdir, name))]
+            callbacks = [_monitor(logdir, name)]
         model.fit(
             train[0],
             train[1],

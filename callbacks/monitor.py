@@ -1,24 +1,30 @@
 """`PruningMonitor`: the Keras callback that records what pruning does, step by step."""
 
-import json
 import logging
-import math
 import os
-import warnings
 
-import numpy as np
 import tensorflow as tf
 import tf_keras
 
-from tb_prune_plugin import metadata, summary
-from tb_prune_plugin.callbacks import discovery, measure
+from tb_prune_plugin import summary
+from tb_prune_plugin.callbacks import (
+    arguments,
+    discovery,
+    keras_state,
+    mask_steps,
+    measure,
+    policy,
+    recorded_weights,
+    records,
+    run_config,
+)
 from tb_prune_plugin.callbacks import stripped_size as _stripped_size
 from tb_prune_plugin.callbacks.writer import GuardedWriter
-from tb_prune_plugin.version import VERSION
 
 logger = logging.getLogger("tb_prune_plugin")
 
-_FIELD_INDEX = {name: i for i, name in enumerate(measure.DEVICE_FIELDS)}
+# How a record is due at a step (see PruningMonitor._due).
+_NOT_DUE, _ORDINARY, _FORCED = 0, 1, 2
 
 
 class PruningMonitor(tf_keras.callbacks.Callback):
@@ -29,15 +35,34 @@ class PruningMonitor(tf_keras.callbacks.Callback):
     tf_keras (the user zeroes weights; a weight's mask is `weight != 0` unless
     `masks` says otherwise). The same object works in both Kerases' `fit`.
 
-    At every `every_n_steps`-th optimizer step, and at the last step of
-    training, it writes for every prunable weight its sparsity, target,
-    threshold, statistics, structure figures, mask churn and a |w| histogram,
-    and the mask itself when it changed; per model, global sparsity and sizes;
-    the run's configuration once; Keras's metrics at every epoch end and at
-    recorded steps; at the end of training, the model's size as it ships
+    At each recorded step it writes for every prunable weight its sparsity,
+    target, threshold, statistics, structure figures, mask churn and a |w|
+    histogram, and the mask itself when it changed; per model, global sparsity
+    and sizes; the run's configuration once; Keras's metrics at every epoch end
+    and at recorded steps; at the end of training, the model's size as it ships
     (stripped, saved, gzipped: `stripped_size.py`). Steps are the optimizer's
     iteration count, so resumed training continues the series. The format is
     described in docs/format.md; TensorBoard's Pruning tab shows it.
+
+    Which steps are recorded. By default: every step at which a mask may have
+    changed, at that very step; the first state (step 0) and the first step of
+    each `fit`; every epoch end; the last step of training; and, between those,
+    the multiples of an interval that the monitor adapts as it runs, so that its
+    own time (measured in its hooks) stays within `overhead_budget` of the
+    training time (see `callbacks/policy.py`). With `every_n_steps=N`: every
+    N-th optimizer step and the last step, as chosen, nothing else.
+
+    How the monitor knows that a mask may have changed:
+    - TF-MOT: from each wrapper's schedule and pruning step, without reading
+      the mask (`callbacks/mask_steps.py`). The mask recorded at step `s` is the
+      mask variable after `s` optimizer steps. With `steps_per_execution=k` the
+      monitor sees every k-th step, so a change is recorded at the first of those
+      at or after it.
+    - Manual pruning: your pruning code says so by calling `mark_pruned()` right
+      after it changes the weights (or masks); that step is then recorded. A
+      change not announced shows at the next record (interval, epoch end, end of
+      training): the monitor does not scan the weights at every step, which
+      would cost a read of every weight per step.
 
     Example:
 
@@ -53,11 +78,30 @@ class PruningMonitor(tf_keras.callbacks.Callback):
     ])
     ```
 
+    Manual pruning, recorded at the steps it prunes:
+
+    ```python
+    monitor = PruningMonitor("runs/manual_80", target_sparsity=0.8)
+
+    class MyPruning(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if ...:  # your pruning step
+                ...  # zero weights
+                monitor.mark_pruned()
+
+    model.fit(x, y, callbacks=[MyPruning(), monitor])
+    ```
+
     Args:
       log_dir: directory to write to (a local path or any `tf.io.gfile` URL).
         It becomes one run in TensorBoard; Keras's TensorBoard callback and
         TF-MOT's PruningSummaries may share it (they write to subdirectories).
-      every_n_steps: record every this many optimizer steps (1 = every step).
+      every_n_steps: record every this many optimizer steps (1 = every step)
+        and the last step, and nothing else; by default (None) the steps above.
+      overhead_budget: the fraction of training time the monitor may spend on
+        the records not otherwise due (default 0.02, 2%); only without
+        `every_n_steps`. Mask changes, epoch ends and the first and last steps
+        are recorded whatever they cost.
       layers: optional list of layer names (or layer paths such as
         `encoder/dense`) to record; by default every prunable weight.
       masks: optional dict mapping weight paths (such as `dense/kernel`) to
@@ -77,7 +121,8 @@ class PruningMonitor(tf_keras.callbacks.Callback):
         self,
         log_dir,
         *,
-        every_n_steps=1,
+        every_n_steps=None,
+        overhead_budget=None,
         layers=None,
         masks=None,
         target_sparsity=None,
@@ -86,55 +131,34 @@ class PruningMonitor(tf_keras.callbacks.Callback):
         stripped_size=True,
     ):
         super().__init__()
-        if not isinstance(log_dir, (str, os.PathLike)) or not str(log_dir):
-            raise TypeError(
-                "PruningMonitor: log_dir must be a non-empty path, got %r. Pass a directory "
-                "such as 'runs/my_run'." % (log_dir,)
-            )
-        if (
-            isinstance(every_n_steps, bool)
-            or not isinstance(every_n_steps, int)
-            or every_n_steps < 1
-        ):
-            raise ValueError(
-                "PruningMonitor: every_n_steps must be a positive integer, got %r."
-                % (every_n_steps,)
-            )
-        if (
-            isinstance(histogram_bins, bool)
-            or not isinstance(histogram_bins, int)
-            or not (1 <= histogram_bins <= 1000)
-        ):
-            raise ValueError(
-                "PruningMonitor: histogram_bins must be an integer from 1 to 1000, got %r."
-                % (histogram_bins,)
-            )
-        if layers is not None:
-            if isinstance(layers, str) or not all(isinstance(x, str) for x in layers):
-                raise TypeError(
-                    "PruningMonitor: layers must be a list of layer names, got %r." % (layers,)
-                )
-            layers = list(layers)
-        if masks is not None and not isinstance(masks, dict):
-            raise TypeError(
-                "PruningMonitor: masks must be a dict of weight path -> mask variable, got %s."
-                % type(masks).__name__
-            )
-        self.log_dir = os.fspath(log_dir)
+        log_dir, layers = arguments.check(
+            log_dir, every_n_steps, overhead_budget, histogram_bins, layers, masks
+        )
+        if every_n_steps is None and overhead_budget is None:
+            overhead_budget = policy.DEFAULT_OVERHEAD_BUDGET
+        self.log_dir = log_dir
         self.every_n_steps = every_n_steps
+        self.overhead_budget = overhead_budget
         self.layers = layers
         self.masks = dict(masks or {})
         self.target_sparsity = target_sparsity
         self.histogram_bins = histogram_bins
         self.time_series_scalars = time_series_scalars
 
+        self._policy = policy.RecordingPolicy(every_n_steps, overhead_budget)
+        self._mask_steps = mask_steps.MaskChangeSteps([])
+        self._prune_marked = False  # mark_pruned() was called; the next record is due
+        self._first_batch_due = False  # a fit's first batch end is recorded (adaptive policy)
+        self._new_fit = True  # no record yet in this fit: masks may have changed since the last
+        self._in_batch = False  # between a batch begin and this monitor's batch end
+        self._training = False
+        self._order_warned = False
         self._writer = None
         self._stripped_size = _stripped_size.StrippedSizeRecorder() if stripped_size else None
         self._measurer = None
         self._measured_model = None
         self._weights = []
-        self._prev_masks = {}  # path -> mask at the previous recorded step (for churn)
-        self._masks_on_disk = set()  # paths whose current mask is in the current event file
+        self._records = records.StepRecords(target_sparsity, time_series_scalars)
         self._last_recorded_step = None
         self._last_seen_step = None
         self._steps_per_batch = 1
@@ -150,22 +174,28 @@ class PruningMonitor(tf_keras.callbacks.Callback):
     # ----------------------------------------------------------------- Keras hooks
 
     def on_train_begin(self, logs=None):
-        self._is_chief = _is_chief(self.model)
+        self._is_chief = keras_state.is_chief(self.model)
         if self._is_chief:
             self._check_log_dir()
         self._prepare_weights()
-        self._steps_per_batch = _steps_per_execution(self.model)
+        self._steps_per_batch = keras_state.steps_per_execution(self.model)
         if self._is_chief:
             self._warm_up()
+        self._policy.start_fit()
+        self._first_batch_due = not self._policy.fixed
+        self._new_fit = True
+        self._training = True
         self._starting = True
 
     def on_train_batch_begin(self, batch, logs=None):
+        self._in_batch = True
         if not self._starting:
             return
         self._starting = False
-        self._check_update_pruning_step()
+        recorded_weights.check_update_pruning_step(self.model, self._weights)
         step = self._current_step()
         self._last_seen_step = step
+        self._mask_steps.start(step)
         record_now = step == 0 and self._last_recorded_step is None
         start = step if record_now else step + 1
         if self._is_chief:
@@ -193,39 +223,66 @@ class PruningMonitor(tf_keras.callbacks.Callback):
     def _config_record(self, **mark):
         """The run_config record, with `mark` (a training's `start_step`) if given."""
         if self._config is None:
-            self._config = self._run_config()
+            self._config = self._run_config_contents()
         return summary.run_config(dict(self._config, **mark))
 
     def on_train_batch_end(self, batch, logs=None):
+        clock = self._policy.clock
+        began = clock()
+        self._in_batch = False
+        due = self._batch_end(logs)
+        self._first_batch_due = False
+        self._policy.spent(clock() - began, self._last_seen_step, due != _NOT_DUE, due == _FORCED)
+
+    def _batch_end(self, logs):
+        """Records the step just trained if a record is due; returns how it was due."""
         last = self._last_seen_step
         if last is not None:
             # Reading optimizer.iterations costs about half a millisecond: between records,
             # predict the step; read it when a record may be due (which corrects the guess).
             predicted = last + self._steps_per_batch
-            if predicted // self.every_n_steps == last // self.every_n_steps:
+            if self._due(last, predicted) == _NOT_DUE:
                 self._last_seen_step = predicted
-                return
+                return _NOT_DUE
             if self._is_chief and self._weights and self._measurer.reads_step:
                 # The measuring graph reads the step with the weights, in the same call.
-                self._record(None, logs, last)
-                return
+                return self._record(None, logs, last)
         step = self._current_step()
         if last is None:
             last = step - 1
         self._last_seen_step = step
-        if step // self.every_n_steps != last // self.every_n_steps:
+        due = self._due(last, step)
+        if due != _NOT_DUE:
             self._record(step, logs)
+        return due
+
+    def _due(self, last, step):
+        """Whether a record is due at `step`, `last` being the step seen before: _NOT_DUE,
+        _ORDINARY (the policy's interval) or _FORCED (a mask may have changed, a fit's first
+        step)."""
+        if self._prune_marked or self._first_batch_due:
+            return _FORCED
+        if not self._policy.fixed and self._mask_steps.may_change(last + 1, step):
+            return _FORCED
+        return _ORDINARY if self._policy.due(last, step) else _NOT_DUE
 
     def on_epoch_end(self, epoch, logs=None):
-        if not self._is_chief or not logs:
-            return
+        began = self._policy.clock()
         step = self._current_step()
-        values = self._metric_values("epoch", logs)
-        if values:
-            self._writer.write(step, values)
-        self._writer.flush()
+        recorded = (not self._policy.fixed or self._prune_marked) and (
+            self._last_recorded_step != step
+        )
+        if recorded:
+            self._record(step, None)
+        if self._is_chief and logs:
+            values = records.metric_values("epoch", logs)
+            if values:
+                self._writer.write(step, values)
+            self._writer.flush()
+        self._policy.spent(self._policy.clock() - began, step, recorded, forced=True)
 
     def on_train_end(self, logs=None):
+        self._training = self._in_batch = False
         step = self._current_step()
         if self._last_recorded_step != step:
             self._record(step, None)
@@ -233,6 +290,70 @@ class PruningMonitor(tf_keras.callbacks.Callback):
             self._stripped_size.record(self.model, self._writer, step)
         if self._writer is not None:
             self._writer.close()
+
+    def mark_pruned(self):
+        """Tells the monitor that your pruning code has just changed the weights or masks.
+
+        The step being trained is then recorded with the new masks, whatever the recording
+        interval. Call it from the callback (or loop) that prunes, right after it prunes: a
+        callback placed before this monitor in `callbacks` (or pruning in a batch-begin hook)
+        gets the change recorded at its step; placed after it, the step is recorded at once,
+        unless the monitor already recorded it, in which case the change shows at the next
+        step (with a warning). Not needed with TF-MOT, whose schedules tell the steps.
+        """
+        if not self._training or self._in_batch:
+            self._prune_marked = True
+            return
+        began = self._policy.clock()
+        step = self._current_step()
+        if self._last_recorded_step != step:
+            self._record(step, None)
+            self._policy.spent(self._policy.clock() - began, step, True, forced=True)
+            return
+        if not self._order_warned:
+            self._order_warned = True
+            logger.warning(
+                "PruningMonitor.mark_pruned() was called at step %d after the monitor recorded "
+                "that step, so the change is recorded at the next step. Place the callback "
+                "that prunes before PruningMonitor in the callbacks list to record it at its "
+                "step.",
+                step,
+            )
+        self._prune_marked = True
+
+    def masks_may_have_changed(self, step):
+        """False only if no recorded mask can have changed after the last record up to `step`.
+
+        That is known when every recorded weight is pruned by TF-MOT (whose schedules tell the
+        steps at which a mask can change; see `mask_steps`), the last record was taken in the
+        same fit, and `mark_pruned()` was not called since. In every other case: True.
+        """
+        last = self._last_recorded_step
+        if last is None or self._new_fit or self._prune_marked or step < last:
+            return True
+        if any(w.wrapper is None for w in self._weights):
+            return True
+        return self._mask_steps.may_change(last + 1, step)
+
+    @property
+    def recording_interval(self):
+        """The current interval, in optimizer steps, of the records not otherwise due."""
+        return self._policy.interval
+
+    @property
+    def overhead(self):
+        """The monitor's own time in this fit, as it measured it: a dict with
+        `monitor_seconds`, `training_seconds_per_step` (excluding the monitor and the fit's
+        first step), `record_seconds` (a record's moving average), `records` and
+        `interval`."""
+        p = self._policy
+        return {
+            "monitor_seconds": p.monitor_seconds,
+            "training_seconds_per_step": p.training_seconds_per_step(self._last_seen_step),
+            "record_seconds": p.record_seconds,
+            "records": p.records,
+            "interval": p.interval,
+        }
 
     # ------------------------------------------------------------------- setup
 
@@ -262,24 +383,7 @@ class PruningMonitor(tf_keras.callbacks.Callback):
             if self._measurer.step_variable is not iterations:
                 self._measurer.set_step_variable(iterations)
             return
-        weights = discovery.find_prunable_weights(model)
-        if self.layers is not None:
-            weights = self._filter_layers(weights)
-        unknown = sorted(set(self.masks) - {w.path for w in weights})
-        if unknown:
-            raise ValueError(
-                "PruningMonitor: masks names weights %s that the model %r does not have; "
-                "known weights: %s." % (unknown, model.name, [w.path for w in weights])
-            )
-        if not weights:
-            warnings.warn(
-                "PruningMonitor: model %r has no prunable weights (no TF-MOT wrappers and no "
-                "trainable weights of rank 2 or more), so only its metrics are recorded. Wrap "
-                "layers with tfmot.sparsity.keras.prune_low_magnitude or add Dense/Conv layers."
-                % model.name,
-                UserWarning,
-                stacklevel=2,
-            )
+        weights = recorded_weights.choose(model, self.layers, self.masks)
         all_vars = discovery.all_model_variables(model)
         ids = {id(w.variable) for w in weights}
         others = [v for v in all_vars if id(v) not in ids]
@@ -293,53 +397,21 @@ class PruningMonitor(tf_keras.callbacks.Callback):
             step_variable=getattr(optimizer, "iterations", None),
         )
         self._measured_model = model
-        sizes = [int(np.prod(v.shape)) for v in all_vars]
-        self._model_constants = {
-            "model_size": sum(sizes),
-            "dense_bytes": sum(s * measure.itemsize(v) for s, v in zip(sizes, all_vars)),
-            "other_dense_bytes": sum(
-                s * measure.itemsize(v) for s, v in zip(sizes, all_vars) if id(v) not in ids
-            ),
-            "prunable_size": sum(w.size for w in weights),
-        }
+        self._model_constants = recorded_weights.model_constants(all_vars, weights)
         # Another model (a rebuilt one, fewer units): its first record carries every mask and
         # a run config of its own. The previous masks stay for churn: NaN where shapes differ.
-        self._masks_on_disk = set()
+        self._records.set_weights(weights, self._model_constants)
+        self._mask_steps = mask_steps.MaskChangeSteps(weights)
         self._config_written = False
         self._config = None
         self._config_mark = {}
-
-    def _filter_layers(self, weights):
-        by_layer = {}
-        for w in weights:
-            by_layer.setdefault(w.layer_path, []).append(w)
-            by_layer.setdefault(w.layer_path.split("/")[-1], []).append(w)
-        unknown = [name for name in self.layers if name not in by_layer]
-        if unknown:
-            raise ValueError(
-                "PruningMonitor: layers=%s names layers that model %r has no prunable weights "
-                "in: %s. Layers with prunable weights: %s."
-                % (self.layers, self.model.name, unknown, sorted({w.layer_path for w in weights}))
-            )
-        chosen = {id(w) for name in self.layers for w in by_layer[name]}
-        return [w for w in weights if id(w) in chosen]
-
-    def _check_update_pruning_step(self):
-        for w in self._weights:
-            if w.wrapper is not None and int(_read(w.wrapper.pruning_step)) < 0:
-                raise ValueError(
-                    "PruningMonitor: model %r has TF-MOT pruning wrappers but is trained without "
-                    "the UpdatePruningStep callback (pruning_step of %r is still -1), so TF-MOT "
-                    "would never prune. Add tfmot.sparsity.keras.UpdatePruningStep() to the "
-                    "callbacks of model.fit." % (self.model.name, w.wrapper.name)
-                )
 
     def _current_step(self):
         optimizer = getattr(self.model, "optimizer", None)
         iterations = getattr(optimizer, "iterations", None)
         if iterations is None:
             return 0 if self._last_seen_step is None else self._last_seen_step + 1
-        return int(_read(iterations))
+        return int(keras_state.read(iterations))
 
     # --------------------------------------------------------------- recording
 
@@ -348,7 +420,7 @@ class PruningMonitor(tf_keras.callbacks.Callback):
         # are slow), not on_train_begin. Problems are reported once, by the first record.
         try:
             if self._config is None:
-                self._config = self._run_config()
+                self._config = self._run_config_contents()
             self._writer.open()
             if self._weights:
                 self._measurer.measure()  # traces the measuring graph
@@ -357,14 +429,14 @@ class PruningMonitor(tf_keras.callbacks.Callback):
 
     def _measure_baseline(self):
         _, _, masks, _ = self._measurer.measure()
-        for w, mask in zip(self._weights, masks):
-            self._prev_masks[w.path] = mask
+        self._records.keep_masks(masks)
 
     def _record(self, step, batch_logs, last=None):
         """Records `step`; with step None, the step the measuring graph reads, if a record is
-        due at it (it differs from `last`, the step seen before, by a multiple of every_n_steps).
+        due at it (`last` being the step seen before). Returns how it was due (see `_due`).
         """
         measured = None
+        due = _FORCED
         if step is None:
             try:
                 measured = self._measurer.measure()
@@ -372,19 +444,23 @@ class PruningMonitor(tf_keras.callbacks.Callback):
             except Exception:  # noqa: BLE001 - reported below, by the same path as always
                 step = self._current_step()
             self._last_seen_step = step
-            if step // self.every_n_steps == last // self.every_n_steps:
-                return  # the predicted step was wrong: no record is due
+            due = self._due(last, step)
+            if due == _NOT_DUE:
+                return due  # the predicted step was wrong: no record is due
         self._last_recorded_step = step
+        self._prune_marked = self._new_fit = False
         if not self._is_chief:
-            return
+            return due
         values = []
         try:
             if not self._config_written:
                 values.append(self._config_record(**self._config_mark))
             if self._weights:
-                values.extend(self._weight_values(step, measured or self._measurer.measure()))
+                values.extend(
+                    self._records.weight_values(step, measured or self._measurer.measure())
+                )
             if batch_logs:
-                values.extend(self._metric_values("batch", batch_logs))
+                values.extend(records.metric_values("batch", batch_logs))
         except Exception as e:  # noqa: BLE001 - monitoring must never stop training
             if not self._measure_warned:
                 self._measure_warned = True
@@ -395,7 +471,7 @@ class PruningMonitor(tf_keras.callbacks.Callback):
                     type(e).__name__,
                     e,
                 )
-            return
+            return due
         if self._writer.write(step, values):
             self._config_written = True
             self._config_mark = {}
@@ -403,235 +479,19 @@ class PruningMonitor(tf_keras.callbacks.Callback):
             # A failed step was evicted from the backlog, or the event file failed (it may be
             # gone with its directory): the next records carry every mask again.
             self._failures_seen = (self._writer.dropped_steps, self._writer.failures)
-            self._masks_on_disk = set()
+            self._records.forget_masks_on_disk()
+        return due
 
-    def _weight_values(self, step, measured):
-        figures, histograms, masks, other_nonzeros = measured
-        values = []
-        prunable_nonzeros = 0
-        sparse_bytes = self._model_constants["other_dense_bytes"]
-        for i, w in enumerate(self._weights):
-            row = figures[i]
-            mask = masks[i]
-            nonzeros = int(row[_FIELD_INDEX["nonzeros"]])
-            prunable_nonzeros += nonzeros
-            sparse_bytes += nonzeros * measure.itemsize(w.variable) + measure.packed_mask_bytes(
-                w.size
-            )
-            prev = self._prev_masks.get(w.path)
-            if prev is None or prev.shape != mask.shape:
-                newly = regrown = float("nan")
-                changed = True
-            elif prev is mask or np.array_equal(prev, mask):
-                # The measurer hands back the same array when the mask did not change.
-                newly = regrown = 0
-                changed = False
-            else:
-                newly = int(np.count_nonzero(prev & ~mask))
-                regrown = int(np.count_nonzero(~prev & mask))
-                changed = True
-            self._prev_masks[w.path] = mask
-            target, should_prune = self._target(w, step, row)
-            stats = {
-                "size": w.size,
-                "nonzeros": nonzeros,
-                "sparsity": 1.0 - nonzeros / w.size if w.size else float("nan"),
-                "target_sparsity": target,
-                "should_prune": should_prune,
-                "threshold": row[_FIELD_INDEX["threshold"]],
-                "mean": row[_FIELD_INDEX["mean"]],
-                "std": row[_FIELD_INDEX["std"]],
-                "min": row[_FIELD_INDEX["min"]],
-                "max": row[_FIELD_INDEX["max"]],
-                "l1": row[_FIELD_INDEX["l1"]],
-                "l2": row[_FIELD_INDEX["l2"]],
-                "kept_mean_abs": row[_FIELD_INDEX["l1"]] / nonzeros if nonzeros else float("nan"),
-                "pruned_units_fraction": row[_FIELD_INDEX["pruned_units_fraction"]],
-                "pruned_inputs_fraction": row[_FIELD_INDEX["pruned_inputs_fraction"]],
-                "nm_compliance": row[_FIELD_INDEX["nm_compliance"]],
-                "block_sparsity": row[_FIELD_INDEX["block_sparsity"]],
-                "newly_pruned": newly,
-                "regrown": regrown,
-                "mask_changed": 1.0 if changed else 0.0,
-                "nonfinite": row[_FIELD_INDEX["nonfinite"]],
-            }
-            values.append(summary.weight_stats(w.path, stats))
-            values.append(
-                summary.weight_histogram(
-                    w.path, 0.0, row[_FIELD_INDEX["histogram_hi"]], histograms[i]
-                )
-            )
-            if changed or w.path not in self._masks_on_disk:
-                values.append(summary.mask(w.path, mask))
-                self._masks_on_disk.add(w.path)
-            if self.time_series_scalars:
-                values.extend(
-                    self._scalars(
-                        w.path,
-                        sparsity=stats["sparsity"],
-                        target_sparsity=target,
-                        threshold=stats["threshold"],
-                    )
-                )
-        constants = self._model_constants
-        prunable_size = constants["prunable_size"]
-        global_sparsity = 1.0 - prunable_nonzeros / prunable_size if prunable_size else float("nan")
-        model = {
-            "global_sparsity": global_sparsity,
-            "prunable_size": prunable_size,
-            "prunable_nonzeros": prunable_nonzeros,
-            "model_size": constants["model_size"],
-            "model_nonzeros": other_nonzeros + prunable_nonzeros,
-            "dense_bytes": constants["dense_bytes"],
-            "sparse_bytes": sparse_bytes,
-        }
-        values.append(summary.model_stats(model))
-        if self.time_series_scalars and not math.isnan(global_sparsity):
-            values.append(summary.scalar(summary.GLOBAL_SPARSITY_TAG, global_sparsity))
-        return values
+    def _run_config_contents(self):
+        return run_config.run_config(
+            self.model,
+            self._weights,
+            self._model_constants,
+            every_n_steps=self.every_n_steps,
+            overhead_budget=self.overhead_budget,
+        )
 
-    def _scalars(self, path, **named):
-        out = []
-        for name, value in named.items():
-            if value is None or math.isnan(value):
-                continue
-            tag = "%s%s/%s" % (summary.TAG_PREFIX, path, name)
-            out.append(summary.scalar(tag, value))
-        return out
-
-    def _target(self, w, step, row):
-        if w.wrapper is not None:
-            return row[_FIELD_INDEX["target_sparsity"]], row[_FIELD_INDEX["should_prune"]]
-        target = self.target_sparsity
-        if isinstance(target, dict):
-            target = target.get(w.path)
-        if callable(target):
-            target = target(step)
-        if target is None:
-            return float("nan"), float("nan")
-        return float(target), float("nan")
-
-    def _metric_values(self, scope, logs):
-        values = []
-        for name, value in sorted(logs.items()):
-            try:
-                number = float(np.asarray(value))
-            except (TypeError, ValueError):
-                continue  # not a scalar metric
-            values.append(summary.metric(scope, name, number))
-        return values
-
-    def _run_config(self):
-        model = self.model
-        weights = []
-        for w in self._weights:
-            entry = {
-                "path": w.path,
-                "layer": w.layer_path,
-                "shape": list(w.shape),
-                "size": w.size,
-                "method": w.method,
-                "block_size": list(w.block_size) if w.block_size else None,
-                "block_pooling_type": w.block_pooling_type,
-                "sparsity_m_by_n": list(w.sparsity_m_by_n) if w.sparsity_m_by_n else None,
-                "schedule": None,
-            }
-            if w.wrapper is not None:
-                schedule = w.wrapper.pruning_schedule
-                entry["schedule"] = {
-                    "class": type(schedule).__name__,
-                    "config": _jsonable(_safe_config(schedule)),
-                }
-            weights.append(entry)
-        methods = sorted({w.method for w in self._weights})
-        optimizer = getattr(model, "optimizer", None)
-        return {
-            "format_version": metadata.FORMAT_VERSION,
-            "tb_prune_plugin_version": VERSION,
-            "tensorflow_version": tf.__version__,
-            "keras": _keras_flavour(model),
-            "model_name": model.name,
-            "method": methods[0] if len(methods) == 1 else ("mixed" if methods else None),
-            "every_n_steps": self.every_n_steps,
-            "weights": weights,
-            "optimizer": None
-            if optimizer is None
-            else {"class": type(optimizer).__name__, "config": _jsonable(_safe_config(optimizer))},
-            "parameters": {
-                "model_size": self._model_constants["model_size"],
-                "prunable_size": self._model_constants["prunable_size"],
-            },
-            "model_summary": _model_summary(model),
-        }
-
-
-# --------------------------------------------------------------------- helpers
-
-
-def _read(variable):
-    value = variable.numpy() if hasattr(variable, "numpy") else variable
-    return np.asarray(value).item()
-
-
-def _steps_per_execution(model):
-    """Optimizer steps between two batch-end calls (Keras's steps_per_execution, default 1)."""
-    value = getattr(model, "_steps_per_execution", None)  # tf_keras: a tf.Variable
-    if value is None:
-        value = getattr(model, "steps_per_execution", None)  # Keras 3: an int
-    try:
-        return max(1, int(_read(value))) if value is not None else 1
-    except (TypeError, ValueError):
-        return 1
-
-
-def _is_chief(model):
-    strategy = getattr(model, "distribute_strategy", None)
-    resolver = getattr(strategy, "cluster_resolver", None)
-    task_type = getattr(resolver, "task_type", None)
-    if resolver is None or task_type is None:
-        return True
-    if task_type == "chief":
-        return True
-    if task_type == "worker" and getattr(resolver, "task_id", 0) == 0:
-        jobs = resolver.cluster_spec().as_dict() if hasattr(resolver, "cluster_spec") else {}
-        return "chief" not in jobs
-    return False
-
-
-def _keras_flavour(model):
-    module = type(model).__module__
-    if module.startswith("tf_keras") or "_tf_keras" in module:
-        return "tf_keras %s" % tf_keras.__version__
-    import keras
-
-    return "keras %s" % keras.__version__
-
-
-def _safe_config(obj):
-    try:
-        return obj.get_config()
-    except Exception:  # noqa: BLE001 - a config is informative only
-        return None
-
-
-def _jsonable(value):
-    return json.loads(json.dumps(value, default=_json_default))
-
-
-def _json_default(value):
-    if hasattr(value, "numpy"):
-        value = value.numpy()
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return str(value)
-
-
-def _model_summary(model):
-    lines = []
-    try:
-        model.summary(print_fn=lambda *args, **kwargs: lines.append(str(args[0]) if args else ""))
-    except Exception as e:  # noqa: BLE001 - a summary is informative only
-        return "(model summary unavailable: %s)" % e
-    return "\n".join(lines)
+    @property
+    def _prev_masks(self):
+        """Each weight's mask at the previous recorded step (for churn), by weight path."""
+        return self._records.prev_masks

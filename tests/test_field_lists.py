@@ -3,17 +3,17 @@
 (`frontend/src/types.ts`) and the callbacks (`callbacks/measure.DEVICE_FIELDS`, mapped by
 name into the record in `callbacks/`). These tests fail when they disagree (issue 14)."""
 
-import ast
 import os
 import re
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from tb_prune_plugin import metadata
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TYPES_TS = os.path.join(REPO_ROOT, "frontend", "src", "types.ts")
-CALLBACKS = os.path.join(REPO_ROOT, "callbacks")
 # Figures the measurer computes for the writer's own use, not record fields.
 DEVICE_ONLY = {"histogram_hi"}
 
@@ -26,34 +26,6 @@ def _ts_list(name):
     if found is None:
         pytest.fail("frontend/src/types.ts declares no `export const %s = [...] as const`" % name)
     return tuple(re.findall(r'"([^"]*)"', found.group(1)))
-
-
-def _callbacks_trees():
-    for name in sorted(os.listdir(CALLBACKS)):
-        if name.endswith(".py"):
-            path = os.path.join(CALLBACKS, name)
-            with open(path, encoding="utf-8") as f:
-                yield name, ast.parse(f.read(), path)
-
-
-def _weight_stats_dicts():
-    """(file, {key: value node}) of every dict literal in callbacks/ that builds a
-    weight_stats record (one holding the keys "nonzeros" and "mask_changed")."""
-    for name, tree in _callbacks_trees():
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Dict):
-                keys = [k.value for k in node.keys if isinstance(k, ast.Constant)]
-                if "nonzeros" in keys and "mask_changed" in keys:
-                    yield name, dict(zip(keys, node.values))
-
-
-def _device_field_of(value):
-    """X of a value `row[_FIELD_INDEX["X"]]` (or `...[DEVICE_FIELDS.index("X")]`), else None."""
-    for node in ast.walk(value):
-        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
-            if isinstance(node.value, ast.Name) and "FIELD" in node.value.id:
-                return node.slice.value
-    return None
 
 
 def test_frontend_weight_stats_fields_are_the_format_fields():
@@ -71,19 +43,20 @@ def test_device_fields_are_weight_stats_fields():
 
 
 def test_callbacks_write_every_weight_stats_field_from_the_device_field_of_its_name():
-    from tb_prune_plugin.callbacks import measure
+    """`records._weight_stats` with a row whose every device field holds a distinct number:
+    each field copied from the measuring graph comes from the device field of its name, and
+    with the churn and non-finite fields (set by `StepRecords.weight_values`) the record has
+    exactly the format's fields."""
+    from tb_prune_plugin.callbacks import measure, records
 
-    dicts = list(_weight_stats_dicts())
-    assert dicts, "no dict literal building a weight_stats record found in callbacks/"
-    for name, fields in dicts:
-        assert tuple(sorted(fields)) == tuple(sorted(metadata.WEIGHT_STATS_FIELDS)), name
-        for key, value in fields.items():
-            device = _device_field_of(value)
-            if device is None or key == "kept_mean_abs":  # l1 / nonzeros, by design
-                continue
-            assert device == key, "%s: field %r is written from device field %r" % (
-                name,
-                key,
-                device,
-            )
-            assert device in measure.DEVICE_FIELDS, name
+    row = 10.0 * np.arange(1, len(measure.DEVICE_FIELDS) + 1)
+    stats = records._weight_stats(SimpleNamespace(size=1000), row, 400, 0.5, 1.0)
+    written = set(stats) | {"newly_pruned", "regrown", "mask_changed", "nonfinite"}
+    assert sorted(written) == sorted(metadata.WEIGHT_STATS_FIELDS)
+    derived = {"size", "nonzeros", "sparsity", "target_sparsity", "should_prune", "kept_mean_abs"}
+    copied = sorted(set(stats) - derived)
+    assert copied, "no weight_stats field is copied from the measuring graph"
+    for name in copied:
+        assert stats[name] == row[measure.DEVICE_FIELDS.index(name)], name
+    assert stats["kept_mean_abs"] == row[measure.DEVICE_FIELDS.index("l1")] / 400
+    assert stats["sparsity"] == 0.6

@@ -52,7 +52,12 @@ def test_block_sparsity_recorded_for_block_pruning(tmp_path):
     model = training.dense_tfmot_model(schedule, block_size=(2, 2), block_pooling_type="MAX")
     probe = training.Probe()
     x, y = training.digits(300)
-    _fit(model, x, y, [sparsity.UpdatePruningStep(), PruningMonitor(str(tmp_path / "b")), probe])
+    _fit(
+        model,
+        x,
+        y,
+        [sparsity.UpdatePruningStep(), PruningMonitor(str(tmp_path / "b"), every_n_steps=1), probe],
+    )
     run = reader.load(str(tmp_path)).runs["b"]
     for w in ("hidden/kernel", "logits/kernel"):
         weight = run.weights[w]
@@ -69,7 +74,12 @@ def test_two_four_sparsity_compliance(tmp_path):
     schedule = sparsity.ConstantSparsity(0.5, begin_step=0, frequency=1)
     model = training.dense_tfmot_model(schedule, sparsity_m_by_n=(2, 4))
     x, y = training.digits(300)
-    _fit(model, x, y, [sparsity.UpdatePruningStep(), PruningMonitor(str(tmp_path / "nm"))])
+    _fit(
+        model,
+        x,
+        y,
+        [sparsity.UpdatePruningStep(), PruningMonitor(str(tmp_path / "nm"), every_n_steps=1)],
+    )
     run = reader.load(str(tmp_path)).runs["nm"]
     weight = run.weights["hidden/kernel"]
     assert weight.steps.tolist() == [0, 1, 2, 3]
@@ -103,7 +113,12 @@ def test_conv2d_filters_and_units(tmp_path):
     training.compile_classifier(model)
     probe = training.Probe()
     x, y = training.digits_images(300)
-    _fit(model, x, y, [sparsity.UpdatePruningStep(), PruningMonitor(str(tmp_path / "c")), probe])
+    _fit(
+        model,
+        x,
+        y,
+        [sparsity.UpdatePruningStep(), PruningMonitor(str(tmp_path / "c"), every_n_steps=1), probe],
+    )
     run = reader.load(str(tmp_path)).runs["c"]
     assert sorted(run.weights) == ["conv/kernel"]  # the unwrapped Dense is not pruned
     weight = run.weights["conv/kernel"]
@@ -137,7 +152,12 @@ def test_nested_model_paths_and_unprunable_layers(tmp_path):
     training.compile_classifier(model)
     probe = training.Probe()
     x, y = training.digits(200)
-    _fit(model, x, y, [sparsity.UpdatePruningStep(), PruningMonitor(str(tmp_path / "n")), probe])
+    _fit(
+        model,
+        x,
+        y,
+        [sparsity.UpdatePruningStep(), PruningMonitor(str(tmp_path / "n"), every_n_steps=1), probe],
+    )
     run = reader.load(str(tmp_path)).runs["n"]
     assert sorted(run.weights) == ["encoder/dense_a/kernel", "head/kernel"]
     for w in run.weights:
@@ -156,7 +176,10 @@ def test_layers_filter_records_only_named_layers(tmp_path):
         model,
         x,
         y,
-        [sparsity.UpdatePruningStep(), PruningMonitor(str(tmp_path / "f"), layers=["logits"])],
+        [
+            sparsity.UpdatePruningStep(),
+            PruningMonitor(str(tmp_path / "f"), layers=["logits"], every_n_steps=1),
+        ],
     )
     run = reader.load(str(tmp_path)).runs["f"]
     assert sorted(run.weights) == ["logits/kernel"]
@@ -179,7 +202,7 @@ def _manual_run(keras_module, tmp_path, name):
         model,
         x,
         y,
-        [pruner, PruningMonitor(str(tmp_path / name), target_sparsity=0.7), probe],
+        [pruner, PruningMonitor(str(tmp_path / name), target_sparsity=0.7, every_n_steps=1), probe],
         batch_size=100,
     )
     return reader.load(str(tmp_path)).runs[name], probe
@@ -224,7 +247,7 @@ def test_structured_filter_cut_units_fraction(tmp_path):
     cut[:, [1, 4, 5]] = 0.0
     masks = {"hidden/kernel": tf.Variable(cut)}
     x, y = training.digits(100)
-    _fit(model, x, y, [PruningMonitor(str(tmp_path / "s"), masks=masks)])
+    _fit(model, x, y, [PruningMonitor(str(tmp_path / "s"), masks=masks, every_n_steps=1)])
     weight = reader.load(str(tmp_path)).runs["s"].weights["hidden/kernel"]
     assert weight.fields["pruned_units_fraction"].tolist() == [3 / 8, 3 / 8]
     assert weight.fields["sparsity"].tolist() == [3 / 8, 3 / 8]
@@ -246,7 +269,7 @@ def test_shares_log_dir_with_tensorboard_and_pruning_summaries(tmp_path):
             sparsity.UpdatePruningStep(),
             tf_keras.callbacks.TensorBoard(logdir, update_freq=1),
             sparsity.PruningSummaries(logdir),
-            PruningMonitor(logdir),
+            PruningMonitor(logdir, every_n_steps=1),
         ],
         epochs=2,
         validation_data=(x[:100], y[:100]),

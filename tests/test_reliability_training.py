@@ -116,7 +116,7 @@ def _train(flavour, logdir, strategy=None, epochs=2, probe_path=None):
                 tfmot.sparsity.keras.ConstantSparsity(0.5, begin_step=0, frequency=2)
             )
             first = [tfmot.sparsity.keras.UpdatePruningStep()]
-            monitor = PruningMonitor(logdir)
+            monitor = PruningMonitor(logdir, every_n_steps=1)
         else:
             keras_module = tf_keras
             if flavour == "keras3":
@@ -131,7 +131,7 @@ def _train(flavour, logdir, strategy=None, epochs=2, probe_path=None):
             )
             training.compile_classifier(model)
             first = [training.MagnitudePruner(0.6, every=2)]
-            monitor = PruningMonitor(logdir, target_sparsity=0.6)
+            monitor = PruningMonitor(logdir, target_sparsity=0.6, every_n_steps=1)
     probe = ReplicaProbe()
     x, y = training.digits(400)
     model.fit(
@@ -257,7 +257,7 @@ def test_log_dir_on_ram_file_system_read_back(tmp_path, monkeypatch):
         verbose=0,
         callbacks=[
             tfmot.sparsity.keras.UpdatePruningStep(),
-            PruningMonitor(root + "/run"),
+            PruningMonitor(root + "/run", every_n_steps=1),
             probe,
         ],
     )
@@ -304,7 +304,7 @@ def test_remote_log_dir_flushed_every_50_records_and_at_epoch_end():
     model = _unit_model(8)
     x, y = training.digits(600)
     storage = _StepsOnStorage(logdir)
-    monitor = PruningMonitor(logdir)
+    monitor = PruningMonitor(logdir, every_n_steps=1)
     # The default writer for this URL, but without the 10 s flush, which would make the test
     # depend on the machine's speed.
     monitor._writer = GuardedWriter(logdir, flush_millis=10**9)
@@ -333,7 +333,9 @@ def test_log_dir_on_unknown_file_system_says_so():
     model.compile("sgd", "mse")
     x, _ = training.digits(10)
     with pytest.raises(ValueError, match="PruningMonitor cannot create log_dir 'nosuchfs://x/run'"):
-        model.fit(x, x[:, :4], verbose=0, callbacks=[PruningMonitor("nosuchfs://x/run")])
+        model.fit(
+            x, x[:, :4], verbose=0, callbacks=[PruningMonitor("nosuchfs://x/run", every_n_steps=1)]
+        )
 
 
 def _next_writer_number():
@@ -378,7 +380,10 @@ def test_log_dir_removed_mid_run_warns_once_and_writes_again(tmp_path, caplog):
             y,
             batch_size=100,
             verbose=0,
-            callbacks=[PruningMonitor(logdir), training.AtStep(4, lambda _: shutil.rmtree(logdir))],
+            callbacks=[
+                PruningMonitor(logdir, every_n_steps=1),
+                training.AtStep(4, lambda _: shutil.rmtree(logdir)),
+            ],
         )
     assert len(history.history["loss"]) == 1
     warnings = [r.getMessage() for r in caplog.records if r.name == "tb_prune_plugin"]
@@ -421,7 +426,7 @@ def test_long_run_every_step_memory_stays_flat(tmp_path):
     )
     model.compile(tf_keras.optimizers.SGD(0.01), "mse")
     x = np.random.default_rng(0).normal(size=(3000, 8)).astype("float32")
-    monitor = PruningMonitor(str(tmp_path / "long"))
+    monitor = PruningMonitor(str(tmp_path / "long"), every_n_steps=1)
     rss = _RssAt([1000, 2000, 3000])
     model.fit(x, x[:, :2], batch_size=1, shuffle=False, verbose=0, callbacks=[monitor, rss])
     growth = rss.rss[3000] - rss.rss[1000]
@@ -506,7 +511,7 @@ def _scenario_killable(logdir, prefix):
         verbose=0,
         callbacks=[
             MaskPruner(masks, prune_at={30: 0.5, 110: 0.8}),
-            PruningMonitor(logdir, masks=masks),
+            PruningMonitor(logdir, masks=masks, every_n_steps=1),
             training.AtStep(KILL["checkpoint_at"], lambda _: checkpoint.write(prefix)),
             training.AtStep(KILL["kill_at"], _ready_then_wait),
         ],
@@ -544,7 +549,7 @@ def test_sigkill_mid_run_readable_then_resumed_without_duplicates(tmp_path):
         verbose=0,
         callbacks=[
             MaskPruner(masks, prune_at={140: 0.8}),
-            PruningMonitor(logdir, masks=masks),
+            PruningMonitor(logdir, masks=masks, every_n_steps=1),
             probe,
         ],
     )
@@ -674,7 +679,11 @@ def test_nan_and_inf_weights_counted_and_readable(tmp_path):
         y,
         batch_size=100,
         verbose=0,
-        callbacks=[training.AtStep(2, _poison), PruningMonitor(str(tmp_path / "nan")), probe],
+        callbacks=[
+            training.AtStep(2, _poison),
+            PruningMonitor(str(tmp_path / "nan"), every_n_steps=1),
+            probe,
+        ],
     )
     assert len(history.history["loss"]) == 1  # training finished
     run = reader.load(str(tmp_path)).runs["nan"]
@@ -730,12 +739,12 @@ def _cut_units(model, keep):
 def test_units_cut_between_fits_masks_keep_their_shapes(tmp_path, monitors):
     x, y = training.digits(300)
     logdir = str(tmp_path / "cut")
-    monitor = PruningMonitor(logdir)
+    monitor = PruningMonitor(logdir, every_n_steps=1)
     model = _unit_model(16)
     model.fit(x, y, batch_size=100, verbose=0, callbacks=[monitor])
     smaller = _cut_units(model, 8)
     if monitors == "new_monitor":
-        monitor = PruningMonitor(logdir)
+        monitor = PruningMonitor(logdir, every_n_steps=1)
     smaller.fit(x, y, batch_size=100, verbose=0, callbacks=[monitor])
     run = reader.load(str(tmp_path)).runs["cut"]
     hidden, logits = run.weights["hidden/kernel"], run.weights["logits/kernel"]

@@ -60,7 +60,7 @@ def resumed_logdir(tmp_path_factory):
         epochs=3,
         shuffle=False,
         verbose=0,
-        callbacks=[training.MagnitudePruner(0.5, 10), PruningMonitor(logdir)],
+        callbacks=[training.MagnitudePruner(0.5, 10), PruningMonitor(logdir, every_n_steps=1)],
     )
     second = _model("hidden2")
     second.optimizer.iterations.assign(20)

@@ -80,6 +80,53 @@ class MagnitudePruner(tf_keras.callbacks.Callback):
                 kernel.assign(np.where(np.abs(value) <= cut, 0.0, value).astype(value.dtype))
 
 
+class MaskedMagnitudePruner(tf_keras.callbacks.Callback):
+    """A user's own pruning that keeps its masks: every `every` optimizer steps it prunes the
+    smallest |w| of each kernel's kept weights down to `target` (one more fraction `step_by`
+    of each kernel per pruning step), and at every step it zeroes the pruned weights again.
+
+    So `weight != 0` changes only at its pruning steps, where it calls
+    `monitor.mark_pruned()` (if given).
+    """
+
+    def __init__(self, target, every, step_by=0.2, monitor=None):
+        super().__init__()
+        self.target, self.every, self.step_by, self.monitor = target, every, step_by, monitor
+        self.masks = {}
+        self.pruned_at = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = _step(self.model)
+        prune = step % self.every == 0
+        for layer in self.model.layers:
+            kernel = getattr(layer, "kernel", None)
+            if kernel is None:
+                continue
+            value = np.asarray(kernel.numpy())
+            mask = self.masks.get(layer.name, np.ones(value.shape, bool))
+            if prune:
+                sparsity = min(self.target, 1.0 - mask.mean() + self.step_by)
+                cut = np.quantile(np.abs(value), sparsity)
+                mask = mask & (np.abs(value) > cut)
+                self.masks[layer.name] = mask
+            kernel.assign(np.where(mask, value, 0.0).astype(value.dtype))
+        if prune:
+            self.pruned_at.append(step)
+            if self.monitor is not None:
+                self.monitor.mark_pruned()
+
+
+def changed_steps(probe):
+    """Steps whose masks (any weight) differ from the step before, as the probe saw them."""
+    steps = sorted(probe.masks)
+    out = []
+    for prev, cur in zip(steps, steps[1:]):
+        before, after = probe.masks[prev], probe.masks[cur]
+        if any(not np.array_equal(before[w], after[w]) for w in after):
+            out.append(cur)
+    return out
+
+
 class Probe(tf_keras.callbacks.Callback):
     """Captures, per optimizer step, what the monitor should have recorded.
 
