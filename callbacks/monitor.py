@@ -11,7 +11,7 @@ import tensorflow as tf
 import tf_keras
 
 from tb_prune_plugin import metadata, summary
-from tb_prune_plugin.callbacks import discovery, measure
+from tb_prune_plugin.callbacks import discovery, mask_delta, measure
 from tb_prune_plugin.callbacks.writer import GuardedWriter
 from tb_prune_plugin.version import VERSION
 
@@ -124,6 +124,7 @@ class PruningMonitor(tf_keras.callbacks.Callback):
         self.time_series_scalars = time_series_scalars
 
         self._writer = None
+        self._mask_deltas = None  # keyframe or delta, per mask record (made with the writer)
         self._measurer = None
         self._measured_model = None
         self._weights = []
@@ -244,6 +245,7 @@ class PruningMonitor(tf_keras.callbacks.Callback):
             )
         if self._writer is None:
             self._writer = GuardedWriter(self.log_dir)
+            self._mask_deltas = mask_delta.MaskDeltaEncoder(self._writer)
 
     def _prepare_weights(self):
         model = self.model
@@ -454,7 +456,8 @@ class PruningMonitor(tf_keras.callbacks.Callback):
                 )
             )
             if changed or w.path not in self._masks_on_disk:
-                values.append(summary.mask(w.path, mask))
+                keyframe = w.path not in self._masks_on_disk
+                values.append(self._mask_deltas.record(w.path, mask, step, keyframe=keyframe))
                 self._masks_on_disk.add(w.path)
             if self.time_series_scalars:
                 values.extend(
