@@ -337,6 +337,37 @@ def encode_delta(base, mask, base_step, keyframe_step):
     return _dumps(header), zlib.compress(_varints(gaps), ZLIB_LEVEL)
 
 
+def _delta_positions(header, shape, size, payload):
+    """The checked ascending flat positions a delta record changes, from its payload."""
+    if getattr(header, "kind", KIND_KEYFRAME) != KIND_DELTA:
+        raise MaskDecodeError("a mask delta was expected, got a keyframe's header")
+    if tuple(shape) != header.shape:
+        raise MaskDecodeError(
+            "mask delta of shape %s on a base of shape %s" % (list(header.shape), list(shape))
+        )
+    count = header.newly_pruned + header.regrown
+    data = _inflate(payload, count * _MAX_VARINT_BYTES, "mask delta payload")
+    positions = np.cumsum(_read_varints(data, count) + 1) - 1
+    if count and positions[-1] >= size:
+        raise MaskDecodeError(
+            "mask delta changes position %d of a mask of %d entries" % (positions[-1], size)
+        )
+    return positions
+
+
+def _kept_after(header, base_kept, newly_pruned):
+    """The kept count after a delta that prunes `newly_pruned` of the base's kept weights;
+    MaskDecodeError unless the header says the same (the base is the delta's)."""
+    kept = base_kept - newly_pruned + (header.newly_pruned + header.regrown - newly_pruned)
+    if newly_pruned != header.newly_pruned or kept != header.kept:
+        raise MaskDecodeError(
+            "mask delta does not fit its base (step %d): it prunes %d kept weights and keeps "
+            "%d, its header says %d and %d"
+            % (header.base_step, newly_pruned, kept, header.newly_pruned, header.kept)
+        )
+    return kept
+
+
 def apply_delta(base, payload, parsed_header):
     """The `PackedMask` a delta record makes of `base` (a `PackedMask`, the mask of the
     record at the delta's `base_step`), working on the packed bits.
@@ -345,32 +376,12 @@ def apply_delta(base, payload, parsed_header):
       MaskDecodeError: a corrupt or truncated delta, or one that does not fit `base` (another
         shape, positions outside the mask, kept counts that do not add up: not its base).
     """
-    header = parsed_header
-    if getattr(header, "kind", KIND_KEYFRAME) != KIND_DELTA:
-        raise MaskDecodeError("apply_delta needs a delta record's header, got a keyframe's")
-    if tuple(base.shape) != header.shape:
-        raise MaskDecodeError(
-            "mask delta of shape %s on a base of shape %s" % (list(header.shape), list(base.shape))
-        )
-    count = header.newly_pruned + header.regrown
-    data = _inflate(payload, count * _MAX_VARINT_BYTES, "mask delta payload")
-    positions = np.cumsum(_read_varints(data, count) + 1) - 1
-    if count and positions[-1] >= base.size:
-        raise MaskDecodeError(
-            "mask delta changes position %d of a mask of %d entries" % (positions[-1], base.size)
-        )
+    positions = _delta_positions(parsed_header, base.shape, base.size, payload)
     byte_index = positions >> 3
     bit = (0x80 >> (positions & 7)).astype(np.uint8)
-    newly_pruned = int(np.count_nonzero(base.bits[byte_index] & bit))
-    kept = base.kept - newly_pruned + (count - newly_pruned)
-    if newly_pruned != header.newly_pruned or kept != header.kept:
-        raise MaskDecodeError(
-            "mask delta does not fit its base (step %d): it prunes %d kept weights and keeps "
-            "%d, its header says %d and %d"
-            % (header.base_step, newly_pruned, kept, header.newly_pruned, header.kept)
-        )
+    kept = _kept_after(parsed_header, base.kept, int(np.count_nonzero(base.bits[byte_index] & bit)))
     bits = base.bits.copy()
-    if count:
+    if len(positions):
         # Positions ascend: the bits of one byte are neighbours, combined before the XOR.
         first = np.flatnonzero(np.concatenate([[True], byte_index[1:] != byte_index[:-1]]))
         bits[byte_index[first]] ^= np.bitwise_or.reduceat(bit, first)
@@ -378,36 +389,63 @@ def apply_delta(base, payload, parsed_header):
     return PackedMask(base.shape, bits, kept)
 
 
-def decode_chain(records, base=None):
+def _packed(shape, unpacked, kept):
+    bits = np.packbits(unpacked)
+    bits.flags.writeable = False
+    return PackedMask(shape, bits, kept)
+
+
+def decode_chain(records, base=None, keep=None):
     """The `PackedMask`s of a chain of mask records: `records` is `[(step, header, payload)]`
     in step order (header: bytes or a `MaskHeader`), each delta made from the record before
     it; the first is a keyframe, or a delta made from `base`, `(step, PackedMask)`, the
     mask of the record before the chain (decoded before).
 
+    With `keep`, only the last `keep` masks are returned (the others are None): a run of
+    deltas none of whose masks is wanted is applied to one unpacked copy of the mask, packed
+    again only for the masks returned (1 byte a weight meanwhile).
+
     Raises:
       MaskDecodeError: a record does not decode, or a delta's base is not the record before
         it (its base is missing).
     """
+    records = [
+        (step, header if isinstance(header, MaskHeader) else parse_header(header), payload)
+        for step, header, payload in records
+    ]
+    first_kept = 0 if keep is None else len(records) - keep
     masks = []
-    previous_step, previous = base if base is not None else (None, None)
-    for step, header, payload in records:
-        if not isinstance(header, MaskHeader):
-            header = parse_header(header)
+    previous_step, state = base if base is not None else (None, None)
+    shape, kept = (state.shape, state.kept) if state is not None else (None, None)
+    unpacked = None  # the previous mask, unpacked (uint8 0/1), while deltas are applied to it
+    for i, (step, header, payload) in enumerate(records):
+        wanted = i >= first_kept
         if header.kind == KIND_KEYFRAME:
-            previous = decode_packed(None, payload, parsed_header=header)
-        elif previous is None or header.base_step != previous_step:
+            state, unpacked = decode_packed(None, payload, parsed_header=header), None
+            shape, kept = state.shape, state.kept
+        elif shape is None or header.base_step != previous_step:
             raise MaskDecodeError(
                 "the mask delta of step %d is made from the record of step %d, which is %s"
                 % (
                     step,
                     header.base_step,
                     "missing"
-                    if previous is None
+                    if shape is None
                     else "not the record before it (step %d)" % previous_step,
                 )
             )
+        elif unpacked is None and (
+            wanted or i + 1 == len(records) or records[i + 1][1].kind != KIND_DELTA
+        ):
+            state = apply_delta(state, payload, header)
+            kept = state.kept
         else:
-            previous = apply_delta(previous, payload, header)
-        masks.append(previous)
+            if unpacked is None:
+                unpacked = np.unpackbits(state.bits, count=state.size)
+            positions = _delta_positions(header, shape, unpacked.size, payload)
+            kept = _kept_after(header, kept, int(np.count_nonzero(unpacked[positions])))
+            unpacked[positions] ^= 1
+            state = _packed(shape, unpacked, kept) if wanted else None
+        masks.append(state if wanted else None)
         previous_step = step
     return masks

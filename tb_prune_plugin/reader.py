@@ -1098,8 +1098,9 @@ class PruningReader:
     def _delta_mask(self, ctx, datum, parsed, payload, series):
         """The mask of delta record `datum` (header `parsed`): the delta applied to its base,
         decoded from the records of `series` since the chain's keyframe, from the latest one
-        in the cache on (their blobs read at once), and cached: scrubbing forward applies one
-        delta a step. MaskDecodeError if a record of the chain is missing or does not decode.
+        in the cache on (their blobs read at once). It and its base are cached: scrubbing
+        forward applies one delta a step. MaskDecodeError if a record of the chain is missing
+        or does not decode.
         """
         chain = [d for d in series if parsed.keyframe_step <= d.step < datum.step]
         if not chain or chain[-1].step != parsed.base_step:
@@ -1130,9 +1131,11 @@ class PruningReader:
         masks = mask_codec.decode_chain(
             records + [(datum.step, parsed, payload)],
             base=None if base is None else (chain[start].step, base),
+            keep=2,  # the base too: /mask compares with it
         )
         for (h, p), d, mask in zip(keys, todo, masks):
-            self._mask_cache.put((h, p, d.wall_time), mask)
+            if mask is not None:
+                self._mask_cache.put((h, p, d.wall_time), mask)
         return masks[-1]
 
     def mask_records(self, ctx, experiment_id, run, weight, downsample=None, skipped=None):

@@ -43,6 +43,12 @@ def test_chain_round_trip_random_masks_of_ranks_1_to_4(shape, seeds):
     for got, want in zip(decoded, masks):
         np.testing.assert_array_equal(got.unpack(), want)
         assert got.kept == int(want.sum())
+    # Only the last two: the deltas before them are applied to one unpacked copy.
+    last_two = mask_codec.decode_chain(records, keep=2)
+    assert last_two[:-2] == [None] * max(0, len(masks) - 2)
+    for got, want in zip(last_two[-2:], masks[-2:]):
+        np.testing.assert_array_equal(got.unpack(), want)
+        assert got.kept == int(want.sum()) and not got.bits.flags.writeable
 
 
 @pytest.mark.parametrize("shape", [(1,), (7,), (3, 5), (9, 1, 3), (2, 3, 5, 7), (0, 4), (1000003,)])
@@ -327,3 +333,17 @@ def test_version_1_fixture_served_by_tensorboard(load_fast):
                 np.testing.assert_array_equal(
                     cells.reshape(shape[1], shape[0]) == 255, expected["%d:%s" % (step, weight)].T
                 )
+
+
+def test_corrupt_delta_inside_a_chain_applied_unpacked_raises():
+    masks = [m.reshape(-1) for m in _gradual_masks(5, size=4096)]
+    records = [(0,) + mask_codec.encode_mask(masks[0])]
+    for i in range(1, 5):
+        records.append((i,) + mask_codec.encode_delta(masks[i - 1], masks[i], i - 1, 0))
+    header = json.loads(records[2][1])
+    records[2] = (2, json.dumps(dict(header, kept=header["kept"] + 1)).encode(), records[2][2])
+    with pytest.raises(mask_codec.MaskDecodeError, match=r"does not fit its base \(step 1\)"):
+        mask_codec.decode_chain(records, keep=1)
+    records[2] = (2, json.dumps(header).encode(), records[2][2][:-3])
+    with pytest.raises(mask_codec.MaskDecodeError, match="not one complete zlib stream"):
+        mask_codec.decode_chain(records, keep=1)
