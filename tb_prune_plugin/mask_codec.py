@@ -443,8 +443,9 @@ def decode_chain(records, base=None, keep=None):
             if unpacked is None:
                 unpacked = np.unpackbits(state.bits, count=state.size)
             positions = _delta_positions(header, shape, unpacked.size, payload)
-            kept = _kept_after(header, kept, int(np.count_nonzero(unpacked[positions])))
-            unpacked[positions] ^= 1
+            before = unpacked[positions]
+            kept = _kept_after(header, kept, int(np.count_nonzero(before)))
+            unpacked[positions] = before ^ 1
             state = _packed(shape, unpacked, kept) if wanted else None
         masks.append(state if wanted else None)
         previous_step = step
