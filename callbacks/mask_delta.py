@@ -37,38 +37,42 @@ class _Chain:
     keyframe_step: int
     length: int  # records in the chain, the keyframe included
     session: int  # the writer's `sessions` when it was recorded
-    writer_state: tuple  # the writer's (dropped_steps, failures) then
+    writer_state: tuple  # the writer (its id), its dropped_steps and failures then
 
 
 class MaskDeltaEncoder:
     """Builds each weight's mask record, keyframe or delta, from the records before it.
 
     Args:
-      writer: the `GuardedWriter` the records go to (its trainings' starts and failures
-        decide when a base may be lost to a reader); None: a writer that never fails and
-        sees one training.
       keyframe_interval: records per chain (a keyframe every this many mask records).
     """
 
-    def __init__(self, writer=None, keyframe_interval=KEYFRAME_INTERVAL):
+    def __init__(self, keyframe_interval=KEYFRAME_INTERVAL):
         if keyframe_interval < 1:
             raise ValueError("keyframe_interval must be at least 1, got %r" % (keyframe_interval,))
-        self._writer = writer
         self.keyframe_interval = keyframe_interval
         self._chains = {}
 
-    def _writer_state(self):
-        w = self._writer
-        if w is None:
+    @staticmethod
+    def _writer_state(writer):
+        if writer is None:
             return 0, None, ()
-        return w.sessions, w.session_start, (w.dropped_steps, w.failures)
+        return (
+            writer.sessions,
+            writer.session_start,
+            (
+                id(writer),
+                writer.dropped_steps,
+                writer.failures,
+            ),
+        )
 
-    def _base(self, path, mask, step, keyframe):
+    def _base(self, path, mask, step, writer, keyframe):
         """The chain a delta of `path` at `step` would extend, or None: a keyframe is due."""
         chain = self._chains.get(path)
         if keyframe or chain is None or chain.mask.shape != mask.shape:
             return None
-        sessions, session_start, writer_state = self._writer_state()
+        sessions, session_start, writer_state = self._writer_state(writer)
         if (
             chain.length >= self.keyframe_interval
             or step <= chain.step
@@ -78,15 +82,19 @@ class MaskDeltaEncoder:
             return None
         return chain
 
-    def record(self, path, mask, step, keyframe=False):
+    def record(self, path, mask, step, writer=None, keyframe=False):
         """The mask record (`Summary.Value`) of weight `path`'s boolean `mask` at `step`.
 
         Args:
+          writer: the `GuardedWriter` the record goes to: its trainings' starts
+            (`sessions`, `session_start`) and losses (`dropped_steps`, `failures`) decide
+            whether a base may be lost to a reader (another writer: a keyframe). None: a
+            writer that never fails and sees one training.
           keyframe: write a keyframe whatever the state (the caller knows the previous
             records may not be read: another model, a new event file).
         """
         mask = np.asarray(mask)
-        chain = self._base(path, mask, step, keyframe)
+        chain = self._base(path, mask, step, writer, keyframe)
         value = None
         if chain is not None:
             value = summary.mask_delta(path, chain.mask, mask, chain.step, chain.keyframe_step)
@@ -98,7 +106,7 @@ class MaskDeltaEncoder:
                     value, chain = keyframe_value, None
         if value is None:
             value = summary.mask(path, mask)
-        sessions, _, writer_state = self._writer_state()
+        sessions, _, writer_state = self._writer_state(writer)
         if chain is None:
             self._chains[path] = _Chain(mask, step, step, 1, sessions, writer_state)
         else:

@@ -124,7 +124,7 @@ class PruningMonitor(tf_keras.callbacks.Callback):
         self.time_series_scalars = time_series_scalars
 
         self._writer = None
-        self._mask_deltas = None  # keyframe or delta, per mask record (made with the writer)
+        self._mask_deltas = mask_delta.MaskDeltaEncoder()  # keyframe or delta, per mask record
         self._measurer = None
         self._measured_model = None
         self._weights = []
@@ -245,7 +245,6 @@ class PruningMonitor(tf_keras.callbacks.Callback):
             )
         if self._writer is None:
             self._writer = GuardedWriter(self.log_dir)
-            self._mask_deltas = mask_delta.MaskDeltaEncoder(self._writer)
 
     def _prepare_weights(self):
         model = self.model
@@ -457,7 +456,9 @@ class PruningMonitor(tf_keras.callbacks.Callback):
             )
             if changed or w.path not in self._masks_on_disk:
                 keyframe = w.path not in self._masks_on_disk
-                values.append(self._mask_deltas.record(w.path, mask, step, keyframe=keyframe))
+                values.append(
+                    self._mask_deltas.record(w.path, mask, step, self._writer, keyframe=keyframe)
+                )
                 self._masks_on_disk.add(w.path)
             if self.time_series_scalars:
                 values.extend(

@@ -347,3 +347,27 @@ def test_corrupt_delta_inside_a_chain_applied_unpacked_raises():
     records[2] = (2, json.dumps(header).encode(), records[2][2][:-3])
     with pytest.raises(mask_codec.MaskDecodeError, match="not one complete zlib stream"):
         mask_codec.decode_chain(records, keep=1)
+
+
+def test_encoder_keyframe_when_a_training_start_supersedes_the_base(tmp_path):
+    """With the monitor's writer: a training that starts at or before the base's step (a
+    rewind: readers drop the base) or another writer gets a keyframe; a training that starts
+    after the base keeps the chain."""
+    from tb_prune_plugin.callbacks.writer import GuardedWriter
+
+    writer = GuardedWriter(str(tmp_path))
+    encoder = mask_delta.MaskDeltaEncoder()
+    masks = [m.reshape(-1) for m in _gradual_masks(6, size=4096)]
+    kinds = []
+    for start, step, mask, w in (
+        (0, 0, masks[0], writer),
+        (None, 5, masks[1], writer),
+        (3, 7, masks[2], writer),  # rewound to 3: the base of step 5 is dropped
+        (None, 9, masks[3], writer),
+        (12, 13, masks[4], writer),  # resumed after the base of step 9: it stays
+        (None, 14, masks[5], GuardedWriter(str(tmp_path))),
+    ):
+        if start is not None:
+            w.start_session(start)
+        kinds.append(json.loads(encoder.record("w", mask, step, w).tensor.string_val[0])["kind"])
+    assert kinds == ["keyframe", "delta", "keyframe", "delta", "delta", "keyframe"]
