@@ -1,8 +1,8 @@
 """When a mask record is a keyframe and when a delta (format version 2; docs/format.md).
 
 A changed mask is written as its change from the weight's previous mask record (a delta,
-`summary.mask_delta`), so that a gradual schedule's masks cost about a tenth of a bit per
-weight per change instead of up to one. A read decodes the chain from the latest keyframe,
+`summary.mask_delta`): a gradual schedule's small changes then cost a fraction of a whole
+mask (figures in docs/format.md). A read decodes the chain from the latest keyframe,
 so a keyframe (`summary.mask`, the whole mask) is written:
 - at the weight's first record by this monitor (a new monitor: a resumed training or a new
   process knows nothing of the records before), and when the caller says so (a rebuilt
