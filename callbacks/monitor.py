@@ -457,7 +457,9 @@ class PruningMonitor(tf_keras.callbacks.Callback):
                 values.append(self._config_record(**self._config_mark))
             if self._weights:
                 values.extend(
-                    self._records.weight_values(step, measured or self._measurer.measure())
+                    self._records.weight_values(
+                        step, measured or self._measurer.measure(), self._writer
+                    )
                 )
             if batch_logs:
                 values.extend(records.metric_values("batch", batch_logs))

@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from tb_prune_plugin import metadata, summary
-from tb_prune_plugin.callbacks import measure
+from tb_prune_plugin.callbacks import mask_delta, measure
 
 _FIELD_INDEX = {name: i for i, name in enumerate(measure.DEVICE_FIELDS)}
 # weight_stats fields the measuring graph computes as they are recorded; the others are
@@ -38,6 +38,7 @@ class StepRecords:
         self.model_constants = None
         self.prev_masks = {}  # path -> mask at the previous recorded step (for churn)
         self.masks_on_disk = set()  # paths whose current mask is in the current event file
+        self.mask_deltas = mask_delta.MaskDeltaEncoder()  # keyframe or delta, per mask record
 
     def set_weights(self, weights, model_constants):
         """Records `weights` from now on (another model): its first record carries every mask.
@@ -57,17 +58,21 @@ class StepRecords:
         """The event file lost records (or is new): the next record carries every mask."""
         self.masks_on_disk = set()
 
-    def mask_value(self, path, mask):
-        """The `Summary.Value` of one weight's mask at a recorded step.
+    def mask_value(self, path, mask, step, writer):
+        """The `Summary.Value` of one weight's mask at recorded step `step`, a keyframe or a
+        delta from its previous record (`mask_delta`); a keyframe when the current event file
+        does not hold the weight's mask yet.
 
         The only place a mask is encoded for writing.
         """
-        return summary.mask(path, mask)
+        keyframe = path not in self.masks_on_disk
+        return self.mask_deltas.record(path, mask, step, writer, keyframe=keyframe)
 
-    def weight_values(self, step, measured):
+    def weight_values(self, step, measured, writer=None):
         """The summary values of every weight and of the model at `step`.
 
-        `measured` is what `Measurer.measure()` returned for this step.
+        `measured` is what `Measurer.measure()` returned for this step; `writer` the
+        `GuardedWriter` the values go to (whether a mask delta's base may be lost to it).
         """
         figures, histograms, masks, other_nonzeros = measured
         values = []
@@ -92,7 +97,7 @@ class StepRecords:
                 )
             )
             if changed or w.path not in self.masks_on_disk:
-                values.append(self.mask_value(w.path, mask))
+                values.append(self.mask_value(w.path, mask, step, writer))
                 self.masks_on_disk.add(w.path)
             if self.time_series_scalars:
                 values.extend(

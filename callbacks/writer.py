@@ -87,6 +87,8 @@ class GuardedWriter:
         self._next_backoff = 1
         self.failures = 0
         self.dropped_steps = 0  # failed steps evicted from the backlog (lost)
+        self.sessions = 0  # trainings started (`start_session` calls)
+        self.session_start = None  # the start step of the latest one
 
     def open(self):
         """Opens the event file now (it is otherwise opened by the first write)."""
@@ -153,6 +155,8 @@ class GuardedWriter:
         `step` and after.
         """
         self._backlog.append((int(step), None))
+        self.sessions += 1
+        self.session_start = int(step)
 
     def write(self, step, values):
         """Writes the `Summary.Value`s of one step. Returns False (and warns once) on failure.

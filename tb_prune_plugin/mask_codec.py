@@ -1,6 +1,10 @@
-"""Encoding of pruning masks: bit-packing plus zlib, chosen by measurement.
+"""Encoding of pruning masks: keyframes (bit-packing plus zlib) and deltas, chosen by measurement.
 
-A mask is a boolean array (True = weight kept). `encode_mask` packs it
+A mask is a boolean array (True = weight kept). A mask record is either a keyframe,
+the whole mask, or (format version 2) a delta, the positions where the mask differs
+from the weight's previous mask record (its base). Figures are in docs/format.md.
+
+Keyframes. `encode_mask` packs the mask
 row-major (C order) into bits with `numpy.packbits` (first element in the most
 significant bit) and compresses the bytes with zlib level 1; when zlib does not
 shrink them (a mask near 50% density is incompressible), the packed bits are
@@ -8,9 +12,22 @@ stored as they are. So a mask never costs more than 1 bit per weight plus a
 small header, and a 90%-sparse magnitude mask costs about 0.58 bits per weight
 (figures in docs/format.md).
 
-The header is a JSON object: {"shape": [...], "encoding": "packbits-zlib" or
-"packbits", "kept": <number of True entries>}. Empty masks (a zero in the shape)
-encode to an empty payload.
+The header is a JSON object: {"kind": "keyframe", "shape": [...], "encoding":
+"packbits-zlib" or "packbits", "kept": <number of True entries>}. Format version 1
+wrote the same header without "kind"; such headers are read as keyframes. Empty
+masks (a zero in the shape) encode to an empty payload.
+
+Deltas (`encode_delta`). The flat (C order) positions where the mask differs from
+its base, ascending, are stored as gaps (each position minus the previous one
+minus 1, the first from -1) in unsigned LEB128 varints (7 bits per byte, low bits
+first, high bit set on every byte but a value's last), compressed with zlib level
+1. The header: {"kind": "delta", "shape": [...], "encoding": "gaps-varint-zlib",
+"kept": n, "base_step": the base record's step, "keyframe_step": the step of the
+keyframe the chain of deltas starts from, "newly_pruned": positions kept in the
+base and pruned now, "regrown": positions pruned in the base and kept now}. The
+decoder (`apply_delta`) checks the base's shape, that the positions are exactly
+`newly_pruned + regrown` ascending positions inside the mask, that the base holds
+`newly_pruned` of them kept, and the kept count.
 
 `decode_packed` checks a record as `decode_mask` does but keeps the bits packed
 (`PackedMask`, 1 bit per weight): the dashboard reduces packed masks to grids
@@ -28,6 +45,12 @@ ZLIB_LEVEL = 1
 ENCODING_ZLIB = "packbits-zlib"
 ENCODING_RAW = "packbits"
 ENCODINGS = (ENCODING_ZLIB, ENCODING_RAW)
+ENCODING_GAPS = "gaps-varint-zlib"
+KIND_KEYFRAME = "keyframe"
+KIND_DELTA = "delta"
+
+# A position fits in 31 bits (MAX_MASK_ENTRIES), so a gap takes at most 5 varint bytes.
+_MAX_VARINT_BYTES = 5
 
 # Largest mask the decoder accepts, to bound memory on hostile input.
 MAX_MASK_ENTRIES = 1 << 31
@@ -48,12 +71,54 @@ def encode_mask(mask):
         encoding, payload = ENCODING_ZLIB, compressed
     else:
         encoding, payload = ENCODING_RAW, packed
-    header = {"shape": [int(d) for d in mask.shape], "encoding": encoding, "kept": int(mask.sum())}
-    return json.dumps(header, separators=(",", ":")).encode("utf-8"), payload
+    header = {
+        "kind": KIND_KEYFRAME,
+        "shape": [int(d) for d in mask.shape],
+        "encoding": encoding,
+        "kept": int(np.count_nonzero(mask)),
+    }
+    return _dumps(header), payload
+
+
+def _dumps(header):
+    return json.dumps(header, separators=(",", ":")).encode("utf-8")
+
+
+class MaskHeader(tuple):
+    """A checked mask header: the tuple `(shape, encoding, kept)`, as version 1 read it, with
+    `kind` (`KIND_KEYFRAME` or `KIND_DELTA`) and, for a delta, `base_step`, `keyframe_step`,
+    `newly_pruned` and `regrown` as attributes (None for a keyframe)."""
+
+    def __new__(cls, shape, encoding, kept, kind=KIND_KEYFRAME, delta=None):
+        self = super().__new__(cls, (tuple(shape), encoding, int(kept)))
+        self.kind = kind
+        delta = delta or {}
+        self.base_step = delta.get("base_step")
+        self.keyframe_step = delta.get("keyframe_step")
+        self.newly_pruned = delta.get("newly_pruned")
+        self.regrown = delta.get("regrown")
+        return self
+
+    @property
+    def shape(self):
+        return self[0]
+
+    @property
+    def encoding(self):
+        return self[1]
+
+    @property
+    def kept(self):
+        return self[2]
+
+
+def _is_count(value):
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def parse_header(header_bytes):
-    """Parses and checks a mask header; returns `(shape tuple, encoding, kept)`."""
+    """Parses and checks a mask header; returns a `MaskHeader` (a `(shape, encoding, kept)`
+    tuple). A header without "kind" is a keyframe of format version 1."""
     try:
         header = json.loads(bytes(header_bytes).decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as e:
@@ -61,22 +126,44 @@ def parse_header(header_bytes):
     if not isinstance(header, dict):
         raise MaskDecodeError("mask header must be a JSON object, got %r" % (header,))
     shape = header.get("shape")
-    if not isinstance(shape, list) or not all(
-        isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape
-    ):
+    if not isinstance(shape, list) or not all(_is_count(d) for d in shape):
         raise MaskDecodeError("mask header has an invalid shape: %r" % (shape,))
     size = int(np.prod(shape, dtype=np.int64)) if shape else 1
     if size > MAX_MASK_ENTRIES:
         raise MaskDecodeError(
             "mask of shape %s is larger than %d entries" % (shape, MAX_MASK_ENTRIES)
         )
-    encoding = header.get("encoding")
-    if encoding not in ENCODINGS:
-        raise MaskDecodeError("unknown mask encoding %r; known: %s" % (encoding, ENCODINGS))
     kept = header.get("kept")
     if not isinstance(kept, int) or not 0 <= kept <= size:
         raise MaskDecodeError("mask header has an invalid kept count: %r" % (kept,))
-    return tuple(shape), encoding, kept
+    kind = header.get("kind", KIND_KEYFRAME)  # format version 1 wrote no kind: keyframes
+    encoding = header.get("encoding")
+    if kind == KIND_KEYFRAME:
+        if encoding not in ENCODINGS:
+            raise MaskDecodeError("unknown mask encoding %r; known: %s" % (encoding, ENCODINGS))
+        return MaskHeader(shape, encoding, kept)
+    if kind != KIND_DELTA:
+        raise MaskDecodeError(
+            "unknown mask record kind %r; known: %s" % (kind, (KIND_KEYFRAME, KIND_DELTA))
+        )
+    if encoding != ENCODING_GAPS:
+        raise MaskDecodeError(
+            "unknown mask delta encoding %r; known: %s" % (encoding, (ENCODING_GAPS,))
+        )
+    delta = {k: header.get(k) for k in ("base_step", "keyframe_step", "newly_pruned", "regrown")}
+    if not all(_is_count(v) for v in delta.values()):
+        raise MaskDecodeError("mask delta header has invalid fields: %r" % (header,))
+    if delta["newly_pruned"] + delta["regrown"] > size:
+        raise MaskDecodeError(
+            "mask delta changes %d entries of a mask of %d"
+            % (delta["newly_pruned"] + delta["regrown"], size)
+        )
+    if not delta["keyframe_step"] <= delta["base_step"]:
+        raise MaskDecodeError(
+            "mask delta's keyframe step %d is after its base step %d"
+            % (delta["keyframe_step"], delta["base_step"])
+        )
+    return MaskHeader(shape, encoding, kept, KIND_DELTA, delta)
 
 
 def popcount(a):
@@ -121,31 +208,43 @@ class PackedMask:
         return bits.reshape(self.shape)
 
 
+def _inflate(payload, limit, what):
+    """The zlib stream `payload` inflated, at most `limit` bytes (more is an error): bounds
+    memory on hostile input, and checks that the stream is one complete zlib stream."""
+    try:
+        decompressor = zlib.decompressobj()
+        # One byte more than allowed detects overlong data.
+        data = decompressor.decompress(bytes(payload), limit + 1)
+    except zlib.error as e:
+        raise MaskDecodeError("%s is not valid zlib data: %s" % (what, e)) from None
+    if not decompressor.eof or decompressor.unused_data or decompressor.unconsumed_tail:
+        raise MaskDecodeError(
+            "%s is not one complete zlib stream (truncated or with trailing bytes)" % what
+        )
+    return data
+
+
 def decode_packed(header_bytes, payload, parsed_header=None):
-    """Decodes `(header_bytes, payload)` into a `PackedMask`, checking it as `decode_mask` does.
+    """Decodes a keyframe `(header_bytes, payload)` into a `PackedMask`, checking it as
+    `decode_mask` does. A delta needs its base: `apply_delta`.
 
     `parsed_header`, `parse_header(header_bytes)`'s answer if the caller has it (the
     header bytes are then not used).
     """
     if parsed_header is None:
         parsed_header = parse_header(header_bytes)
+    if getattr(parsed_header, "kind", KIND_KEYFRAME) != KIND_KEYFRAME:
+        raise MaskDecodeError(
+            "a mask delta (base step %s) cannot be decoded without its base"
+            % (parsed_header.base_step,)
+        )
     shape, encoding, kept = parsed_header
     size = int(np.prod(shape, dtype=np.int64)) if shape else 1
     nbytes = (size + 7) // 8
-    payload = bytes(payload)
     if encoding == ENCODING_ZLIB:
-        try:
-            decompressor = zlib.decompressobj()
-            # max_length bounds memory on hostile input; one byte more detects overlong data.
-            packed = decompressor.decompress(payload, nbytes + 1)
-        except zlib.error as e:
-            raise MaskDecodeError("mask payload is not valid zlib data: %s" % e) from None
-        if not decompressor.eof or decompressor.unused_data or decompressor.unconsumed_tail:
-            raise MaskDecodeError(
-                "mask payload is not one complete zlib stream (truncated or with trailing bytes)"
-            )
+        packed = _inflate(payload, nbytes, "mask payload")
     else:
-        packed = payload
+        packed = bytes(payload)
     if len(packed) != nbytes:
         raise MaskDecodeError(
             "mask payload holds %d bytes, shape %s needs %d" % (len(packed), list(shape), nbytes)
@@ -163,5 +262,191 @@ def decode_packed(header_bytes, payload, parsed_header=None):
 
 
 def decode_mask(header_bytes, payload):
-    """Decodes `(header_bytes, payload)` back into a boolean array of the recorded shape."""
+    """Decodes a keyframe `(header_bytes, payload)` into a boolean array of the recorded shape
+    (a delta: `decode_chain`)."""
     return decode_packed(header_bytes, payload).unpack()
+
+
+def _varints(values):
+    """Unsigned LEB128 of the non-negative int64 `values` (each below 2**35), concatenated."""
+    values = values.astype(np.int64, copy=False)
+    lengths = np.ones(len(values), dtype=np.int64)
+    for k in range(1, _MAX_VARINT_BYTES):
+        lengths += values >= (1 << (7 * k))
+    out = np.empty(int(lengths.sum()), dtype=np.uint8)
+    starts = np.cumsum(lengths) - lengths
+    for k in range(int(lengths.max(initial=0))):
+        sel = lengths > k if k else slice(None)
+        byte = ((values[sel] >> (7 * k)) & 0x7F).astype(np.uint8)
+        byte |= np.where(lengths[sel] > k + 1, 0x80, 0).astype(np.uint8)
+        out[starts[sel] + k] = byte
+    return out.tobytes()
+
+
+def _read_varints(data, count):
+    """The `count` values of the unsigned LEB128 varints `data`; MaskDecodeError if it holds
+    another number of values or a value longer than `_MAX_VARINT_BYTES` bytes."""
+    b = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(b < 0x80)  # the last byte of each value
+    if len(ends) != count or (len(b) and b[-1] >= 0x80):
+        raise MaskDecodeError(
+            "mask delta holds %d complete positions in %d bytes, its header says %d"
+            % (len(ends), len(b), count)
+        )
+    if not count:
+        return np.zeros(0, dtype=np.int64)
+    starts = np.concatenate([[0], ends[:-1] + 1])
+    lengths = ends - starts + 1
+    if lengths.max() > _MAX_VARINT_BYTES:
+        raise MaskDecodeError("mask delta holds a position gap longer than 5 bytes")
+    values = (b[starts] & 0x7F).astype(np.int64)
+    for k in range(1, int(lengths.max())):
+        sel = np.flatnonzero(lengths > k)
+        values[sel] |= (b[starts[sel] + k] & 0x7F).astype(np.int64) << (7 * k)
+    return values
+
+
+def encode_delta(base, mask, base_step, keyframe_step):
+    """Encodes boolean `mask` as its change from `base` (the weight's previous mask record, at
+    `base_step`, in a chain that starts with the keyframe at `keyframe_step`); returns
+    `(header_bytes, payload_bytes)`."""
+    base, mask = np.asarray(base), np.asarray(mask)
+    if mask.dtype != np.bool_ or base.dtype != np.bool_:
+        raise TypeError(
+            "masks must be boolean arrays, got dtypes %s, %s" % (base.dtype, mask.dtype)
+        )
+    if base.shape != mask.shape:
+        raise ValueError(
+            "a mask delta needs a base of the mask's shape %s, got %s"
+            % (list(mask.shape), list(base.shape))
+        )
+    flat_base = base.reshape(-1)
+    positions = np.flatnonzero(flat_base != mask.reshape(-1))
+    newly_pruned = int(np.count_nonzero(flat_base[positions]))
+    gaps = np.diff(positions, prepend=-1) - 1
+    header = {
+        "kind": KIND_DELTA,
+        "shape": [int(d) for d in mask.shape],
+        "encoding": ENCODING_GAPS,
+        "kept": int(np.count_nonzero(mask)),
+        "base_step": int(base_step),
+        "keyframe_step": int(keyframe_step),
+        "newly_pruned": newly_pruned,
+        "regrown": len(positions) - newly_pruned,
+    }
+    return _dumps(header), zlib.compress(_varints(gaps), ZLIB_LEVEL)
+
+
+def _delta_positions(header, shape, size, payload):
+    """The checked ascending flat positions a delta record changes, from its payload."""
+    if getattr(header, "kind", KIND_KEYFRAME) != KIND_DELTA:
+        raise MaskDecodeError("a mask delta was expected, got a keyframe's header")
+    if tuple(shape) != header.shape:
+        raise MaskDecodeError(
+            "mask delta of shape %s on a base of shape %s" % (list(header.shape), list(shape))
+        )
+    count = header.newly_pruned + header.regrown
+    data = _inflate(payload, count * _MAX_VARINT_BYTES, "mask delta payload")
+    positions = np.cumsum(_read_varints(data, count) + 1) - 1
+    if count and positions[-1] >= size:
+        raise MaskDecodeError(
+            "mask delta changes position %d of a mask of %d entries" % (positions[-1], size)
+        )
+    return positions
+
+
+def _kept_after(header, base_kept, newly_pruned):
+    """The kept count after a delta that prunes `newly_pruned` of the base's kept weights;
+    MaskDecodeError unless the header says the same (the base is the delta's)."""
+    kept = base_kept - newly_pruned + (header.newly_pruned + header.regrown - newly_pruned)
+    if newly_pruned != header.newly_pruned or kept != header.kept:
+        raise MaskDecodeError(
+            "mask delta does not fit its base (step %d): it prunes %d kept weights and keeps "
+            "%d, its header says %d and %d"
+            % (header.base_step, newly_pruned, kept, header.newly_pruned, header.kept)
+        )
+    return kept
+
+
+def apply_delta(base, payload, parsed_header):
+    """The `PackedMask` a delta record makes of `base` (a `PackedMask`, the mask of the
+    record at the delta's `base_step`), working on the packed bits.
+
+    Raises:
+      MaskDecodeError: a corrupt or truncated delta, or one that does not fit `base` (another
+        shape, positions outside the mask, kept counts that do not add up: not its base).
+    """
+    positions = _delta_positions(parsed_header, base.shape, base.size, payload)
+    byte_index = positions >> 3
+    bit = (0x80 >> (positions & 7)).astype(np.uint8)
+    kept = _kept_after(parsed_header, base.kept, int(np.count_nonzero(base.bits[byte_index] & bit)))
+    bits = base.bits.copy()
+    if len(positions):
+        # Positions ascend: the bits of one byte are neighbours, combined before the XOR.
+        first = np.flatnonzero(np.concatenate([[True], byte_index[1:] != byte_index[:-1]]))
+        bits[byte_index[first]] ^= np.bitwise_or.reduceat(bit, first)
+    bits.flags.writeable = False
+    return PackedMask(base.shape, bits, kept)
+
+
+def _packed(shape, unpacked, kept):
+    bits = np.packbits(unpacked)
+    bits.flags.writeable = False
+    return PackedMask(shape, bits, kept)
+
+
+def decode_chain(records, base=None, keep=None):
+    """The `PackedMask`s of a chain of mask records: `records` is `[(step, header, payload)]`
+    in step order (header: bytes or a `MaskHeader`), each delta made from the record before
+    it; the first is a keyframe, or a delta made from `base`, `(step, PackedMask)`, the
+    mask of the record before the chain (decoded before).
+
+    With `keep`, only the last `keep` masks are returned (the others are None): a run of
+    deltas none of whose masks is wanted is applied to one unpacked copy of the mask, packed
+    again only for the masks returned (1 byte a weight meanwhile).
+
+    Raises:
+      MaskDecodeError: a record does not decode, or a delta's base is not the record before
+        it (its base is missing).
+    """
+    records = [
+        (step, header if isinstance(header, MaskHeader) else parse_header(header), payload)
+        for step, header, payload in records
+    ]
+    first_kept = 0 if keep is None else len(records) - keep
+    masks = []
+    previous_step, state = base if base is not None else (None, None)
+    shape, kept = (state.shape, state.kept) if state is not None else (None, None)
+    unpacked = None  # the previous mask, unpacked (uint8 0/1), while deltas are applied to it
+    for i, (step, header, payload) in enumerate(records):
+        wanted = i >= first_kept
+        if header.kind == KIND_KEYFRAME:
+            state, unpacked = decode_packed(None, payload, parsed_header=header), None
+            shape, kept = state.shape, state.kept
+        elif shape is None or header.base_step != previous_step:
+            raise MaskDecodeError(
+                "the mask delta of step %d is made from the record of step %d, which is %s"
+                % (
+                    step,
+                    header.base_step,
+                    "missing"
+                    if shape is None
+                    else "not the record before it (step %d)" % previous_step,
+                )
+            )
+        elif unpacked is None and (
+            wanted or i + 1 == len(records) or records[i + 1][1].kind != KIND_DELTA
+        ):
+            state = apply_delta(state, payload, header)
+            kept = state.kept
+        else:
+            if unpacked is None:
+                unpacked = np.unpackbits(state.bits, count=state.size)
+            positions = _delta_positions(header, shape, unpacked.size, payload)
+            before = unpacked[positions]
+            kept = _kept_after(header, kept, int(np.count_nonzero(before)))
+            unpacked[positions] = before ^ 1
+            state = _packed(shape, unpacked, kept) if wanted else None
+        masks.append(state if wanted else None)
+        previous_step = step
+    return masks

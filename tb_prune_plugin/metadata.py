@@ -5,7 +5,7 @@ Every record the monitor writes is a TensorBoard summary value whose
 `plugin_data.content` is a small UTF-8 JSON object created by
 `create_summary_metadata` and read back by `parse_plugin_metadata`:
 
-    {"version": 1, "kind": "weight_stats", "weight": "dense/kernel",
+    {"version": 2, "kind": "weight_stats", "weight": "dense/kernel",
      "fields": ["size", "nonzeros", ...]}
 
 `kind` is one of `KINDS`; `weight` names the pruned weight (layer path plus
@@ -37,8 +37,10 @@ RUN_CONFIG_TAG = TAG_PREFIX + "run_config"
 GLOBAL_SPARSITY_TAG = TAG_PREFIX + "global_sparsity"
 STRIPPED_SIZE_TAG = TAG_PREFIX + "stripped_size"
 
-# Version 1: the first released format.
-FORMAT_VERSION = 1
+# Version 1: the first released format; every mask record is a whole mask.
+# Version 2: a mask record may be a delta from the weight's previous mask record
+#   (`mask_codec`, docs/format.md). The plugin content has the same fields as version 1.
+FORMAT_VERSION = 2
 
 # Kinds of record, and the data class each is stored with.
 KIND_WEIGHT_STATS = "weight_stats"
@@ -191,10 +193,23 @@ def parse_plugin_metadata(content):
         raise NewerFormatError(version)
     if version == 1:
         return _parse_v1(parsed)
-    raise FormatError("unhandled format version %d" % version)  # unreachable until v2
+    if version == 2:
+        return _parse_v2(parsed)
+    raise FormatError("unhandled format version %d" % version)  # unreachable until v3
 
 
 def _parse_v1(parsed):
+    """Version 1: masks are whole masks; a reader of version 2 reads them as keyframes (their
+    mask header has no "kind"), so no migration is needed."""
+    return _parse_content(parsed, 1)
+
+
+def _parse_v2(parsed):
+    """Version 2: the fields of version 1; its mask records may be deltas."""
+    return _parse_content(parsed, 2)
+
+
+def _parse_content(parsed, version):
     kind = parsed.get("kind")
     if kind not in KINDS:
         raise FormatError("unknown record kind %r" % (kind,))
@@ -212,7 +227,7 @@ def _parse_v1(parsed):
         if not (isinstance(metric, str) and metric) or scope not in METRIC_SCOPES:
             raise FormatError("a metric record needs metric and scope: %r" % (parsed,))
     return RecordMetadata(
-        version=1,
+        version=version,
         kind=kind,
         weight=weight if kind in PER_WEIGHT_KINDS else None,
         fields=fields,

@@ -1,6 +1,6 @@
 """One writer function per kind of pruning record; each returns a `Summary.Value` proto.
 
-These functions fix the encoding of every record (format version 1). They need
+These functions fix the encoding of every record (format version 2). They need
 only TensorBoard's protos and NumPy, so the Keras callbacks and the tests build
 records with them and hand the serialized `Summary` to any event writer.
 
@@ -29,7 +29,11 @@ Edge cases:
   and all counts are 0. Counts are exact integers stored as float64.
 - mask: written only when the mask differs from the previous recorded one (and
   at a monitor's first record); the mask at any step is the latest record at or
-  before it. The encoding is `mask_codec`'s.
+  before it. A record is a keyframe (`mask`, the whole mask) or a delta
+  (`mask_delta`, its change from the weight's previous mask record); the encodings
+  are `mask_codec`'s, and when to write which is decided by the monitor
+  (`callbacks/mask_delta.py`). An empty mask, all pruned or nothing pruned needs
+  no special case in either.
 - Metadata (plugin name, kind, fields) is attached to the first value of each
   tag in an event file only, as TensorBoard's own writers do; pass
   `with_metadata=False` after that.
@@ -139,8 +143,20 @@ def weight_histogram(weight, lo, hi, counts, *, with_metadata=True):
 
 
 def mask(weight, mask_array, *, with_metadata=True):
-    """A mask record: the boolean mask of `weight`, encoded by `mask_codec`."""
+    """A mask keyframe record: the boolean mask of `weight`, encoded by `mask_codec`."""
     header, payload = mask_codec.encode_mask(np.asarray(mask_array))
+    return _mask_value(weight, header, payload, with_metadata)
+
+
+def mask_delta(weight, base, mask_array, base_step, keyframe_step, *, with_metadata=True):
+    """A mask delta record: boolean `mask_array` of `weight` as its change from `base`, the
+    mask of the weight's previous mask record (at `base_step`, in the chain of deltas that
+    starts with the keyframe at `keyframe_step`)."""
+    header, payload = mask_codec.encode_delta(base, mask_array, base_step, keyframe_step)
+    return _mask_value(weight, header, payload, with_metadata)
+
+
+def _mask_value(weight, header, payload, with_metadata):
     meta = _metadata(metadata.KIND_MASK, weight=weight) if with_metadata else None
     return _value(
         weight_tag(weight, metadata.KIND_MASK), _string_tensor([header, payload], [2]), meta

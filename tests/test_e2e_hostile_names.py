@@ -40,7 +40,7 @@ METRIC_IMG = "<img src=y onerror=window.__xss=5>"
 RUNS = sorted([RUN_IMG, RUN_SVG])
 NOTICE = (
     "Run 'future', tag 'pruning/w/weight_stats': skipped, written in format version 99, "
-    "newer than this tb_prune_plugin reads (1); upgrade tb_prune_plugin to see it."
+    "newer than this tb_prune_plugin reads (2); upgrade tb_prune_plugin to see it."
 )
 
 # Markup any of the names would create if it were parsed as HTML, and the marker its script sets.

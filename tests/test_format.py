@@ -38,7 +38,7 @@ def test_metadata_round_trip_every_kind(kind):
     assert meta.data_class == metadata.KINDS[kind]
     record = metadata.parse_plugin_metadata(meta.plugin_data.content)
     assert record == metadata.RecordMetadata(
-        version=1,
+        version=2,
         kind=kind,
         weight=args.get("weight"),
         fields=tuple(args["fields"]) if "fields" in args else None,
@@ -49,7 +49,7 @@ def test_metadata_round_trip_every_kind(kind):
 
 def test_metadata_content_is_compact_json():
     meta = metadata.create_summary_metadata(metadata.KIND_MASK, weight="dense/kernel")
-    assert meta.plugin_data.content == b'{"version":1,"kind":"mask","weight":"dense/kernel"}'
+    assert meta.plugin_data.content == b'{"version":2,"kind":"mask","weight":"dense/kernel"}'
 
 
 def test_metadata_data_class_of_masks_is_blob_sequence():
@@ -101,9 +101,9 @@ def test_parse_metadata_invalid_content_raises_format_error(content, message):
 
 
 def test_parse_metadata_newer_version_raises_newer_format_error():
-    with pytest.raises(metadata.NewerFormatError, match="format version 2 is newer") as info:
-        metadata.parse_plugin_metadata(_content(version=2, kind="something_new"))
-    assert info.value.version == 2
+    with pytest.raises(metadata.NewerFormatError, match="format version 3 is newer") as info:
+        metadata.parse_plugin_metadata(_content(version=3, kind="something_new"))
+    assert info.value.version == 3
     assert isinstance(info.value, metadata.FormatError)
 
 
@@ -134,19 +134,24 @@ def _round_trip(mask):
 @pytest.mark.parametrize("shape", [(0,), (3, 0), (0, 4, 5), (2, 0, 3, 3)])
 def test_mask_codec_empty_mask_round_trip(shape):
     header, payload = _round_trip(np.zeros(shape, dtype=bool))
-    assert header == {"shape": list(shape), "encoding": "packbits", "kept": 0}
+    assert header == {"kind": "keyframe", "shape": list(shape), "encoding": "packbits", "kept": 0}
     assert payload == b""
 
 
 def test_mask_codec_all_pruned_round_trip():
     header, payload = _round_trip(np.zeros([64, 32], dtype=bool))
-    assert header == {"shape": [64, 32], "encoding": "packbits-zlib", "kept": 0}
+    assert header == {"kind": "keyframe", "shape": [64, 32], "encoding": "packbits-zlib", "kept": 0}
     assert len(payload) < 64 * 32 // 8
 
 
 def test_mask_codec_nothing_pruned_round_trip():
     header, payload = _round_trip(np.ones([3, 3, 16, 8], dtype=bool))
-    assert header == {"shape": [3, 3, 16, 8], "encoding": "packbits-zlib", "kept": 1152}
+    assert header == {
+        "kind": "keyframe",
+        "shape": [3, 3, 16, 8],
+        "encoding": "packbits-zlib",
+        "kept": 1152,
+    }
     assert zlib.decompress(payload) == b"\xff" * 144
 
 

@@ -572,10 +572,10 @@ def test_overview_last_record_corrupt_uses_previous(tmp_path, caplog):
 
 def test_newer_format_version_skipped_with_one_warning(tmp_path, caplog):
     newer = _raw_metadata(
-        b'{"version":2,"kind":"weight_stats","weight":"w"}', summary_pb2.DATA_CLASS_TENSOR
+        b'{"version":3,"kind":"weight_stats","weight":"w"}', summary_pb2.DATA_CLASS_TENSOR
     )
     with lb.RunWriter(tmp_path / "r") as w:
-        w.add(0, [_value("pruning/w/weight_stats_v2", _float64([1.0]), newer)])
+        w.add(0, [_value("pruning/w/weight_stats_v3", _float64([1.0]), newer)])
         w.add(0, [summary.weight_stats("w", lb.stats(size=1))])
     pruning_reader = _fresh_reader(tmp_path)
     with caplog.at_level(logging.WARNING, logger=READER_LOGGER):
@@ -584,8 +584,8 @@ def test_newer_format_version_skipped_with_one_warning(tmp_path, caplog):
                 "w": {"weight_stats": "pruning/w/weight_stats"}
             }
     assert _warnings(caplog) == [
-        "skipping pruning series run 'r', tag 'pruning/w/weight_stats_v2': format version 2 is "
-        "newer than this tb_prune_plugin reads (1); upgrade tb_prune_plugin to see it"
+        "skipping pruning series run 'r', tag 'pruning/w/weight_stats_v3': format version 3 is "
+        "newer than this tb_prune_plugin reads (2); upgrade tb_prune_plugin to see it"
     ]
 
 

@@ -459,7 +459,7 @@ def test_run_name_with_quote_masks_unreadable_is_said_rust_data_server(served, c
 def _expected_notices():
     return [
         "Run %r, tag %r: skipped, written in format version 99, newer than this "
-        "tb_prune_plugin reads (1); upgrade tb_prune_plugin to see it." % (run, tag)
+        "tb_prune_plugin reads (2); upgrade tb_prune_plugin to see it." % (run, tag)
         for run in sorted(NEWER_TAGS)
         for tag in sorted(NEWER_TAGS[run])
     ]
@@ -492,7 +492,7 @@ def test_newer_format_skipped_with_notice_and_one_warning_python_loader(hostile_
     warnings = _newer_warnings([r.getMessage() for r in caplog.records])
     assert sorted(warnings) == sorted(
         "skipping pruning series run %r, tag %r: format version 99 is newer than this "
-        "tb_prune_plugin reads (1); upgrade tb_prune_plugin to see it" % (run, tag)
+        "tb_prune_plugin reads (2); upgrade tb_prune_plugin to see it" % (run, tag)
         for run, tags in NEWER_TAGS.items()
         for tag in tags
     )

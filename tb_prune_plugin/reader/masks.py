@@ -178,14 +178,15 @@ class Masks:
             return {key: read(key) for key in keys}
         return dict(zip(keys, self._pool().map(read, keys)))
 
-    def _packed_masks(self, ctx, run, tag, data, skipped=None):
+    def _packed_masks(self, ctx, run, tag, data, skipped=None, series=None):
         """The decoded mask (`mask_codec.PackedMask`, cached, shared) of each blob sequence
         datum of `data`, or None (warned) for one that does not decode.
 
         The blobs of the masks not in the cache are read at once; a header whose parse is
         cached (from /mask_steps) is not read again. Blob keys name experiment, run, tag,
         step and index; with the wall time, a record rewritten at the same step (a resumed
-        training) is another entry.
+        training) is another entry. A delta record's chain is found in `series` (the
+        series' data by step; by default `data`): `_delta_mask`.
         """
         keys, masks, wanted = [], [], []
         for datum in data:
@@ -208,18 +209,24 @@ class Masks:
             if keys[i] is None or masks[i] is not None:
                 continue
             datum = data[i]
+            masks[i] = self._mask_cache.get(keys[i])  # decoded meanwhile, in a delta's chain
+            if masks[i] is not None:
+                continue
             try:
-                masks[i] = self._decode_record(ctx, datum, keys[i], blobs)
+                masks[i] = self._decode_record(
+                    ctx, datum, keys[i], blobs, data if series is None else series
+                )
             except (mask_codec.MaskDecodeError, errors.NotFoundError) as e:
                 self._skip_mask(run, tag, datum.step, e, skipped)
                 continue
             self._mask_cache.put(keys[i], masks[i])
         return masks
 
-    def _decode_record(self, ctx, datum, key, blobs):
+    def _decode_record(self, ctx, datum, key, blobs, series):
         """The `PackedMask` of mask record `datum` (`key`: its header key, payload key and wall
-        time; `blobs`: blobs read for it). The one place where a record's payload becomes a
-        mask: `_packed_masks` calls it in step order.
+        time; `blobs`: blobs read for it; `series`: the series' data by step, where a delta
+        record's chain is found). The one place where a record's payload becomes a mask:
+        `_packed_masks` calls it in step order.
 
         Raises:
           MaskDecodeError, NotFoundError: the record cannot be read.
@@ -227,7 +234,52 @@ class Masks:
         header_key, payload_key, wall_time = key
         parsed = self._parsed_header(ctx, header_key, wall_time, blobs)
         payload = blob_or_raise(blobs[payload_key])
+        if parsed.kind == mask_codec.KIND_DELTA:
+            return self._delta_mask(ctx, datum, parsed, payload, series)
         return mask_codec.decode_packed(None, payload, parsed_header=parsed)
+
+    def _delta_mask(self, ctx, datum, parsed, payload, series):
+        """The mask of delta record `datum` (header `parsed`): the delta applied to its base,
+        decoded from the records of `series` since the chain's keyframe, from the latest one
+        in the cache on (their blobs read at once). It and its base are cached: scrubbing
+        forward applies one delta a step. MaskDecodeError if a record of the chain is missing
+        or does not decode.
+        """
+        chain = [d for d in series if parsed.keyframe_step <= d.step < datum.step]
+        if not chain or chain[-1].step != parsed.base_step:
+            raise mask_codec.MaskDecodeError(
+                "the mask delta's base, the record of step %d, is missing (not read, or not "
+                "in TensorBoard's sample of the series: see --samples_per_plugin)"
+                % parsed.base_step
+            )
+        start, base = len(chain), None
+        while base is None and start > 0:
+            start -= 1
+            base = self._mask_cache.get((*blob_keys(chain[start]), chain[start].wall_time))
+        todo = chain[start + 1 :] if base is not None else chain
+        keys = [blob_keys(d) for d in todo]
+        blobs = self._read_blobs(
+            ctx,
+            [
+                k
+                for (h, p), d in zip(keys, todo)
+                for k in (h, p)
+                if k == p or self._header_cache.get((h, d.wall_time)) is None
+            ],
+        )
+        records = [
+            (d.step, self._parsed_header(ctx, h, d.wall_time, blobs), blob_or_raise(blobs[p]))
+            for (h, p), d in zip(keys, todo)
+        ]
+        masks = mask_codec.decode_chain(
+            records + [(datum.step, parsed, payload)],
+            base=None if base is None else (chain[start].step, base),
+            keep=2,  # the base too: /mask compares with it
+        )
+        for (h, p), d, mask in zip(keys, todo, masks):
+            if mask is not None:
+                self._mask_cache.put((h, p, d.wall_time), mask)
+        return masks[-1]
 
     def mask_records(self, ctx, experiment_id, run, weight, downsample=None, skipped=None):
         """The `MaskRecord`s of `weight` by step (headers checked, payloads not decoded).
@@ -289,7 +341,11 @@ class Masks:
         def prefetch():
             try:
                 self._packed_masks(
-                    ctx, run, tag, [d for d in reversed(previous) if d.step <= prefetch_step][:2]
+                    ctx,
+                    run,
+                    tag,
+                    [d for d in reversed(previous) if d.step <= prefetch_step][:2],
+                    series=previous,
                 )
             except Exception:  # noqa: BLE001 - the same reads are made again, and fail there
                 logger.debug("mask prefetch failed", exc_info=True)
@@ -318,7 +374,8 @@ class Masks:
         candidates = [d for d in reversed(data) if d.step <= step]
         while candidates and len(found) < 2:
             batch, candidates = candidates[: 2 - len(found)], candidates[2 - len(found) :]
-            for datum, mask in zip(batch, self._packed_masks(ctx, run, tag, batch, unreadable)):
+            masks = self._packed_masks(ctx, run, tag, batch, unreadable, data)
+            for datum, mask in zip(batch, masks):
                 if mask is not None:
                     found.append((datum.step, mask))
         if not found and unreadable:
@@ -348,7 +405,7 @@ class Masks:
         # A few records at a time: their blobs are read at once.
         for start in range(0, len(data), BLOB_READ_THREADS // 2):
             batch = data[start : start + BLOB_READ_THREADS // 2]
-            for datum, mask in zip(batch, self._packed_masks(ctx, run, tag, batch)):
+            for datum, mask in zip(batch, self._packed_masks(ctx, run, tag, batch, None, data)):
                 if mask is not None:
                     result[datum.step] = mask.unpack()
         return result
