@@ -169,6 +169,7 @@ class Measurer:
         self._stateful_ids = {id(pw) for pw in self._stateful}
         self._signature = [
             tf.TensorSpec([], tf.bool),
+            tf.TensorSpec([], tf.bool),
             [tf.TensorSpec(None, self._mask_source_dtype(pw)) for pw in self._stateful],
             [tf.TensorSpec([None, 1], tf.int64) for _ in self._stateful],
         ]
@@ -194,7 +195,7 @@ class Measurer:
         self._fn = tf.function(self._compute, autograph=False, input_signature=self._signature)
         self._concrete = None
 
-    def _call(self, force, sources, kept):
+    def _call(self, force, unchanged, sources, kept):
         """Runs the graph on flat arguments.
 
         A `tf.function` call binds its arguments to the signature again at every call; the
@@ -202,15 +203,17 @@ class Measurer:
         the small CNN (2-core CPU, median of 15 interleaved rounds). Falls back to the
         ordinary call where TensorFlow lacks the flat call.
         """
-        if force not in _BOOLS:
-            with tf.init_scope():
-                _BOOLS[force] = tf.constant(force)
+        for flag in (force, unchanged):
+            if flag not in _BOOLS:
+                with tf.init_scope():
+                    _BOOLS[flag] = tf.constant(flag)
         if self._concrete is None:
             self._concrete = self._fn.get_concrete_function()
         call_flat = getattr(self._concrete, "_call_flat", None)
         if call_flat is None:
-            return self._fn(_BOOLS[force], sources, kept)
-        return call_flat([_BOOLS[force], *sources, *kept], self._concrete.captured_inputs)
+            return self._fn(_BOOLS[force], _BOOLS[unchanged], sources, kept)
+        flat = [_BOOLS[force], _BOOLS[unchanged], *sources, *kept]
+        return call_flat(flat, self._concrete.captured_inputs)
 
     def _mask_source_dtype(self, pw):
         if self._user_masks.get(pw.path) is not None or pw.mask_variable is not None:
@@ -253,7 +256,7 @@ class Measurer:
             kept = tf.zeros([0, 1], tf.int64)
         return figures, kept, mask, maskf, nonzeros
 
-    def _weight_figures(self, pw, force, last_source, kept):
+    def _weight_figures(self, pw, force, unchanged, last_source, kept):
         shape = pw.shape
         size = pw.size
         w = tf.cast(_as_tensor(pw.variable), tf.float32)
@@ -273,7 +276,13 @@ class Measurer:
             pruned_in_values = size - tf.cast(nonzeros, tf.int32)
         else:
             # One pass over the mask; an exact test (NaN in a user's mask counts as a change).
-            changed = tf.logical_or(force, tf.reduce_any(tf.not_equal(source, last_source)))
+            # Skipped when the caller promised that no mask changed (`masks_unchanged`).
+            differs = tf.cond(
+                tf.logical_and(unchanged, tf.logical_not(force)),
+                lambda: tf.constant(False),
+                lambda: tf.reduce_any(tf.not_equal(source, last_source)),
+            )
+            changed = tf.logical_or(force, differs)
 
             def new_mask():
                 figures, new_kept, mask, _, _ = self._mask_figures_of(pw, source)
@@ -317,6 +326,7 @@ class Measurer:
                 some_pruned = tf.size(values) < size
                 wmin = tf.where(some_pruned, tf.minimum(wmin, 0.0), wmin)
                 wmax = tf.where(some_pruned, tf.maximum(wmax, 0.0), wmax)
+            wmin32, wmax32 = wmin, wmax
             wmin, wmax = tf.cast(wmin, tf.float64), tf.cast(wmax, tf.float64)
             l2 = tf.sqrt(squares)
             # NaN and Inf reach every sum; only then are they counted and kept out.
@@ -333,7 +343,12 @@ class Measurer:
                 lambda: absf,
                 lambda: tf.where(tf.math.is_finite(absf), absf, tf.zeros_like(absf)),
             )
-            hi = tf.maximum(tf.reduce_max(absf), 0.0)
+            # max |w| is max(|min|, |max|) when every value is finite: no pass over absf.
+            hi = tf.cond(
+                all_finite,
+                lambda: tf.maximum(tf.abs(wmin32), tf.abs(wmax32)),
+                lambda: tf.maximum(tf.reduce_max(absf), 0.0),
+            )
             counts = tf.histogram_fixed_width(
                 absf, tf.stack([0.0, tf.maximum(hi, 1e-30)]), nbins=self.histogram_bins
             )
@@ -368,13 +383,13 @@ class Measurer:
         )
         return vector, counts, changed, source_out, kept, mask_out
 
-    def _compute(self, force, last_sources, kept_indices):
+    def _compute(self, force, unchanged, last_sources, kept_indices):
         vectors, histograms, changed, sources, kept, masks = [], [], [], [], [], []
         states = iter(zip(last_sources, kept_indices))
         for pw in self.weights:
             stateful = id(pw) in self._stateful_ids
             last_source, kept_index = next(states) if stateful else (None, None)
-            out = self._weight_figures(pw, force, last_source, kept_index)
+            out = self._weight_figures(pw, force, unchanged, last_source, kept_index)
             vectors.append(out[0])
             histograms.append(out[1])
             changed.append(out[2])
@@ -398,13 +413,20 @@ class Measurer:
             step = tf.cast(_as_tensor(self.step_variable), tf.int64)
         return vectors, histograms, changed, masks, other_nonzeros, sources, kept, step
 
-    def measure(self):
+    def measure(self, masks_unchanged=False):
         """Runs the graph; returns `(figures [W, F], histograms [W, B], masks, other_nonzeros)`.
 
         `figures` columns follow `DEVICE_FIELDS`; `masks` is a list of bool ndarrays. The mask
         of a large weight that did not change since the previous call is the very same
         ndarray object as then; `self.changed` is False for those (True for the others,
         including every small weight: their masks are copied, and compared by the caller).
+
+        `masks_unchanged=True` is the caller's promise that no mask changed since the previous
+        call (for TF-MOT: no pruning step of any schedule in between; the schedule and the
+        step say so without reading a mask). Large weights then skip the pass comparing their
+        mask with the previous one: their mask figures, kept weights and host masks are those
+        of the previous call, as when the comparison finds no change. With a broken promise
+        their figures are those of the previous mask. Ignored at the first call.
         """
         force = self._last_sources is None
         if force:
@@ -413,7 +435,7 @@ class Measurer:
         else:
             dummies, kept = self._last_sources, self._kept_indices
         vectors, histograms, changed, masks, other_nonzeros, sources, kept, step = self._call(
-            force, dummies, kept
+            force, bool(masks_unchanged) and not force, dummies, kept
         )
         if self.step_variable is not None:
             self.step = int(step.numpy())
