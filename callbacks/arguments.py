@@ -4,6 +4,8 @@ import math
 import numbers
 import os
 
+import tensorflow as tf
+
 
 def check(log_dir, every_n_steps, overhead_budget, histogram_bins, layers, masks):
     """Raises `TypeError`/`ValueError` for a bad argument; returns `(log_dir, layers)`."""
@@ -64,4 +66,22 @@ def _check_budget(every_n_steps, overhead_budget):
             "ways of choosing which steps to record. Pass every_n_steps to record every N "
             "steps, or overhead_budget to adapt the interval to a time budget."
             % (every_n_steps, overhead_budget)
+        )
+
+
+def check_log_dir(log_dir):
+    """Creates `log_dir` (a path or a `tf.io.gfile` URL); `ValueError` if that fails or a local
+    directory is not writable."""
+    try:
+        tf.io.gfile.makedirs(log_dir)
+        writable = "://" in log_dir or os.access(log_dir, os.W_OK)
+    except Exception as e:  # noqa: BLE001
+        raise ValueError(
+            "PruningMonitor cannot create log_dir %r (%s: %s). Pass a directory you can "
+            "write to." % (log_dir, type(e).__name__, e)
+        ) from None
+    if not writable:
+        raise ValueError(
+            "PruningMonitor cannot write to log_dir %r (permission denied). Pass a "
+            "directory you can write to." % log_dir
         )

@@ -1,9 +1,7 @@
 """`PruningMonitor`: the Keras callback that records what pruning does, step by step."""
 
 import logging
-import os
 
-import tensorflow as tf
 import tf_keras
 
 from tb_prune_plugin import summary
@@ -246,7 +244,7 @@ class PruningMonitor(tf_keras.callbacks.Callback):
                 return _NOT_DUE
             if self._is_chief and self._weights and self._measurer.reads_step:
                 # The measuring graph reads the step with the weights, in the same call.
-                return self._record(None, logs, last)
+                return self._record(None, logs, last, predicted)
         step = self._current_step()
         if last is None:
             last = step - 1
@@ -346,31 +344,12 @@ class PruningMonitor(tf_keras.callbacks.Callback):
         `monitor_seconds`, `training_seconds_per_step` (excluding the monitor and the fit's
         first step), `record_seconds` (a record's moving average), `records` and
         `interval`."""
-        p = self._policy
-        return {
-            "monitor_seconds": p.monitor_seconds,
-            "training_seconds_per_step": p.training_seconds_per_step(self._last_seen_step),
-            "record_seconds": p.record_seconds,
-            "records": p.records,
-            "interval": p.interval,
-        }
+        return self._policy.overhead(self._last_seen_step)
 
     # ------------------------------------------------------------------- setup
 
     def _check_log_dir(self):
-        try:
-            tf.io.gfile.makedirs(self.log_dir)
-            writable = "://" in self.log_dir or os.access(self.log_dir, os.W_OK)
-        except Exception as e:  # noqa: BLE001
-            raise ValueError(
-                "PruningMonitor cannot create log_dir %r (%s: %s). Pass a directory you can "
-                "write to." % (self.log_dir, type(e).__name__, e)
-            ) from None
-        if not writable:
-            raise ValueError(
-                "PruningMonitor cannot write to log_dir %r (permission denied). Pass a "
-                "directory you can write to." % self.log_dir
-            )
+        arguments.check_log_dir(self.log_dir)
         if self._writer is None:
             self._writer = GuardedWriter(self.log_dir)
 
@@ -431,22 +410,28 @@ class PruningMonitor(tf_keras.callbacks.Callback):
         _, _, masks, _ = self._measurer.measure()
         self._records.keep_masks(masks)
 
-    def _record(self, step, batch_logs, last=None):
-        """Records `step`; with step None, the step the measuring graph reads, if a record is
-        due at it (`last` being the step seen before). Returns how it was due (see `_due`).
+    def _record(self, step, batch_logs, last=None, predicted=None):
+        """Records `step`; with step None, the step the measuring graph reads (`predicted` the
+        guess), if a record is due at it (`last` being the step seen before). Returns how it
+        was due (see `_due`). The measurer is told when no mask can have changed (`measure`).
         """
         measured = None
         due = _FORCED
         if step is None:
             try:
-                measured = self._measurer.measure()
+                hint = predicted is not None and not self.masks_may_have_changed(predicted)
+                measured = self._measurer.measure(masks_unchanged=hint)
                 step = self._measurer.step
+                if hint and step != predicted and self.masks_may_have_changed(step):
+                    measured = self._measurer.measure()  # the guess was wrong: measure again
             except Exception:  # noqa: BLE001 - reported below, by the same path as always
                 step = self._current_step()
             self._last_seen_step = step
             due = self._due(last, step)
             if due == _NOT_DUE:
                 return due  # the predicted step was wrong: no record is due
+        # Known before the state below is reset: whether the measurer may skip mask comparisons.
+        unchanged = measured is None and not self.masks_may_have_changed(step)
         self._last_recorded_step = step
         self._prune_marked = self._new_fit = False
         if not self._is_chief:
@@ -458,7 +443,9 @@ class PruningMonitor(tf_keras.callbacks.Callback):
             if self._weights:
                 values.extend(
                     self._records.weight_values(
-                        step, measured or self._measurer.measure(), self._writer
+                        step,
+                        measured or self._measurer.measure(masks_unchanged=unchanged),
+                        self._writer,
                     )
                 )
             if batch_logs:

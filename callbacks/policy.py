@@ -104,6 +104,16 @@ class RecordingPolicy:
         own = self.monitor_seconds - start_monitor
         return max(wall - own, 0.0) / (step - start_step)
 
+    def overhead(self, step):
+        """`PruningMonitor.overhead` at `step`, the last step seen."""
+        return {
+            "monitor_seconds": self.monitor_seconds,
+            "training_seconds_per_step": self.training_seconds_per_step(step),
+            "record_seconds": self.record_seconds,
+            "records": self.records,
+            "interval": self.interval,
+        }
+
     def wanted_interval(self, step):
         """The interval the budget asks for at `step`, before rounding and hysteresis; or None."""
         t = self.training_seconds_per_step(step)

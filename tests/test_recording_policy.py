@@ -293,3 +293,55 @@ def test_recording_arguments_invalid_raise(tmp_path, kwargs, error, message):
     with pytest.raises(error) as info:
         PruningMonitor(str(tmp_path), **kwargs)
     assert message in str(info.value)
+
+
+class _MeasureSpy(tf_keras.callbacks.Callback):
+    """Placed after the monitor: notes the `masks_unchanged` hint of each measuring call."""
+
+    def __init__(self, monitor):
+        super().__init__()
+        self.monitor, self.hints = monitor, []
+
+    def on_train_begin(self, logs=None):
+        measurer = self.monitor._measurer
+        measure = measurer.measure
+
+        def spied(masks_unchanged=False):
+            self.hints.append(masks_unchanged)
+            return measure(masks_unchanged=masks_unchanged)
+
+        measurer.measure = spied
+
+
+def test_default_tfmot_large_weight_skips_mask_pass_between_pruning_steps(tmp_path):
+    """A weight large enough for the measurer's device-side mask state (64x4096): by default
+    the monitor promises the measurer that no mask changed when the schedule rules a change
+    out, and what it records (masks, non-zeros, sparsity) still equals the mask variables at
+    every recorded step."""
+    import tensorflow_model_optimization as tfmot
+
+    from tb_prune_plugin.callbacks import measure
+
+    sparsity = tfmot.sparsity.keras
+    base = tf_keras.Sequential(
+        [
+            tf_keras.layers.Dense(4096, input_shape=(64,), name="wide"),
+            tf_keras.layers.Dense(10, name="logits"),
+        ]
+    )
+    assert 64 * 4096 >= measure.GATHER_MIN_SIZE
+    model = sparsity.prune_low_magnitude(base, pruning_schedule=_poly_schedule())
+    training.compile_classifier(model)
+    probe = training.Probe()
+    monitor = PruningMonitor(str(tmp_path / "wide"))
+    spy = _MeasureSpy(monitor)
+    _fit(model, [sparsity.UpdatePruningStep(), monitor, spy, probe], epochs=2)
+    assert True in spy.hints and False in spy.hints
+    run = reader.load(str(tmp_path)).runs["wide"]
+    weights = ("wide/kernel", "logits/kernel")
+    _assert_masks_equal_probe(run, probe, weights)
+    for w in weights:
+        series = run.weights[w]
+        for step, nonzeros in zip(series.steps.tolist(), series.fields["nonzeros"].tolist()):
+            kept = int(np.count_nonzero(probe.masks[step][w]))
+            assert nonzeros == kept, (w, step)
