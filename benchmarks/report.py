@@ -1158,6 +1158,10 @@ def render(results, machine, meta, kept_stages=None):
     if "dashboard" in results:
         lines += _dashboard_section(results["dashboard"])
         lines += _frontend_section(results["dashboard"])
+    if "real_models" in results:
+        import real_models  # its own section: the figures at real model sizes
+
+        lines += real_models.render(results["real_models"]).splitlines()
     return "\n".join(lines).rstrip() + "\n"
 
 

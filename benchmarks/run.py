@@ -8,7 +8,10 @@ does not leak between them) and renders their results with the machine's descrip
 
 - overhead.py: recording overhead in training (figure 1);
 - disk.py: bytes on disk (figure 2);
-- dashboard.py: route latency, TensorBoard's memory and the frontend in Chromium (3 and 4).
+- dashboard.py: route latency, TensorBoard's memory and the frontend in Chromium (3 and 4);
+- real_models.py: ResNet-50, MobileNetV2 and a BERT-base-width encoder (and the small models):
+  one record against the memory-read floor, step time, bytes per 1,000 steps, TensorBoard's
+  memory (issue 10).
 
 The full run writes docs/performance.md (or --out). --quick runs tiny sizes, with the stages
 in parallel, and must be given --out: its figures mean nothing, it only proves the benchmarks
@@ -37,7 +40,7 @@ import checkout
 import machine
 import report
 
-STAGES = ("overhead", "disk", "dashboard")
+STAGES = ("overhead", "disk", "dashboard", "real_models")
 RUN_JSON = "run.json"  # in --json-dir: the machine, the run's meta and each stage's origin
 DEFAULT_OUT = os.path.join(checkout.REPO_ROOT, "docs", "performance.md")
 

@@ -59,7 +59,17 @@ def test_quick_benchmarks_report_every_figure(tmp_path):
         measured = matching[0].split(" | ")[2]
         assert measured.strip() and "n/a" not in measured, matching[0]
     assert len(rows) == len(figures)
-    assert sorted(os.listdir(kept)) == ["dashboard.json", "disk.json", "overhead.json", "run.json"]
+    assert sorted(os.listdir(kept)) == [
+        "dashboard.json",
+        "disk.json",
+        "overhead.json",
+        "real_models.json",
+        "run.json",
+    ]
+    # The real-size section: a record-against-floor row per model, a step-time row per variant.
+    real = text[text.index("## Recording at real model sizes") :]
+    for model in ("keras3_mlp", "tfmot_mlp", "mobilenet_v2", "bert_encoder"):
+        assert real.count("\n| %s |" % model) == (1 if "mlp" in model else 3), model
 
     # Rendered again from the kept JSON, measuring nothing: the very same document.
     again = tmp_path / "again.md"
@@ -92,8 +102,8 @@ def test_from_json_and_only_reject_what_they_cannot_use(tmp_path):
     result = _run("--only", "dashbord,disk", "--out", str(tmp_path / "x.md"), timeout=120)
     assert result.returncode == 2
     assert (
-        "--only dashbord,disk: unknown stage(s) dashbord; the stages are overhead,disk,dashboard"
-        in result.stderr
+        "--only dashbord,disk: unknown stage(s) dashbord; the stages are "
+        "overhead,disk,dashboard,real_models" in result.stderr
     )
     assert not (tmp_path / "x.md").exists()
 
