@@ -9,23 +9,14 @@ scenario that failed, a third memory row, no one-pass floor, stages left out.
 """
 
 import copy
-import importlib.util
 import json
 import os
+
+from tests.test_benchmarks_smoke import _report_module
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURE = os.path.join(REPO_ROOT, "tests", "fixtures", "benchmark_run_quick")
 STAGES = ("overhead", "disk", "dashboard", "real_models")
-
-
-def _report_module():
-    """benchmarks/report.py, loaded by path (benchmarks/ is no package)."""
-    spec = importlib.util.spec_from_file_location(
-        "benchmarks_report_render", os.path.join(REPO_ROOT, "benchmarks", "report.py")
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def kept_run():
