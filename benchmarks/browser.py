@@ -32,9 +32,9 @@ import statistics
 import sys
 import time
 
-import checkout  # noqa: F401  (first: this checkout's tb_prune_plugin, and tests/ importable)
+import checkout  # noqa: F401  (first: this checkout's tb_prune_plugin)
 
-from tests import browser as shared
+from benchmarks.fixtures import browser as shared
 
 FRAME_PATH = "/data/plugin_entry.html?name=pruning"
 TIMEOUT_MS = 120_000

@@ -1,7 +1,7 @@
 """Large log directories of pruning records, written fast without training.
 
 Records come from the real writers in `tb_prune_plugin.summary` and are written by
-`tests/logdir_builder.RunWriter` (TensorBoard's pure-Python event writer), so the files are
+`fixtures/logdir_builder.RunWriter` (TensorBoard's pure-Python event writer), so the files are
 what the monitor writes, value for value: per recorded step and weight a weight_stats record,
 a 30-bin |w| histogram and the Time Series scalars (sparsity, target_sparsity, threshold);
 per step model_stats, global_sparsity and two batch metrics; the mask whenever it changed;
@@ -17,8 +17,8 @@ import shutil
 
 import numpy as np
 
+from benchmarks.fixtures import logdir_builder
 from tb_prune_plugin import metadata, summary
-from tests import logdir_builder
 
 # Shapes of the pruned weights, cycled: Dense kernels [in, out] and a Conv2D kernel.
 SHAPES = ((64, 64), (128, 64), (64, 128), (3, 3, 16, 32), (256, 32))

@@ -181,9 +181,9 @@ def route_first_requests(side, interval, chains, workdir):
     import dashboard
     import tb_server
 
+    from benchmarks.fixtures import logdir_builder
     from tb_prune_plugin import summary
     from tb_prune_plugin.callbacks import mask_delta
-    from tests import logdir_builder
 
     encoder = mask_delta.MaskDeltaEncoder(keyframe_interval=interval)
     path, steps = "big/kernel", []

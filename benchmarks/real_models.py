@@ -470,87 +470,6 @@ def run(config, logdir, log=print):
 # Markdown ---------------------------------------------------------------------------------
 
 
-def _spread(s, fmt="%.2f"):
-    return (fmt + " (" + fmt + " to " + fmt + ", n=%d)") % (s["median"], s["min"], s["max"], s["n"])
-
-
-def render(results):
-    """The stage's Markdown section."""
-    lines = [
-        "## Recording at real model sizes",
-        "",
-        "Measured with `python benchmarks/real_models.py` on a 2-core machine shared with other "
-        "work (load average %.1f at the start, %.1f at the end; %.0f s in all): ratios are "
-        "taken within interleaved rounds in one process, medians with (min to max, n)."
-        % (results["load_start"], results["load_end"], results["seconds"]),
-        "",
-        "### One record against one read pass of the recorded weights and masks",
-        "",
-        "Target: a record costs at most 2x the floor.",
-        "",
-        "`masks_unchanged`: `measure(masks_unchanged=True)`, a record at a step where the "
-        "schedule says no mask can have changed.",
-        "",
-        "| model | weights recorded | values | record ms | floor ms | record / floor | "
-        "masks_unchanged / floor |",
-        "|---|---:|---:|---:|---:|---:|---:|",
-    ]
-    rows = dict(results.get("small_models", {}))
-    rows.update({k: v["record"] for k, v in results["models"].items()})
-    for name, r in rows.items():
-        lines.append(
-            "| %s | %d | %s | %s | %s | %s | %s |"
-            % (
-                name,
-                r["recorded_weights"],
-                format(r["recorded_values"], ","),
-                _spread(r["record_ms"], "%.1f"),
-                _spread(r["floor_ms"], "%.1f"),
-                _spread(r["ratio"]),
-                _spread(r["ratio_masks_unchanged"]),
-            )
-        )
-    default = results["monitor_default_every_n_steps"]
-    lines += [
-        "",
-        "### Step time, bytes and TensorBoard's memory",
-        "",
-        "`monitor_default` is `PruningMonitor(log_dir)` (every_n_steps=%s by default)%s. Bytes "
-        "per 1,000 steps: 10 steps with a mask change (TF-MOT's default frequency 100) and "
-        "990 without, each at the mean bytes measured for its kind during the timed fits."
-        % (default, "" if default != 1 else ", which is also `every_n_steps=1`"),
-        "",
-        "| model | batch | step ms (UpdatePruningStep) | variant | step ratio | bytes per "
-        "change step | bytes per other step | MB per 1,000 steps | TensorBoard RSS MiB |",
-        "|---|---:|---:|---|---:|---:|---:|---:|---:|",
-    ]
-    for name, r in results["models"].items():
-        for v, ratio in r["ratio"].items():
-            b = r["bytes"].get(v) or {}
-            lines.append(
-                "| %s | %d | %s | %s | %s | %s | %s | %s | %.0f |"
-                % (
-                    name,
-                    r["batch"],
-                    _spread(r["per_step_ms"]["update_pruning_step"], "%.0f"),
-                    v,
-                    _spread(ratio),
-                    format(int(b["bytes_per_change_step"]), ",") if b else "-",
-                    format(int(b["bytes_per_other_step"]), ",") if b else "-",
-                    "%.1f" % (b["per_1000_steps_at_frequency_100"] / 1e6) if b else "-",
-                    r["tensorboard"]["rss_mib"],
-                )
-            )
-    lines += [
-        "",
-        "Targets (issue 10): with every_n_steps=1, at most 1.10x on the MLP and 1.05x on "
-        "ResNet-50. TensorBoard's RSS is that of `tensorboard --logdir` (and its data server) "
-        "over one run's directory, after `/data/plugin/pruning/runs` listed it.",
-        "",
-    ]
-    return "\n".join(lines)
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, help="JSON file for the results")
@@ -578,8 +497,10 @@ def main(argv=None):
     with open(args.out, "w") as f:
         json.dump(results, f, indent=1)
     if args.md:
+        import report  # the section's text is in benchmarks/templates/real_models.md
+
         with open(args.md, "w") as f:
-            f.write(render(results))
+            f.write(report.real_models_section(results) + "\n")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,9 @@ The full run writes docs/performance.md (or --out). --quick runs tiny sizes, wit
 in parallel, and must be given --out: its figures mean nothing, it only proves the benchmarks
 work. --json-dir keeps each stage's raw JSON results and the run's description (run.json).
 
+report.py renders the document: the text is in benchmarks/templates/, the values and table rows
+are computed from the stages' results (tests/test_benchmarks_report.py renders a kept run).
+
 --from-json DIR renders from a kept run: alone, it re-renders the whole document without
 measuring anything (after a change to report.py); with --only, the stages named are measured
 again and the others are taken from DIR, and the document's header says which stages come from

@@ -22,6 +22,8 @@ import time
 
 import checkout
 
+from benchmarks.fixtures import browser
+
 PLUGIN_MODULE_PREFIX = "tb_prune_plugin"
 
 
@@ -182,13 +184,7 @@ class TensorBoardProcess:
 
     def stop(self):
         """Ends the process (TensorBoard's data server exits with it)."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        browser.end_process(self.process, timeout=30)
 
 
 if __name__ == "__main__":

@@ -106,24 +106,29 @@ def _tfmot_runs(logdir, train, val, steps):
         val[0],
     )
     cnn_schedule = sparsity.PolynomialDecay(0.0, 0.6, begin_step=10, end_step=end, frequency=10)
-    cnn = tf_keras.Sequential(
+    cnn = _tfmot_cnn(tf_keras, sparsity, cnn_schedule)
+    fit("tfmot_cnn_60", cnn, train[0].reshape(-1, 8, 8, 1), val[0].reshape(-1, 8, 8, 1))
+
+
+def _tfmot_cnn(tf_keras, sparsity, schedule):
+    """Two pruned Conv2D layers and a pruned Dense on 8x8 images, all on `schedule`."""
+    return tf_keras.Sequential(
         [
             tf_keras.Input((8, 8, 1)),
             sparsity.prune_low_magnitude(
                 tf_keras.layers.Conv2D(16, 3, activation="relu", name="conv1"),
-                pruning_schedule=cnn_schedule,
+                pruning_schedule=schedule,
             ),
             sparsity.prune_low_magnitude(
                 tf_keras.layers.Conv2D(32, 3, activation="relu", name="conv2"),
-                pruning_schedule=cnn_schedule,
+                pruning_schedule=schedule,
             ),
             tf_keras.layers.Flatten(name="flatten"),
             sparsity.prune_low_magnitude(
-                tf_keras.layers.Dense(10, name="logits"), pruning_schedule=cnn_schedule
+                tf_keras.layers.Dense(10, name="logits"), pruning_schedule=schedule
             ),
         ]
     )
-    fit("tfmot_cnn_60", cnn, train[0].reshape(-1, 8, 8, 1), val[0].reshape(-1, 8, 8, 1))
 
 
 def _keras3_runs(logdir, train, val):

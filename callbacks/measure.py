@@ -256,12 +256,12 @@ class Measurer:
             kept = tf.zeros([0, 1], tf.int64)
         return figures, kept, mask, maskf, nonzeros
 
-    def _weight_figures(self, pw, force, unchanged, last_source, kept):
+    def _mask_part(self, pw, source, flat, force, unchanged, last_source, kept):
+        """The mask's figures and the values the statistics are taken over: (changed, mask
+        figures, kept indices, mask source and mask to keep, values, how many pruned zeros
+        the values hold)."""
         shape = pw.shape
         size = pw.size
-        w = tf.cast(_as_tensor(pw.variable), tf.float32)
-        flat = tf.reshape(w, [-1])
-        source = self._mask_source(pw, w)
         if last_source is None:
             # Small weights: every figure from scratch, without branches (in a graph of many
             # small ops, each op's fixed cost outweighs what a branch would save); the host
@@ -304,63 +304,24 @@ class Measurer:
             n_kept = tf.shape(kept)[0]
             values = tf.cond(tf.equal(n_kept, size), lambda: flat, lambda: tf.gather_nd(flat, kept))
             pruned_in_values = tf.constant(0, tf.int32)
+        return changed, mask_figures, kept, source_out, mask_out, values, pruned_in_values
+
+    def _weight_figures(self, pw, force, unchanged, last_source, kept):
+        size = pw.size
+        w = tf.cast(_as_tensor(pw.variable), tf.float32)
+        flat = tf.reshape(w, [-1])
+        source = self._mask_source(pw, w)
+        changed, mask_figures, kept, source_out, mask_out, values, pruned_in_values = (
+            self._mask_part(pw, source, flat, force, unchanged, last_source, kept)
+        )
         target, should_prune = _schedule_values(pw)
         if pw.threshold_variable is not None and pw.sparsity_m_by_n is None:
             threshold = tf.cast(_as_tensor(pw.threshold_variable), tf.float64)
         else:  # manual pruning has none; TF-MOT's N:M threshold is a dummy value
             threshold = tf.constant(_NAN, tf.float64)
-        if size:
-            # The signed sum in float64 (a mean near zero needs it); the other passes in float32.
-            total = tf.reduce_sum(tf.cast(values, tf.float64))
-            # Sums of non-negative terms cancel nothing: float32 is exact enough (about 1e-7).
-            squares = tf.cast(tf.reduce_sum(tf.square(values)), tf.float64)
-            absf = tf.abs(values)
-            l1 = tf.cast(tf.reduce_sum(absf), tf.float64)
-            mean = total / size
-            std = tf.sqrt(tf.maximum(squares / size - tf.square(mean), 0.0))
-            wmin = tf.reduce_min(values)
-            wmax = tf.reduce_max(values)
-            if last_source is not None:
-                # Only kept weights were gathered: an empty reduction is +-inf, and with
-                # pruned weights the effective weights hold 0.
-                some_pruned = tf.size(values) < size
-                wmin = tf.where(some_pruned, tf.minimum(wmin, 0.0), wmin)
-                wmax = tf.where(some_pruned, tf.maximum(wmax, 0.0), wmax)
-            wmin32, wmax32 = wmin, wmax
-            wmin, wmax = tf.cast(wmin, tf.float64), tf.cast(wmax, tf.float64)
-            l2 = tf.sqrt(squares)
-            # NaN and Inf reach every sum; only then are they counted and kept out.
-            all_finite = tf.math.is_finite(squares)
-            nonfinite = tf.cond(
-                all_finite,
-                lambda: tf.constant(0, tf.int64),
-                lambda: tf.math.count_nonzero(
-                    tf.logical_not(tf.math.is_finite(values)), dtype=tf.int64
-                ),
-            )
-            absf = tf.cond(
-                all_finite,
-                lambda: absf,
-                lambda: tf.where(tf.math.is_finite(absf), absf, tf.zeros_like(absf)),
-            )
-            # max |w| is max(|min|, |max|) when every value is finite: no pass over absf.
-            hi = tf.cond(
-                all_finite,
-                lambda: tf.maximum(tf.abs(wmin32), tf.abs(wmax32)),
-                lambda: tf.maximum(tf.reduce_max(absf), 0.0),
-            )
-            counts = tf.histogram_fixed_width(
-                absf, tf.stack([0.0, tf.maximum(hi, 1e-30)]), nbins=self.histogram_bins
-            )
-            # Pruned (zero) and non-finite entries were counted in the first bin; take them out.
-            not_kept = pruned_in_values + tf.cast(nonfinite, tf.int32)
-            counts = tf.tensor_scatter_nd_sub(counts, [[0]], tf.reshape(not_kept, [1]))
-        else:
-            nonfinite = tf.constant(0, tf.int64)
-            mean = std = wmin = wmax = tf.constant(_NAN, tf.float64)
-            l1 = l2 = tf.constant(0.0, tf.float64)
-            hi = tf.constant(0.0, tf.float32)
-            counts = tf.zeros([self.histogram_bins], tf.int32)
+        nonfinite, mean, std, wmin, wmax, l1, l2, hi, counts = _value_figures(
+            values, size, last_source is not None, pruned_in_values, self.histogram_bins
+        )
         vector = tf.stack(
             [
                 mask_figures[0],
@@ -463,3 +424,61 @@ def itemsize(variable):
 def packed_mask_bytes(size):
     """Bytes of a 1-bit-per-weight mask."""
     return math.ceil(size / 8)
+
+
+def _value_figures(values, size, gathered, pruned_in_values, bins):
+    """(nonfinite, mean, std, min, max, l1, l2, max |w|, |w| histogram counts) of a weight's
+    effective values. `gathered`: `values` holds the kept weights alone (pruned ones are the
+    zeros of the effective weights); else every weight, `pruned_in_values` of them pruned
+    zeros."""
+    if size:
+        # The signed sum in float64 (a mean near zero needs it); the other passes in float32.
+        total = tf.reduce_sum(tf.cast(values, tf.float64))
+        # Sums of non-negative terms cancel nothing: float32 is exact enough (about 1e-7).
+        squares = tf.cast(tf.reduce_sum(tf.square(values)), tf.float64)
+        absf = tf.abs(values)
+        l1 = tf.cast(tf.reduce_sum(absf), tf.float64)
+        mean = total / size
+        std = tf.sqrt(tf.maximum(squares / size - tf.square(mean), 0.0))
+        wmin = tf.reduce_min(values)
+        wmax = tf.reduce_max(values)
+        if gathered:
+            # Only kept weights were gathered: an empty reduction is +-inf, and with
+            # pruned weights the effective weights hold 0.
+            some_pruned = tf.size(values) < size
+            wmin = tf.where(some_pruned, tf.minimum(wmin, 0.0), wmin)
+            wmax = tf.where(some_pruned, tf.maximum(wmax, 0.0), wmax)
+        wmin32, wmax32 = wmin, wmax
+        wmin, wmax = tf.cast(wmin, tf.float64), tf.cast(wmax, tf.float64)
+        l2 = tf.sqrt(squares)
+        # NaN and Inf reach every sum; only then are they counted and kept out.
+        all_finite = tf.math.is_finite(squares)
+        nonfinite = tf.cond(
+            all_finite,
+            lambda: tf.constant(0, tf.int64),
+            lambda: tf.math.count_nonzero(
+                tf.logical_not(tf.math.is_finite(values)), dtype=tf.int64
+            ),
+        )
+        absf = tf.cond(
+            all_finite,
+            lambda: absf,
+            lambda: tf.where(tf.math.is_finite(absf), absf, tf.zeros_like(absf)),
+        )
+        # max |w| is max(|min|, |max|) when every value is finite: no pass over absf.
+        hi = tf.cond(
+            all_finite,
+            lambda: tf.maximum(tf.abs(wmin32), tf.abs(wmax32)),
+            lambda: tf.maximum(tf.reduce_max(absf), 0.0),
+        )
+        counts = tf.histogram_fixed_width(absf, tf.stack([0.0, tf.maximum(hi, 1e-30)]), nbins=bins)
+        # Pruned (zero) and non-finite entries were counted in the first bin; take them out.
+        not_kept = pruned_in_values + tf.cast(nonfinite, tf.int32)
+        counts = tf.tensor_scatter_nd_sub(counts, [[0]], tf.reshape(not_kept, [1]))
+    else:
+        nonfinite = tf.constant(0, tf.int64)
+        mean = std = wmin = wmax = tf.constant(_NAN, tf.float64)
+        l1 = l2 = tf.constant(0.0, tf.float64)
+        hi = tf.constant(0.0, tf.float32)
+        counts = tf.zeros([bins], tf.int32)
+    return nonfinite, mean, std, wmin, wmax, l1, l2, hi, counts

@@ -180,12 +180,7 @@ def parse_plugin_metadata(content):
     """
     if not isinstance(content, (bytes, bytearray)):
         raise FormatError("plugin content must be bytes, got %s" % type(content).__name__)
-    try:
-        parsed = json.loads(bytes(content).decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as e:
-        raise FormatError("plugin content is not UTF-8 JSON: %s" % e) from None
-    if not isinstance(parsed, dict):
-        raise FormatError("plugin content must be a JSON object, got %r" % (parsed,))
+    parsed = json_object(content, "plugin content", FormatError)
     version = parsed.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise FormatError("plugin content has no valid format version: %r" % (parsed,))
@@ -196,6 +191,18 @@ def parse_plugin_metadata(content):
     if version == 2:
         return _parse_v2(parsed)
     raise FormatError("unhandled format version %d" % version)  # unreachable until v3
+
+
+def json_object(data, what, error):
+    """`data` (UTF-8 JSON bytes) parsed into a dict; else raises `error` saying that `what` is
+    not UTF-8 JSON or not a JSON object. The plugin content and the mask header are read so."""
+    try:
+        parsed = json.loads(bytes(data).decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise error("%s is not UTF-8 JSON: %s" % (what, e)) from None
+    if not isinstance(parsed, dict):
+        raise error("%s must be a JSON object, got %r" % (what, parsed))
+    return parsed
 
 
 def _parse_v1(parsed):

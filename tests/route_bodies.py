@@ -5,9 +5,9 @@ PYTHONPATH) can be compared body by body (tests/test_same_bodies.py).
 Usage: python tests/route_bodies.py write LOGDIR
        python tests/route_bodies.py serve LOGDIR OUT.json
 
-`write` uses whichever `tb_prune_plugin.summary` and `tests.logdir_builder` are first on the
-path; `serve` asks every route of http_api.md with the parameters that change its answer
-(thinning, fields, bounds, diff, bad input) and writes {url: [status, content type, body]}.
+`write` uses whichever `tb_prune_plugin.summary` and `benchmarks.fixtures.logdir_builder` are
+first on the path; `serve` asks every route of http_api.md with the parameters that change its
+answer (thinning, fields, bounds, diff, bad input) and writes {url: [status, content type, body]}.
 """
 
 import json
@@ -17,8 +17,8 @@ import sys
 
 import numpy as np
 
+from benchmarks.fixtures import logdir_builder as lb
 from tb_prune_plugin import plugin, summary
-from tests import logdir_builder as lb
 
 
 def write(logdir):

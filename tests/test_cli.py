@@ -11,10 +11,10 @@ import sys
 import numpy as np
 import pytest
 
+from benchmarks.fixtures import logdir_builder as builder
 from tb_prune_plugin import reader, summary
 from tb_prune_plugin.cli import main
 from tb_prune_plugin.cli import summary as summary_cmd
-from tests import logdir_builder as builder
 
 LONG_WEIGHT = "encoder/" + "block_%d/" * 12 % tuple(range(12)) + "attention_output_dense/kernel"
 

@@ -6,8 +6,8 @@ import numpy as np
 import pandas
 import pytest
 
+from benchmarks.fixtures import logdir_builder as builder
 from tb_prune_plugin import metadata, reader
-from tests import logdir_builder as builder
 
 
 @pytest.fixture(scope="module")

@@ -6,11 +6,11 @@ import re
 
 import pytest
 
+from benchmarks.fixtures import browser
+from benchmarks.fixtures import logdir_builder as builder
 from tb_prune_plugin import bodies
 from tb_prune_plugin.cli import main
 from tb_prune_plugin.cli import report as report_cmd
-from tests import browser
-from tests import logdir_builder as builder
 
 TABS = (
     "overview",

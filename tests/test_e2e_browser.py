@@ -20,8 +20,9 @@ import numpy as np
 import pytest
 
 from benchmarks import logdir_gen
+from benchmarks.fixtures import browser
 from tb_prune_plugin import reader
-from tests import browser, training
+from tests import training
 
 sync_api = pytest.importorskip("playwright.sync_api")
 # This module's own `expect` (the default one is shared by the whole process): its assertions

@@ -20,9 +20,9 @@ import numpy as np
 import pytest
 from tensorboard.compat.proto import summary_pb2
 
+from benchmarks.fixtures import browser
+from benchmarks.fixtures import logdir_builder as lb
 from tb_prune_plugin import summary
-from tests import browser
-from tests import logdir_builder as lb
 
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.Expect()

@@ -20,7 +20,8 @@ import urllib.parse
 import numpy as np
 import pytest
 
-from tests import browser, training
+from benchmarks.fixtures import browser
+from tests import training
 
 expect, pytestmark = browser.browser_test_module()
 

@@ -16,9 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from benchmarks.fixtures import logdir_builder as lb
 from tb_prune_plugin import mask_codec, reader
 from tb_prune_plugin.callbacks import mask_delta
-from tests import logdir_builder as lb
 
 FIXTURE_V1 = os.path.join(os.path.dirname(__file__), "fixtures", "format_v1")
 FIXTURE_V1_MASKS = os.path.join(
@@ -310,7 +310,7 @@ def test_version_1_fixture_served_by_tensorboard(load_fast):
     exact mask steps, and every mask, one grid cell per weight, equal to the mask variables."""
     import base64
 
-    from tests import browser
+    from benchmarks.fixtures import browser
 
     expected = np.load(FIXTURE_V1_MASKS)
     with browser.TensorBoardProcess(FIXTURE_V1, ["--load_fast=" + load_fast]) as tensorboard:

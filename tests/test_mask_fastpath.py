@@ -8,8 +8,8 @@ import pytest
 from tensorboard.backend.event_processing import data_provider as mux_data_provider
 from tensorboard.backend.event_processing import plugin_event_multiplexer
 
+from benchmarks.fixtures import logdir_builder as lb
 from tb_prune_plugin import bodies, mask_codec, mask_layout, reader, summary
-from tests import logdir_builder as lb
 from tests.test_plugin_routes import _tensorboard_app
 
 PREFIX = "/data/plugin/pruning"

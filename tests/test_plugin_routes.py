@@ -17,9 +17,9 @@ import urllib.request
 import numpy as np
 import pytest
 
+from benchmarks.fixtures import logdir_builder as lb
 from tb_prune_plugin import bodies, metadata, plugin, reader, summary
 from tb_prune_plugin.reader import masks
-from tests import logdir_builder as lb
 from tests import route_bodies
 
 PREFIX = "/data/plugin/pruning"

@@ -12,8 +12,8 @@ from tensorboard.compat.proto import summary_pb2
 from tensorboard.data import provider, server_ingester
 from tensorboard.util import grpc_util
 
+from benchmarks.fixtures import logdir_builder as lb
 from tb_prune_plugin import metadata, provider_reads, reader, summary
-from tests import logdir_builder as lb
 
 CTX = context.RequestContext()
 ALL = 10**7

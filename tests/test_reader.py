@@ -12,8 +12,8 @@ import pytest
 from tensorboard import errors
 from tensorboard.compat.proto import summary_pb2, tensor_pb2, tensor_shape_pb2, types_pb2
 
+from benchmarks.fixtures import logdir_builder as lb
 from tb_prune_plugin import mask_codec, metadata, reader, summary
-from tests import logdir_builder as lb
 
 NAN = math.nan
 READER_LOGGER = "tb_prune_plugin.reader"

@@ -4,7 +4,7 @@ Everything is served for real: TensorBoard's WSGI app in this process (Python lo
 and a `tensorboard --load_fast=true` subprocess on 127.0.0.1 (the Rust data server).
 One log directory holds good runs next to broken ones:
 
-- `alpha`, `beta/manual`: the demo runs of `tests/logdir_builder.py`, untouched;
+- `alpha`, `beta/manual`: the demo runs of `benchmarks/fixtures/logdir_builder.py`, untouched;
 - copies of `alpha` whose event file is truncated, has flipped bytes, a bad length
   CRC, a bad data CRC, is empty or is random bytes; and a copy of `alpha` with an
   empty and a garbage event file beside its good one;
@@ -37,10 +37,10 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from tensorboard.compat.proto import summary_pb2
 
+from benchmarks.fixtures import browser
+from benchmarks.fixtures import logdir_builder as lb
 from tb_prune_plugin import bodies, mask_codec, metadata, summary
 from tb_prune_plugin import params as route_params
-from tests import browser
-from tests import logdir_builder as lb
 from tests.test_plugin_routes import (
     _tensorboard_app,
     assert_long_series_are_exact_samples,

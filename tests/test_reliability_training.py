@@ -26,10 +26,11 @@ import tensorflow as tf
 import tf_keras
 from tensorboard.backend.event_processing import event_file_loader
 
+from benchmarks.fixtures import browser
 from tb_prune_plugin import mask_codec, metadata, reader, summary
 from tb_prune_plugin.callbacks import PruningMonitor
 from tb_prune_plugin.callbacks.writer import GuardedWriter
-from tests import browser, training
+from tests import training
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WEIGHTS = ("hidden/kernel", "logits/kernel")

@@ -15,10 +15,11 @@ import numpy as np
 import pytest
 import tf_keras
 
+from benchmarks.fixtures import browser
+from benchmarks.fixtures import logdir_builder as lb
 from tb_prune_plugin import reader, summary
 from tb_prune_plugin.callbacks import PruningMonitor
-from tests import browser, training
-from tests import logdir_builder as lb
+from tests import training
 
 FIRST = list(range(21))  # the first training's records kept: steps 0 to 20
 SECOND = [24, 28, 32, 36, 40]  # the second training's: every 4 steps from its start at 21

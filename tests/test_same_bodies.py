@@ -2,9 +2,10 @@
 package at `BASE` (the commit before the reader became a package and routes a table).
 
 The package and `tests/logdir_builder.py` at `BASE` are taken from git history into a temporary
-directory; the log directory is written by that old writer (so it is data a released version
-wrote), then served once by the old package and once by this tree, each in a process of its
-own (tests/route_bodies.py), and the bodies are compared url by url.
+directory (the builder put where tests/route_bodies.py imports it now, benchmarks/fixtures/); the
+log directory is written by that old writer (so it is data a released version wrote), then served
+once by the old package and once by this tree, each in a process of its own
+(tests/route_bodies.py), and the bodies are compared url by url.
 """
 
 import json
@@ -36,6 +37,14 @@ def _base_tree(dest):
         check=True,
     )
     subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
+    # The builder has moved since BASE (benchmarks/fixtures/, shared with the benchmarks).
+    fixtures = os.path.join(str(dest), "benchmarks", "fixtures")
+    os.makedirs(fixtures)
+    open(os.path.join(fixtures, "__init__.py"), "w").close()
+    os.replace(
+        os.path.join(str(dest), "tests", "logdir_builder.py"),
+        os.path.join(fixtures, "logdir_builder.py"),
+    )
 
 
 def _run(pythonpath, *args):

@@ -12,7 +12,7 @@ import zipfile
 
 import pytest
 
-from tests import browser, logdir_builder
+from benchmarks.fixtures import browser, logdir_builder
 from tests.without_node import env_without_node
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
