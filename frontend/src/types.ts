@@ -50,6 +50,15 @@ export interface OverviewRun {
   model_nonzeros: number;
   dense_bytes: number;
   sparse_bytes: number;
+  /** The run's last stripped_size record; absent when the run has none. */
+  stripped_size?: StrippedSize;
+}
+
+/** The model as it ships (wrappers stripped, saved as HDF5, gzipped), in bytes, at `step`. */
+export interface StrippedSize {
+  step: number;
+  saved_bytes: number | null;
+  gzip_bytes: number | null;
 }
 
 /** `GET /overview`. */

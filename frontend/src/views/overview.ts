@@ -6,7 +6,7 @@ import { runColor } from "../ui/run_colors";
 import { formatBytes, formatCount, formatNumber, formatPercent, formatShape } from "../transforms/format";
 import { runsParam } from "../transforms/query";
 import { sortRows, type SortDirection } from "../transforms/sorting";
-import type { OverviewResponse, OverviewRow } from "../types";
+import type { OverviewResponse, OverviewRow, StrippedSize } from "../types";
 import { el, replaceChildren, swatch } from "../ui/dom";
 import { errorState, loadingState, noticeState } from "../ui/states";
 import type { ViewContext } from "./view";
@@ -67,7 +67,7 @@ function draw(body: HTMLElement, data: OverviewResponse, ctx: ViewContext): void
       el(
         "tr",
         {},
-        ...["Run", "Step", "Global sparsity", "Prunable non-zeros", "Model non-zeros", "Dense size", "Sparse size"].map((t) =>
+        ...["Run", "Step", "Global sparsity", "Prunable non-zeros", "Model non-zeros", "Dense size", "Sparse size", "Stripped size", "Stripped, gzipped"].map((t) =>
           el("th", { scope: "col" }, t),
         ),
       ),
@@ -86,6 +86,8 @@ function draw(body: HTMLElement, data: OverviewResponse, ctx: ViewContext): void
           el("td", { class: "num" }, `${formatCount(r.model_nonzeros)} / ${formatCount(r.model_size)}`),
           el("td", { class: "num" }, formatBytes(r.dense_bytes)),
           el("td", { class: "num" }, formatBytes(r.sparse_bytes)),
+          strippedCell(r.stripped_size, "saved_bytes"),
+          strippedCell(r.stripped_size, "gzip_bytes"),
         ),
       ),
     ),
@@ -161,4 +163,11 @@ function draw(body: HTMLElement, data: OverviewResponse, ctx: ViewContext): void
     el("div", { class: "section-head" }, el("h2", {}, "Pruned weights, at their last recorded step"), csv),
     data.rows.length ? weightsSection : noticeState("The selected runs have no pruned weights recorded yet.", "Press Refresh once training has recorded its first step."),
   );
+}
+
+/** A stripped size cell: the size in binary units (exact bytes and step in its title), or a dash. */
+function strippedCell(size: StrippedSize | undefined, field: "saved_bytes" | "gzip_bytes"): HTMLElement {
+  const value = size?.[field] ?? null;
+  const title = size && value !== null ? `${formatCount(value)} bytes, measured at step ${formatCount(size.step)}` : "not recorded";
+  return el("td", { class: "num", "data-testid": `stripped-${field}`, title }, formatBytes(value));
 }
