@@ -8,6 +8,7 @@ more than that: see http_api.md, "Long series").
 
 import base64
 import csv
+import dataclasses
 import functools
 import io
 import math
@@ -167,6 +168,13 @@ def overview_body(pruning_reader, ctx, eid, runs=None):
                 run_row["stripped_size"][field] = _number(m.stripped.get(field))
         run_rows.append(run_row)
     return {"rows": rows, "runs": run_rows}
+
+
+def alerts_body(pruning_reader, ctx, eid, runs=None):
+    """The body of /alerts: every alert of `runs` (None: all runs), sorted by run and step
+    (`reader.alerts`); numbers that are NaN or infinite as null."""
+    found = pruning_reader.alerts(ctx, eid, runs)
+    return {"alerts": [_clean_json(dataclasses.asdict(a)) for a in found]}
 
 
 # A text cell starting with one of these is a formula to a spreadsheet (CSV injection).

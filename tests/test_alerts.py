@@ -1,0 +1,408 @@
+"""Alerts (issue 12, item 5), each from a real training made to cause it, read back through
+TensorBoard's data provider, the /alerts route and `tb-prune summary`; the demo's healthy runs
+raise none.
+
+The runs, each a tiny tf_keras model on scikit-learn's digits (batches of 50), recorded every
+step by PruningMonitor (stripped size off: not what is tested here):
+- `collapse`: a user's pruning zeroes units 3 and 7 of `hidden` from step 2 and the whole
+  `mid` kernel from step 4 (6 steps);
+- `behind`: a magnitude pruner keeps the kernel at 20% while the monitor's target is 50% from
+  step 2 (6 steps);
+- `regrowth`: TF-MOT with a schedule that prunes to 80% at step 1, then to 20% at step 3;
+- `nonfinite`: one weight set to NaN at step 4 (the last);
+- `drop`: three epochs of 8 steps with validation data, then at step 25 (the first of the
+  fourth) the kernel is cut to its largest |w| per unit, and kept so.
+"""
+
+import dataclasses
+import os
+
+import numpy as np
+import pytest
+import tf_keras
+
+from tb_prune_plugin import reader
+from tb_prune_plugin.cli import main
+from tb_prune_plugin.reader import alerts
+from tests import logdir_builder as lb
+from tests import route_bodies, training
+
+PREFIX = "/data/plugin/pruning"
+BATCH = 50
+DROP_STEPS_PER_EPOCH = 8
+DROP_STEP = 3 * DROP_STEPS_PER_EPOCH + 1  # the first step of the fourth epoch
+
+
+def _monitor(logdir, name, **kwargs):
+    from tb_prune_plugin.callbacks import PruningMonitor
+
+    return PruningMonitor(
+        os.path.join(logdir, name), every_n_steps=1, stripped_size=False, **kwargs
+    )
+
+
+def _dense(*units, seed=0):
+    """A tf_keras MLP on the 64 digit pixels: Dense layers named by `units` ((name, n) pairs)."""
+    tf_keras.utils.set_random_seed(seed)
+    layers = [
+        tf_keras.layers.Dense(n, activation="relu" if i < len(units) - 1 else None, name=name)
+        for i, (name, n) in enumerate(units)
+    ]
+    model = tf_keras.Sequential([tf_keras.Input((64,))] + layers)
+    training.compile_classifier(model)
+    return model
+
+
+class _Zeroing(tf_keras.callbacks.Callback):
+    """At every batch end from step `start` on, `zero(model)` (before the monitor records)."""
+
+    def __init__(self, start, zero):
+        super().__init__()
+        self.start, self.zero = start, zero
+
+    def on_train_batch_end(self, batch, logs=None):
+        if int(self.model.optimizer.iterations.numpy()) >= self.start:
+            self.zero(self.model)
+
+
+def _assign(layer, change):
+    value = layer.kernel.numpy()
+    change(value)
+    layer.kernel.assign(value)
+
+
+def _train_collapse(logdir):
+    model = _dense(("hidden", 16), ("mid", 12), ("logits", 10))
+
+    def units(m):
+        _assign(m.get_layer("hidden"), lambda v: v.__setitem__((slice(None), [3, 7]), 0.0))
+
+    def whole(m):
+        _assign(m.get_layer("mid"), lambda v: v.fill(0.0))
+
+    x, y = training.digits(6 * BATCH)
+    callbacks = [_Zeroing(2, units), _Zeroing(4, whole), _monitor(logdir, "collapse")]
+    model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0, callbacks=callbacks)
+
+
+def _train_behind(logdir):
+    model = _dense(("fc", 10))
+    x, y = training.digits(6 * BATCH)
+    target = _monitor(logdir, "behind", target_sparsity=lambda step: 0.5 if step >= 2 else 0.0)
+    callbacks = [training.MagnitudePruner(0.2, every=1), target]
+    model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0, callbacks=callbacks)
+
+
+def _train_regrowth(logdir):
+    import tensorflow as tf
+    import tensorflow_model_optimization as tfmot
+
+    class DownAndUp(tfmot.sparsity.keras.PruningSchedule):
+        """Prunes to 80% at step 1, then to 20% at step 3: the mask takes back weights."""
+
+        def __call__(self, step):
+            should_prune = tf.logical_or(tf.equal(step, 1), tf.equal(step, 3))
+            return should_prune, tf.where(step >= 3, 0.2, 0.8)
+
+        def get_config(self):
+            return {"class_name": "DownAndUp", "config": {}}
+
+    tf_keras.utils.set_random_seed(0)
+    model = tf_keras.Sequential(
+        [
+            tf_keras.Input((64,)),
+            tfmot.sparsity.keras.prune_low_magnitude(
+                tf_keras.layers.Dense(10, name="fc"), pruning_schedule=DownAndUp()
+            ),
+        ]
+    )
+    training.compile_classifier(model)
+    x, y = training.digits(5 * BATCH)
+    callbacks = [tfmot.sparsity.keras.UpdatePruningStep(), _monitor(logdir, "regrowth")]
+    model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0, callbacks=callbacks)
+
+
+def _train_nonfinite(logdir):
+    model = _dense(("fc", 10))
+
+    def nan(m):
+        _assign(m.get_layer("fc"), lambda v: v.__setitem__((5, 0), np.nan))
+
+    x, y = training.digits(4 * BATCH)
+    callbacks = [training.AtStep(4, nan), _monitor(logdir, "nonfinite")]
+    model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0, callbacks=callbacks)
+
+
+class _KeepLargestPerUnit(tf_keras.callbacks.Callback):
+    """From step `start` on, keeps only the largest |w| of each unit (column) of the kernel
+    chosen at `start`: no unit collapses, the kernel is 63/64 pruned."""
+
+    def __init__(self, start):
+        super().__init__()
+        self.start, self.mask = start, None
+
+    def on_train_batch_end(self, batch, logs=None):
+        if int(self.model.optimizer.iterations.numpy()) < self.start:
+            return
+        kernel = self.model.get_layer("fc").kernel
+        value = kernel.numpy()
+        if self.mask is None:
+            self.mask = np.zeros(value.shape, bool)
+            self.mask[np.argmax(np.abs(value), axis=0), np.arange(value.shape[1])] = True
+        kernel.assign(np.where(self.mask, value, 0.0))
+
+
+def _train_drop(logdir):
+    model = _dense(("fc", 10))
+    n = DROP_STEPS_PER_EPOCH * BATCH
+    x, y = training.digits(n + 400)
+    history = model.fit(
+        x[:n],
+        y[:n],
+        batch_size=BATCH,
+        epochs=4,
+        verbose=0,
+        validation_data=(x[n:], y[n:]),
+        callbacks=[_KeepLargestPerUnit(DROP_STEP), _monitor(logdir, "drop")],
+    )
+    return history.history
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """Every run above in one log directory; returns (logdir, the drop run's Keras history)."""
+    logdir = str(tmp_path_factory.mktemp("alerts"))
+    _train_collapse(logdir)
+    _train_behind(logdir)
+    _train_regrowth(logdir)
+    _train_nonfinite(logdir)
+    history = _train_drop(logdir)
+    return logdir, history
+
+
+def _read_alerts(logdir, runs=None):
+    provider = lb.local_data_provider(logdir)
+    return reader.PruningReader(provider).alerts(lb.request_context(), "", runs)
+
+
+def _expected(run, kind, step, message, **rest):
+    return alerts.Alert(
+        run=run,
+        kind=kind,
+        weight=rest.get("weight"),
+        metric=rest.get("metric"),
+        step=step,
+        view=alerts.VIEWS[kind],
+        count=rest.get("count"),
+        total=rest.get("total"),
+        value=rest.get("value"),
+        reference=rest.get("reference"),
+        message=message,
+    )
+
+
+def _expected_alerts(logdir, history):
+    """The alerts each run was made to cause, numbers from the reader's records and Keras."""
+    exp = reader.load(logdir)
+    behind = exp.runs["behind"].weights["fc/kernel"]
+    at2 = float(behind.fields["sparsity"][list(behind.steps).index(2)])
+    regrown = exp.runs["regrowth"].weights["fc/kernel"]
+    regrown_at3 = int(regrown.fields["regrown"][list(regrown.steps).index(3)])
+    found = [
+        _expected(
+            "behind",
+            "behind_target",
+            2,
+            "fc/kernel: sparsity %.1f%% against a target of 50.0%% at step 2, 5 records in a "
+            "row more than 5 points behind." % (100 * at2),
+            weight="fc/kernel",
+            count=5,
+            value=at2,
+            reference=0.5,
+        ),
+        _expected(
+            "collapse",
+            "unit_collapse",
+            2,
+            "hidden/kernel: 2 of 16 output units entirely pruned at step 2 (units collapsed; the "
+            "first at step 2).",
+            weight="hidden/kernel",
+            count=2,
+            total=16,
+            value=0.125,
+        ),
+        _expected(
+            "collapse",
+            "weight_collapse",
+            4,
+            "mid/kernel: all 192 weights pruned from step 4 (the weight collapsed).",
+            weight="mid/kernel",
+            count=192,
+            total=192,
+        ),
+    ]
+    for name in ("accuracy", "loss", "val_accuracy", "val_loss"):
+        before, after = history[name][2], history[name][3]
+        found.append(
+            _expected(
+                "drop",
+                "metric_drop",
+                32,
+                "%s went from %.4g (step 24) to %.4g (step 32) after the masks changed at step 25."
+                % (name, before, after),
+                metric="epoch/" + name,
+                value=after,
+                reference=before,
+            )
+        )
+    found += [
+        _expected(
+            "nonfinite",
+            "nonfinite",
+            4,
+            "fc/kernel: 1 non-finite (NaN or infinite) weights at step 4.",
+            weight="fc/kernel",
+            count=1,
+            total=640,
+        ),
+        _expected(
+            "regrowth",
+            "regrowth",
+            3,
+            "fc/kernel: %d weights regrown in a TF-MOT mask (pruned before, kept again) at "
+            "step 3." % regrown_at3,
+            weight="fc/kernel",
+            count=regrown_at3,
+            total=640,
+        ),
+    ]
+    return found
+
+
+def test_each_run_raises_exactly_the_alert_it_was_made_to_cause(trained):
+    logdir, history = trained
+    found = _read_alerts(logdir)
+    expected = _expected_alerts(logdir, history)
+    assert [(a.run, a.kind) for a in found] == [(a.run, a.kind) for a in expected]
+    for got, want in zip(found, expected):
+        assert _same(got, want), (got, want)
+
+
+def _same(got, want):
+    """Equal, the floats recorded as float32 metrics compared to float32 precision."""
+    g, w = dataclasses.asdict(got), dataclasses.asdict(want)
+    for key in ("value", "reference"):
+        if w[key] is not None and g[key] is not None:
+            if not np.isclose(g[key], w[key], rtol=1e-6, atol=0):
+                return False
+            g[key] = w[key]
+    return g == w
+
+
+def test_alerts_route_sends_the_readers_alerts(trained):
+    logdir, _ = trained
+    client, _ = route_bodies.tensorboard_client(logdir)
+    body = client.get(PREFIX + "/alerts").get_json()
+    assert body == {"alerts": [dataclasses.asdict(a) for a in _read_alerts(logdir)]}
+    assert len(body["alerts"]) == 9
+    chosen = client.get(PREFIX + "/alerts?run=regrowth&run=collapse").get_json()
+    assert [(a["run"], a["kind"]) for a in chosen["alerts"]] == [
+        ("collapse", "unit_collapse"),
+        ("collapse", "weight_collapse"),
+        ("regrowth", "regrowth"),
+    ]
+    missing = client.get(PREFIX + "/alerts?run=nope")
+    assert missing.status_code == 404
+    assert missing.get_json() == {"error": "Not found: no pruning data for run 'nope'"}
+
+
+def test_summary_table_lists_the_alerts(trained, capsys):
+    logdir, _ = trained
+    assert main(["summary", logdir, "--run", "^(collapse|regrowth)$"]) == 0
+    out = capsys.readouterr().out
+    found = _read_alerts(logdir, ["collapse", "regrowth"])
+    lines = out.splitlines()
+    start = lines.index("Alerts (3):")
+    assert all(len(line) <= 100 for line in lines)
+    entries = " ".join(line.strip() for line in lines[start + 1 :])
+    assert entries == " ".join("%s, step %d: %s" % (a.run, a.step, a.message) for a in found)
+    starts = [line for line in lines[start + 1 :] if not line.startswith("    ")]
+    assert [line.split(",")[0] for line in starts] == ["  collapse", "  collapse", "  regrowth"]
+
+
+def _series(**fields):
+    steps = np.arange(len(next(iter(fields.values()))), dtype=np.int64)
+    return reader.Series(steps=steps, fields={k: np.array(v, float) for k, v in fields.items()})
+
+
+def test_behind_target_needs_the_records_in_a_row():
+    """Two records behind, one on target, two behind: no alert; a third in a row raises it."""
+    target = [0.5] * 6
+    two_and_two = _series(sparsity=[0.4, 0.4, 0.5, 0.4, 0.4, 0.5], target_sparsity=target)
+    assert alerts.weight_alerts("r", "w", two_and_two) == []
+    three = _series(sparsity=[0.5, 0.4, 0.44, 0.3, 0.5, 0.5], target_sparsity=target)
+    (alert,) = alerts.weight_alerts("r", "w", three)
+    assert (alert.kind, alert.step, alert.count, alert.value) == ("behind_target", 1, 3, 0.4)
+    # Exactly 5 points behind is not more than 5 points behind.
+    edge = _series(sparsity=[0.45] * 6, target_sparsity=target)
+    assert alerts.weight_alerts("r", "w", edge) == []
+
+
+def test_tfmot_target_is_the_one_of_the_latest_pruning_step():
+    """Between pruning steps TF-MOT's mask keeps the last pruning step's target while the
+    schedule's curve runs ahead: that is no alert (the demo's PolynomialDecay run lags its
+    curve by up to 26 points there)."""
+    series = _series(
+        should_prune=[0, 1, 0, 0, 0, 1],
+        target_sparsity=[0.0, 0.2, 0.4, 0.6, 0.7, 0.8],
+        sparsity=[0.0, 0.2, 0.2, 0.2, 0.2, 0.8],
+    )
+    assert alerts.effective_targets(series).tolist()[1:] == [0.2, 0.2, 0.2, 0.2, 0.8]
+    assert alerts.weight_alerts("r", "w", series, method="tfmot") == []
+
+
+def test_lower_is_better_parts_mirror_the_frontend():
+    """The Python rule is the frontend's: the same list of name parts as metrics.ts."""
+    path = os.path.join(os.path.dirname(__file__), "..", "frontend", "src", "transforms")
+    with open(os.path.join(path, "metrics.ts")) as f:
+        text = f.read()
+    listed = text.split("LOWER_IS_BETTER_PARTS = [", 1)[1].split("]", 1)[0]
+    parts = tuple(p.strip().strip('"') for p in listed.split(",") if p.strip())
+    assert parts == alerts.LOWER_IS_BETTER_PARTS
+    assert [alerts.lower_is_better(n) for n in ("val_loss", "MAPE", "val_accuracy", "auc")] == [
+        True,
+        True,
+        False,
+        False,
+    ]
+
+
+@pytest.fixture(scope="module")
+def demo_logdir(tmp_path_factory):
+    """The demo's runs (`tb-prune-demo`'s trainings), about half a minute."""
+    from tb_prune_plugin.callbacks import demo
+
+    logdir = str(tmp_path_factory.mktemp("alerts_demo"))
+    demo.train_demo_runs(logdir)
+    return logdir
+
+
+HEALTHY_DEMO_RUNS = ("dense_baseline", "tfmot_2of4", "tfmot_cnn_60", "tfmot_const_70")
+
+
+def test_demo_healthy_runs_raise_none(demo_logdir):
+    """The demo's healthy runs raise no alert. Its two aggressive runs (90% by a steep
+    PolynomialDecay; 80% by a user's magnitude pruning) do lose most of their accuracy after
+    the masks change, and the 90% run kills whole units: those alerts are real, and their
+    unit counts are the columns the recorded masks prune entirely."""
+    found = _read_alerts(demo_logdir)
+    assert [a for a in found if a.run in HEALTHY_DEMO_RUNS] == []
+    exp = reader.load(demo_logdir)
+    for alert in found:
+        assert alert.run in ("tfmot_poly_90", "manual_keras3_80"), alert
+        assert alert.kind in ("unit_collapse", "metric_drop"), alert
+        if alert.kind == "unit_collapse":
+            masks = exp.runs[alert.run].weights[alert.weight].masks
+            in_force = masks[max(s for s in masks if s <= alert.step)]
+            assert alert.count == int((~in_force.any(axis=0)).sum())
+            assert alert.total == in_force.shape[-1]
