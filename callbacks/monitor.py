@@ -297,7 +297,8 @@ class PruningMonitor(tf_keras.callbacks.Callback):
         callback placed before this monitor in `callbacks` (or pruning in a batch-begin hook)
         gets the change recorded at its step; placed after it, the step is recorded at once,
         unless the monitor already recorded it, in which case the change shows at the next
-        step (with a warning). Not needed with TF-MOT, whose schedules tell the steps.
+        step (with a warning). Not needed with TF-MOT's schedules, which tell the steps; needed
+        after editing a TF-MOT mask by hand between them (with the default policy).
         """
         if not self._training or self._in_batch:
             self._prune_marked = True
@@ -332,6 +333,13 @@ class PruningMonitor(tf_keras.callbacks.Callback):
         if any(w.wrapper is None for w in self._weights):
             return True
         return self._mask_steps.may_change(last + 1, step)
+
+    def _may_skip_masks(self, step):
+        """Whether the measurer may take the masks as unchanged at `step`: with the default
+        policy only, when `masks_may_have_changed` rules a change out. With `every_n_steps`
+        every record compares the masks, so a TF-MOT mask edited by hand between the
+        schedule's pruning steps is seen (with the default, call `mark_pruned()` after it)."""
+        return self.every_n_steps is None and not self.masks_may_have_changed(step)
 
     @property
     def recording_interval(self):
@@ -419,10 +427,10 @@ class PruningMonitor(tf_keras.callbacks.Callback):
         due = _FORCED
         if step is None:
             try:
-                hint = predicted is not None and not self.masks_may_have_changed(predicted)
+                hint = predicted is not None and self._may_skip_masks(predicted)
                 measured = self._measurer.measure(masks_unchanged=hint)
                 step = self._measurer.step
-                if hint and step != predicted and self.masks_may_have_changed(step):
+                if hint and step != predicted and not self._may_skip_masks(step):
                     measured = self._measurer.measure()  # the guess was wrong: measure again
             except Exception:  # noqa: BLE001 - reported below, by the same path as always
                 step = self._current_step()
@@ -431,7 +439,7 @@ class PruningMonitor(tf_keras.callbacks.Callback):
             if due == _NOT_DUE:
                 return due  # the predicted step was wrong: no record is due
         # Known before the state below is reset: whether the measurer may skip mask comparisons.
-        unchanged = measured is None and not self.masks_may_have_changed(step)
+        unchanged = measured is None and self._may_skip_masks(step)
         self._last_recorded_step = step
         self._prune_marked = self._new_fit = False
         if not self._is_chief:

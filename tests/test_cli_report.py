@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tb_prune_plugin import plugin
+from tb_prune_plugin import bodies
 from tb_prune_plugin.cli import main
 from tb_prune_plugin.cli import report as report_cmd
 from tests import browser
@@ -103,7 +103,7 @@ def test_report_of_a_tfmot_training_shows_every_view_offline(tfmot_poly_run, tmp
     downloaded = []
     errors, requests = _open_every_tab(out, check)
     assert errors == []
-    assert downloaded == [plugin.overview_csv(_overview_body(tfmot_poly_run.logdir))]
+    assert downloaded == [bodies.overview_csv(_overview_body(tfmot_poly_run.logdir))]
     assert all(url.startswith(("file://", "data:")) for url in requests), requests
 
 

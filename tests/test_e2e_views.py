@@ -155,6 +155,16 @@ def _three_digits(value):
     return _js_number(float("%.3g" % value))
 
 
+def _recorded_every(config):
+    """The Configuration view's "Recorded every" cell for a run_config record."""
+    if config["every_n_steps"] is None:
+        share = "%g%%" % (config["overhead_budget"] * 100)
+        return "each mask change; others within %s of training time" % share
+    if config["every_n_steps"] == 1:
+        return "every step"
+    return "every %d steps" % config["every_n_steps"]
+
+
 def _mask_target(schedule, step):
     """The sparsity TF-MOT's wrapper has set the mask to by `step`: the schedule's target at
     the latest step in [1, step] where the schedule prunes; 0 before any."""
@@ -216,9 +226,7 @@ def test_configuration_table_cells_are_the_run_config_values(served, tab):
             else MISSING,
             "optimizer": config["optimizer"]["class"],
             "learning_rate": _three_digits(config["optimizer"]["config"]["learning_rate"]),
-            "every_n_steps": "every step"
-            if config["every_n_steps"] == 1
-            else "every %d steps" % config["every_n_steps"],
+            "every_n_steps": _recorded_every(config),
             "keras": config["keras"],
         }
         for row, text in expected.items():

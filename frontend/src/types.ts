@@ -276,7 +276,9 @@ export interface RunConfig {
   keras?: string;
   model_name?: string;
   method?: string | null;
-  every_n_steps?: number;
+  /** null: the default policy (every mask change, the rest within `overhead_budget`). */
+  every_n_steps?: number | null;
+  overhead_budget?: number | null;
   start_step?: number;
   weights?: RunConfigWeight[];
   optimizer?: { class: string; config?: Record<string, unknown> | null } | null;

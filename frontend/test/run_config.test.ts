@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CONFIG_ROWS, configColumns } from "../src/transforms/run_config";
+import { CONFIG_ROWS, configColumns, recordedEvery } from "../src/transforms/run_config";
 import type { RunConfig } from "../src/types";
 // The demo's tfmot_poly_90 as GET /config sends it (model_summary cut to its first line).
 import poly from "./fixtures/config.json";
@@ -78,5 +78,16 @@ describe("configColumns", () => {
     expect([block!.cells.optimizer, block!.cells.learning_rate, block!.cells.every_n_steps]).toEqual(["SGD", "ExponentialDecay", "every 2 steps"]);
     expect(Object.values(old!.cells).every((v) => v === "\u2014")).toBe(true);
     expect(old!.preview).toBeNull();
+  });
+});
+
+describe("recordedEvery", () => {
+  it("test_default_policy_every_n_and_old_logs", () => {
+    expect(recordedEvery({ every_n_steps: null, overhead_budget: 0.02 })).toBe("each mask change; others within 2% of training time");
+    expect(recordedEvery({ every_n_steps: null, overhead_budget: 0.005 })).toBe("each mask change; others within 0.5% of training time");
+    expect(recordedEvery({ every_n_steps: null })).toBe("each mask change; others within \u2014 of training time");
+    expect(recordedEvery({ every_n_steps: 1 })).toBe("every step");
+    expect(recordedEvery({ every_n_steps: 10 })).toBe("every 10 steps");
+    expect(recordedEvery({})).toBe("\u2014");
   });
 });

@@ -93,6 +93,21 @@ export function weightPreview(w: RunConfigWeight): ScheduleSpec | null {
 }
 
 /**
+ * How a run chose its recorded steps: `every_n_steps`, or (null) the default policy, which
+ * records every mask change and thins the other steps to a share of the training time.
+ */
+export function recordedEvery(config: RunConfig): string {
+  const n = config.every_n_steps;
+  if (n === 1) return "every step";
+  if (n === null) {
+    const budget = config.overhead_budget;
+    const share = typeof budget === "number" && Number.isFinite(budget) ? `${+(budget * 100).toPrecision(3)}%` : MISSING;
+    return `each mask change; others within ${share} of training time`;
+  }
+  return n === undefined ? MISSING : `every ${text(n)} steps`;
+}
+
+/**
  * The columns for `runs` (in order), from each run's configuration (null: the run has no
  * run_config record, shown as one column of dashes).
  */
@@ -102,7 +117,7 @@ export function configColumns(runs: readonly { run: string; config: RunConfig | 
     const shared = {
       optimizer: text(config?.optimizer?.class),
       learning_rate: config ? learningRate(config) : MISSING,
-      every_n_steps: config?.every_n_steps === 1 ? "every step" : config?.every_n_steps === undefined ? MISSING : `every ${text(config.every_n_steps)} steps`,
+      every_n_steps: config ? recordedEvery(config) : MISSING,
       keras: text(config?.keras),
     };
     const weights = (config?.weights ?? []).filter((w) => isRecord(w) && typeof w.path === "string");
