@@ -78,7 +78,7 @@ function draw(body: HTMLElement, data: OverviewResponse, ctx: ViewContext): void
       el(
         "tr",
         {},
-        ...["Run", "Alerts", "Step", "Global sparsity", "Prunable non-zeros", "Model non-zeros", "Dense size", "Sparse size", "Stripped size", "Stripped, gzipped"].map((t) =>
+        ...["Run", "Alerts", "Step", "Global sparsity", "Prunable non-zeros", "Model non-zeros", "Dense size", "Sparse size", "Stripped, gzipped"].map((t) =>
           el("th", { scope: "col" }, t),
         ),
       ),
@@ -98,8 +98,7 @@ function draw(body: HTMLElement, data: OverviewResponse, ctx: ViewContext): void
           el("td", { class: "num" }, `${formatCount(r.model_nonzeros)} / ${formatCount(r.model_size)}`),
           el("td", { class: "num" }, formatBytes(r.dense_bytes)),
           el("td", { class: "num" }, formatBytes(r.sparse_bytes)),
-          strippedCell(r.stripped_size, "saved_bytes"),
-          strippedCell(r.stripped_size, "gzip_bytes"),
+          strippedCell(r.stripped_size),
         ),
       ),
     ),
@@ -236,9 +235,16 @@ function alertList(alerts: readonly Alert[], ctx: ViewContext): HTMLElement {
   );
 }
 
-/** A stripped size cell: the size in binary units (exact bytes and step in its title), or a dash. */
-function strippedCell(size: StrippedSize | undefined, field: "saved_bytes" | "gzip_bytes"): HTMLElement {
-  const value = size?.[field] ?? null;
-  const title = size && value !== null ? `${formatCount(value)} bytes, measured at step ${formatCount(size.step)}` : "not recorded";
-  return el("td", { class: "num", "data-testid": `stripped-${field}`, title }, formatBytes(value));
+/**
+ * The stripped size cell: the model as it ships, gzipped, and under it the saved file's size
+ * (exact bytes and the step in their titles); a dash without a record.
+ */
+function strippedCell(size: StrippedSize | undefined): HTMLElement {
+  const part = (field: "saved_bytes" | "gzip_bytes"): HTMLElement => {
+    const value = size?.[field] ?? null;
+    const title = size && value !== null ? `${formatCount(value)} bytes, measured at step ${formatCount(size.step)}` : "not recorded";
+    return el("span", { "data-testid": `stripped-${field}`, title }, formatBytes(value));
+  };
+  if (!size) return el("td", { class: "num" }, part("gzip_bytes"));
+  return el("td", { class: "num" }, part("gzip_bytes"), el("div", { class: "muted" }, part("saved_bytes"), " saved"));
 }
