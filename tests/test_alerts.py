@@ -267,3 +267,20 @@ def test_demo_healthy_runs_raise_none(demo_logdir):
             in_force = masks[max(s for s in masks if s <= alert.step)]
             assert alert.count == int((~in_force.any(axis=0)).sum())
             assert alert.total == in_force.shape[-1]
+
+
+def test_alerts_read_the_epoch_metrics_alone(trained):
+    """`metrics(scopes=("epoch",))`, as the alerts read them: the epoch series whole, no
+    batch series (a long run records a batch metric at every step)."""
+    logdir, history = trained
+    r = reader.PruningReader(lb.local_data_provider(logdir))
+    ctx = lb.request_context()
+    every = r.metrics(ctx, "", "drop")
+    epoch_only = r.metrics(ctx, "", "drop", scopes=("epoch",))
+    assert sorted(every["batch"]) == ["accuracy", "loss"]
+    assert epoch_only["batch"] == {}
+    assert sorted(epoch_only["epoch"]) == ["accuracy", "loss", "val_accuracy", "val_loss"]
+    for name, series in epoch_only["epoch"].items():
+        assert series.steps.tolist() == [8, 16, 24, 32]
+        np.testing.assert_array_equal(series.values, every["epoch"][name].values)
+        np.testing.assert_allclose(series.values, history[name], rtol=1e-7)

@@ -368,7 +368,7 @@ class Alerts:
         """[`Alert`] of `runs` (None: every run with pruning data), sorted by run and step.
 
         Reads every weight_stats series of the runs in one provider call, and each run's
-        metrics (one call per run with epoch metrics). An unknown run raises NotFoundError.
+        epoch metrics (one call per run that has any). An unknown run raises NotFoundError.
         """
         index = self._index(ctx, experiment_id, runs, lambda i: all(r in i for r in runs or ()))
         for run in runs or ():
@@ -403,7 +403,9 @@ class Alerts:
                 for (r, weight), tag in tags.items()
                 if r == run
             }
-            epoch = self.metrics(ctx, experiment_id, run)["epoch"] if contents.metrics else {}
+            epoch = {}
+            if contents.metrics.get("epoch"):  # the batch metrics are not read
+                epoch = self.metrics(ctx, experiment_id, run, scopes=("epoch",))["epoch"]
             shapes = self._unit_shapes(ctx, experiment_id, run, configs[run], weights)
             found += run_alerts(run, configs[run], weights, epoch, shapes)
         return found
