@@ -137,21 +137,27 @@ export function lineChart(box: HTMLElement, spec: LineChartSpec, scope: Scope): 
   return u;
 }
 
-/** Draws a vertical dashed line at x value `x` across the plot, in the axis colour. */
+/** Draws a vertical line at x value `x` across the plot of `u` (in a draw hook). */
+export function drawVerticalLine(u: uPlot, x: number, style: { color: string; width: number; dash: number[] }): void {
+  const at = u.valToPos(x, "x", true);
+  const g = u.ctx;
+  g.save();
+  g.strokeStyle = style.color;
+  g.lineWidth = style.width;
+  g.setLineDash(style.dash);
+  g.beginPath();
+  g.moveTo(at, u.bbox.top);
+  g.lineTo(at, u.bbox.top + u.bbox.height);
+  g.stroke();
+  g.restore();
+}
+
+/** A draw hook marking x value `x` with a dashed line in the axis colour (none off the plot). */
 function markLine(x: number): (u: uPlot) => void {
   return (u) => {
     const at = u.valToPos(x, "x", true);
     if (!Number.isFinite(at) || at < u.bbox.left || at > u.bbox.left + u.bbox.width) return;
-    const g = u.ctx;
-    g.save();
-    g.strokeStyle = chartColors().axis;
-    g.lineWidth = 1.5;
-    g.setLineDash([3, 3]);
-    g.beginPath();
-    g.moveTo(at, u.bbox.top);
-    g.lineTo(at, u.bbox.top + u.bbox.height);
-    g.stroke();
-    g.restore();
+    drawVerticalLine(u, x, { color: chartColors().axis, width: 1.5, dash: [3, 3] });
   };
 }
 
