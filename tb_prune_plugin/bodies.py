@@ -8,6 +8,7 @@ more than that: see http_api.md, "Long series").
 
 import base64
 import csv
+import dataclasses
 import functools
 import io
 import math
@@ -135,7 +136,10 @@ def overview_body(pruning_reader, ctx, eid, runs=None):
     """The body of /overview: the last state of every weight, and per run the model figures.
 
     Weights without a weight_stats record and runs without a model_stats record are left
-    out; `shape` (from the run config, else the latest mask record) may be null.
+    out; `shape` (from the run config, else the latest mask record) may be null. A run's
+    `stripped_size` (its last stripped_size record: step, saved and gzipped bytes) is there
+    only when the run has one, so that runs written before the record existed keep their
+    body.
     """
     weights, models = pruning_reader.overview(ctx, eid, runs)
     rows = []
@@ -158,8 +162,19 @@ def overview_body(pruning_reader, ctx, eid, runs=None):
         run_row = {"run": m.run, "step": m.step}
         for field in metadata.MODEL_STATS_FIELDS:
             run_row[field] = _number(m.stats.get(field))
+        if m.stripped_step is not None:  # absent, not null, for a run without the record
+            run_row["stripped_size"] = {"step": m.stripped_step}
+            for field in metadata.STRIPPED_SIZE_FIELDS:
+                run_row["stripped_size"][field] = _number(m.stripped.get(field))
         run_rows.append(run_row)
     return {"rows": rows, "runs": run_rows}
+
+
+def alerts_body(pruning_reader, ctx, eid, runs=None):
+    """The body of /alerts: every alert of `runs` (None: all runs), sorted by run and step
+    (`reader.alerts`); numbers that are NaN or infinite as null."""
+    found = pruning_reader.alerts(ctx, eid, runs)
+    return {"alerts": [_clean_json(dataclasses.asdict(a)) for a in found]}
 
 
 # A text cell starting with one of these is a formula to a spreadsheet (CSV injection).

@@ -83,6 +83,7 @@ ROUTES = (
     Route("/config", bodies.config_body, (_RUN,)),
     Route("/overview", bodies.overview_body, (_RUNS,)),
     Route("/overview.csv", bodies.overview_csv_text, (_RUNS,), kind="csv"),
+    Route("/alerts", bodies.alerts_body, (_RUNS,)),
     Route("/weight_series", bodies.weight_series_body, (_RUN, _WEIGHT, _SERIES_POINTS)),
     Route("/model_series", bodies.model_series_body, (_RUN, _SERIES_POINTS)),
     Route(

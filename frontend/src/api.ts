@@ -5,6 +5,7 @@
 import { fieldsParam, runChunks, seriesByRun } from "./transforms/multi_series";
 import { routeUrl, type ParamValue } from "./transforms/query";
 import type {
+  AlertsResponse,
   HistogramsResponse,
   MaskResponse,
   MaskStepsResponse,
@@ -149,6 +150,11 @@ export class Api {
 
   overview(runs: readonly string[]): Promise<OverviewResponse> {
     return this.cached("overview", { run: runs });
+  }
+
+  /** `GET /alerts` of `runs` (every run when empty). */
+  alerts(runs: readonly string[]): Promise<AlertsResponse> {
+    return this.cached("alerts", { run: runs });
   }
 
   /**

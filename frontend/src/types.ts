@@ -50,6 +50,42 @@ export interface OverviewRun {
   model_nonzeros: number;
   dense_bytes: number;
   sparse_bytes: number;
+  /** The run's last stripped_size record; absent when the run has none. */
+  stripped_size?: StrippedSize;
+}
+
+/** The model as it ships (wrappers stripped, saved as HDF5, gzipped), in bytes, at `step`. */
+export interface StrippedSize {
+  step: number;
+  saved_bytes: number | null;
+  gzip_bytes: number | null;
+}
+
+/** The kinds of `GET /alerts` (tb_prune_plugin/reader/alerts.py defines each). */
+export const ALERT_KINDS = ["weight_collapse", "unit_collapse", "behind_target", "regrowth", "nonfinite", "metric_drop"] as const;
+export type AlertKind = (typeof ALERT_KINDS)[number];
+
+/** One alert of `GET /alerts`: what calls for a look, and the view and step that show it. */
+export interface Alert {
+  run: string;
+  kind: AlertKind;
+  /** null for a metric drop. */
+  weight: string | null;
+  /** "epoch/<name>" for a metric drop, else null. */
+  metric: string | null;
+  step: number;
+  /** A tab of url_state.ts. */
+  view: string;
+  count: number | null;
+  total: number | null;
+  value: number | null;
+  reference: number | null;
+  message: string;
+}
+
+/** `GET /alerts[?run=...]`, sorted by run and step. */
+export interface AlertsResponse {
+  alerts: Alert[];
 }
 
 /** `GET /overview`. */

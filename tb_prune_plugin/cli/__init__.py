@@ -116,8 +116,10 @@ def main(argv=None):
         pattern = run_pattern(args.run) if args.command == "summary" else None
         experiment = load_experiment(args.logdir)
         if args.command == "summary":
-            rows = summary_cmd.rows(select_runs(experiment, pattern))
-            sys.stdout.write(_FORMATTERS[args.format](rows))
+            runs = select_runs(experiment, pattern)
+            sys.stdout.write(_FORMATTERS[args.format](summary_cmd.rows(runs)))
+            if args.format == "table":
+                sys.stdout.write(summary_cmd.alerts_text(runs))
         else:
             export_cmd.export(experiment, args.run, args.step, args.output)
     except UsageError as e:

@@ -6,7 +6,7 @@ the plugin's WSGI apps over the log directory, as TensorBoard would serve them. 
 script answers the frontend's `fetch` of a relative route from those answers, so the page
 opens from `file://` with no server and no network. The frontend is not changed.
 
-What the report holds: `/runs`, `/overview`, `/overview.csv` (per run, for the Overview's
+What the report holds: `/runs`, `/overview`, `/alerts`, `/overview.csv` (per run, for the Overview's
 download link), `/config`, `/metrics`, `/model_series_multi`,
 `/weight_series_multi` (every field, filtered per request), `/histograms` and `/mask_steps`
 for every run and weight, and `/mask` (with the diff) for at most `max_mask_weights`
@@ -123,6 +123,7 @@ def collect(
     if not runs:
         raise no_pruning_runs(logdir)
     data = {"runs": runs_body, "overview": routes.ok("overview"), "config": {}, "metrics": {}}
+    data["alerts"] = routes.ok("alerts")
     data["overview_csv"] = {"header": routes.csv_lines("overview.csv")[0], "lines": {}}
     for run in runs:
         data["overview_csv"]["lines"][run] = routes.csv_lines("overview.csv", run=run)[1:]
@@ -229,6 +230,10 @@ _SHIM = r"""
         const keep = (r) => runs.includes(r.run);
         const o = DATA.overview;
         return [200, { rows: o.rows.filter(keep), runs: o.runs.filter(keep) }];
+      }
+      case "alerts": {
+        const all = DATA.alerts.alerts;
+        return [200, { alerts: runs.length ? all.filter((a) => runs.includes(a.run)) : all }];
       }
       case "config": return DATA.config[run] || notHeld("run '" + run + "'");
       case "metrics": return held(DATA.metrics[run], "run '" + run + "'");

@@ -3,13 +3,17 @@
 One row per run and weight, from the weight's last weight_stats record (a weight without one has
 no row), and one model-wide row per run (weight `MODEL_ROW`) from its last model_stats record.
 The numbers are the reader's (`reader.load`), unrounded in CSV and JSON. The table rounds them and
-fits `TABLE_WIDTH` columns.
+fits `TABLE_WIDTH` columns, and ends with the runs' alerts where there are any (`alerts_text`:
+those of `reader/alerts.py`, as the /alerts route and the Overview show them).
 """
 
 import csv
 import io
 import json
 import math
+import textwrap
+
+from tb_prune_plugin.reader import alerts as alerts_module
 
 COLUMNS = (
     "run",
@@ -266,4 +270,24 @@ def to_table(summary_rows, width=TABLE_WIDTH):
             "Long names are abbreviated in the middle (%s); --format csv gives them whole."
             % ELLIPSIS,
         ]
+    return "\n".join(lines) + "\n"
+
+
+def run_alerts(run):
+    """The alerts of `run` (a `reader.Run`), as the reader's /alerts computes them."""
+    shapes = {name: _shape(run, w) for name, w in run.weights.items()}
+    epoch = run.metrics.get("epoch", {})
+    return alerts_module.run_alerts(run.name, run.config, run.weights, epoch, shapes)
+
+
+def alerts_text(runs, width=TABLE_WIDTH):
+    """The alerts of `runs` for the table: a title and one entry per alert ("run, step N:" and
+    its message, wrapped to `width`); "" when there is none."""
+    found = [a for run in runs for a in run_alerts(run)]
+    if not found:
+        return ""
+    lines = ["", "Alerts (%d):" % len(found)]
+    for a in found:
+        text = "%s, step %d: %s" % (a.run, a.step, a.message)
+        lines += textwrap.wrap(text, width, initial_indent="  ", subsequent_indent="    ")
     return "\n".join(lines) + "\n"

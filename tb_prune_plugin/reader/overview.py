@@ -93,7 +93,15 @@ class Overview:
                 metadata.MODEL_STATS_FIELDS,
                 latest_vectors,
             )
-            models.append(RunSummary(run, step, stats))
+            stripped_step, stripped = self._last_vector(
+                ctx,
+                experiment_id,
+                contents,
+                contents.stripped_size_tag,
+                metadata.STRIPPED_SIZE_FIELDS,
+                latest_vectors,
+            )
+            models.append(RunSummary(run, step, stats, stripped_step, stripped))
         return weights, models
 
     def _mask_shape(self, ctx, experiment_id, contents, mask_tag, latest_masks, starts):
@@ -193,7 +201,8 @@ class Overview:
 
 
 def _tensor_pairs(index):
-    """[(run, tag)] of the weight_stats, model_stats and run_config series of `index`."""
+    """[(run, tag)] of the weight_stats, model_stats, stripped_size and run_config series of
+    `index`."""
     pairs = []
     for run, contents in index.items():
         for tags in contents.weights.values():
@@ -201,6 +210,8 @@ def _tensor_pairs(index):
                 pairs.append((run, tags[metadata.KIND_WEIGHT_STATS]))
         if contents.model_stats_tag is not None:
             pairs.append((run, contents.model_stats_tag))
+        if contents.stripped_size_tag is not None:
+            pairs.append((run, contents.stripped_size_tag))
         if contents.run_config_tag is not None:
             pairs.append((run, contents.run_config_tag))
     return pairs

@@ -1,10 +1,11 @@
-"""`PruningReader`: the run index, tensor series, masks and overview put together over one data
-provider, with their caches and the threads that read from the provider."""
+"""`PruningReader`: the run index, tensor series, masks, overview and alerts put together over one
+data provider, with their caches and the threads that read from the provider."""
 
 import concurrent.futures
 import logging
 import threading
 
+from tb_prune_plugin.reader.alerts import Alerts
 from tb_prune_plugin.reader.caches import IndexCache, LruCache
 from tb_prune_plugin.reader.masks import (
     BLOB_READ_THREADS,
@@ -32,7 +33,7 @@ INDEX_MAX_AGE_SECONDS = 30.0
 INDEX_CACHE_ENTRIES = 32
 
 
-class PruningReader(RunIndex, TensorSeries, Masks, Overview):
+class PruningReader(RunIndex, TensorSeries, Masks, Overview, Alerts):
     """Reads pruning data of the `pruning` plugin through a TensorBoard data provider.
 
     Every method takes a `tensorboard.context.RequestContext` and an experiment id, as

@@ -162,11 +162,14 @@ class WeightSummary:
 
 @dataclasses.dataclass
 class RunSummary:
-    """The last model_stats record of one run (for the overview)."""
+    """The last model_stats record of one run (for the overview), and its last stripped_size
+    record (`stripped_step` None and `stripped` empty when it has none)."""
 
     run: str
     step: Optional[int]
     stats: Dict[str, float]
+    stripped_step: Optional[int] = None
+    stripped: Dict[str, float] = dataclasses.field(default_factory=dict)
 
 
 def blob_keys(datum):

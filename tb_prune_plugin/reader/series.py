@@ -370,10 +370,11 @@ class TensorSeries:
         at_step = dict(zip(stats.steps.tolist(), stats.fields["threshold"].tolist()))
         return np.array([at_step.get(s, np.nan) for s in steps.tolist()])
 
-    def metrics(self, ctx, experiment_id, run, max_points=None):
+    def metrics(self, ctx, experiment_id, run, max_points=None, scopes=metadata.METRIC_SCOPES):
         """The metric records of `run`: {scope: {metric name: `MetricSeries`}}.
 
-        Every scope of `metadata.METRIC_SCOPES` is present (possibly empty). With
+        Every scope of `metadata.METRIC_SCOPES` is present (possibly empty); only those of
+        `scopes` are read (the alerts read the epoch metrics alone). With
         `max_points`, a metric of more than `max_points` steps is the provider's sample
         (`MetricSeries.sampled`), as for `weight_series`.
         """
@@ -382,6 +383,7 @@ class TensorSeries:
         tag_to_name = {
             tag: (scope, name)
             for scope, names in contents.metrics.items()
+            if scope in scopes
             for name, tag in names.items()
         }
         if not tag_to_name:

@@ -41,6 +41,9 @@ export interface LineChartSpec {
   readoutFormat?: (v: number) => string;
   /** Extra drawing after the series, in canvas pixels (e.g. a threshold line). */
   onDraw?: (u: uPlot) => void;
+  /** An x value marked by a vertical dashed line (e.g. the step an alert points to); the box
+   * says it in data-mark-x. */
+  markX?: number | null;
 }
 
 /** A titled box that holds one chart; data-series-count is set once drawn. */
@@ -119,15 +122,43 @@ export function lineChart(box: HTMLElement, spec: LineChartSpec, scope: Scope): 
     // The sidebar's run colours are the legend; the view explains the line styles once.
     legend: { show: false },
     hooks: {
-      ...(spec.onDraw ? { draw: [spec.onDraw] } : {}),
+      draw: [spec.onDraw, spec.markX === null || spec.markX === undefined ? undefined : markLine(spec.markX)].filter(
+        (f): f is (u: uPlot) => void => f !== undefined,
+      ),
       setCursor: [(u: uPlot) => showReadout(readout, spec, u.cursor.idx ?? null)],
     },
   };
   const readout = el("div", { class: "chart-readout", "data-testid": "chart-readout", "aria-live": "off" });
   const u = mount(box, opts, [spec.table.x, ...spec.table.ys] as uPlot.AlignedData, spec.lines.length, scope);
+  if (spec.markX !== null && spec.markX !== undefined) box.setAttribute("data-mark-x", String(spec.markX));
+  else box.removeAttribute("data-mark-x");
   box.appendChild(readout);
   showReadout(readout, spec, null);
   return u;
+}
+
+/** Draws a vertical line at x value `x` across the plot of `u` (in a draw hook). */
+export function drawVerticalLine(u: uPlot, x: number, style: { color: string; width: number; dash: number[] }): void {
+  const at = u.valToPos(x, "x", true);
+  const g = u.ctx;
+  g.save();
+  g.strokeStyle = style.color;
+  g.lineWidth = style.width;
+  g.setLineDash(style.dash);
+  g.beginPath();
+  g.moveTo(at, u.bbox.top);
+  g.lineTo(at, u.bbox.top + u.bbox.height);
+  g.stroke();
+  g.restore();
+}
+
+/** A draw hook marking x value `x` with a dashed line in the axis colour (none off the plot). */
+function markLine(x: number): (u: uPlot) => void {
+  return (u) => {
+    const at = u.valToPos(x, "x", true);
+    if (!Number.isFinite(at) || at < u.bbox.left || at > u.bbox.left + u.bbox.width) return;
+    drawVerticalLine(u, x, { color: chartColors().axis, width: 1.5, dash: [3, 3] });
+  };
 }
 
 /**

@@ -7,7 +7,7 @@ import { isAbort } from "../api";
 import { formatCount, formatCountTick, formatNumber } from "../transforms/format";
 import { rasterizeHistograms, type HistogramRaster } from "../transforms/histogram";
 import type { HistogramsResponse } from "../types";
-import { chartBox, lineChart } from "../ui/chart";
+import { chartBox, drawVerticalLine, lineChart } from "../ui/chart";
 import { el, replaceChildren } from "../ui/dom";
 import { Scope } from "../ui/scope";
 import { errorState, loadingState, noticeState } from "../ui/states";
@@ -117,19 +117,7 @@ function draw(body: HTMLElement, h: HistogramsResponse, ctx: ViewContext): void 
         onDraw:
           threshold === null
             ? undefined
-            : (u: uPlot) => {
-                const x = u.valToPos(threshold, "x", true);
-                const g = u.ctx;
-                g.save();
-                g.strokeStyle = `rgb(${THRESHOLD_RGB.join(",")})`;
-                g.lineWidth = 2;
-                g.setLineDash([5, 4]);
-                g.beginPath();
-                g.moveTo(x, u.bbox.top);
-                g.lineTo(x, u.bbox.top + u.bbox.height);
-                g.stroke();
-                g.restore();
-              },
+            : (u: uPlot) => drawVerticalLine(u, threshold, { color: `rgb(${THRESHOLD_RGB.join(",")})`, width: 2, dash: [5, 4] }),
       },
       stepScope,
     );

@@ -15,7 +15,7 @@ import { loadModelSeries, showable, weightCharts } from "./weight_charts";
 const pct = (v: number) => formatPercent(v, 0);
 
 /** Sparsity (0 to 1) over steps, the runs' tables joined on their steps. */
-function sparsityChart(box: HTMLElement, title: string, lines: LineSpec[], tables: XYTable[], ctx: ViewContext): void {
+function sparsityChart(box: HTMLElement, title: string, lines: LineSpec[], tables: XYTable[], ctx: ViewContext, markX: number | null = null): void {
   lineChart(
     box,
     {
@@ -27,6 +27,7 @@ function sparsityChart(box: HTMLElement, title: string, lines: LineSpec[], table
       yRange: [0, 1],
       yFormat: pct,
       readoutFormat: (v) => formatPercent(v, 1),
+      markX,
     },
     ctx.scope,
   );
@@ -96,6 +97,14 @@ export function schedulesView(root: HTMLElement, ctx: ViewContext): void {
       lines.push({ label: `${run.run} mask changed`, color, pointsOnly: true, group, role: "mask changed" });
       tables.push({ x: series.steps, ys });
     }
-    sparsityChart(box, weight, lines, tables, ctx);
+    // The step in the URL (e.g. an alert's) is marked on the chart of the weight looked at.
+    sparsityChart(box, weight, lines, tables, ctx, weight === ctx.state.focusWeight ? ctx.state.step : null);
   }, loadGlobal);
+  // An alert's link names a weight and a step: its chart is brought into view.
+  if (ctx.state.focusWeight !== null && ctx.state.step !== null) {
+    const focused = [...root.querySelectorAll<HTMLElement>("figure[data-testid=chart-schedule]")].find(
+      (f) => f.getAttribute("data-weight") === ctx.state.focusWeight,
+    );
+    focused?.scrollIntoView({ block: "center" });
+  }
 }

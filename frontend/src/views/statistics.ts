@@ -81,6 +81,7 @@ export function statisticsView(root: HTMLElement, ctx: ViewContext): void {
               yLabel: s.yLabel,
               ...chart,
               yFormat: formatNumber,
+              markX: ctx.state.step,
             },
             ctx.scope,
           );
