@@ -206,6 +206,8 @@ class RunIndex:
             existing = contents.model_stats_tag
         elif kind == metadata.KIND_STRIPPED_SIZE:
             existing = contents.stripped_size_tag
+        elif kind == metadata.KIND_SENSITIVITY:
+            existing = contents.sensitivity.get(record.weight)
         else:
             existing = contents.run_config_tag
         if existing is not None:
@@ -226,6 +228,8 @@ class RunIndex:
             contents.model_stats_tag = tag
         elif kind == metadata.KIND_STRIPPED_SIZE:
             contents.stripped_size_tag = tag
+        elif kind == metadata.KIND_SENSITIVITY:
+            contents.sensitivity[record.weight] = tag
         else:
             contents.run_config_tag = tag
         contents.records[tag] = record
