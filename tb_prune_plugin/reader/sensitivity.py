@@ -98,9 +98,11 @@ class Sensitivity:
         names = sorted(r for r in index if index[r].sensitivity) if runs is None else list(runs)
         for run in names:
             if run not in index or not index[run].sensitivity:
+                every = self._index(ctx, experiment_id, None)
+                with_scan = sorted(r for r in every if every[r].sensitivity)
                 raise errors.NotFoundError(
                     "no sensitivity scan in run %r (runs with one: %s)"
-                    % (run, ", ".join(sorted(r for r in index if index[r].sensitivity)) or "none")
+                    % (run, ", ".join(with_scan) or "none")
                 )
         if not names:
             return {}
