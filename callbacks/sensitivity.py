@@ -25,6 +25,7 @@ DEFAULT_SPARSITIES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 STRUCTURES = (None, "filters")
 DATA_FREE_METRIC = summary.DATA_FREE_METRIC
 _BAR_WIDTH = 30
+ARRAY_BATCH_SIZE = 32  # the batch size arrays are evaluated in (Keras's default)
 
 
 @dataclasses.dataclass
@@ -83,7 +84,8 @@ def sensitivity_scan(
       layers: weight paths (`hidden/kernel`) or layer paths (`hidden`, all its prunable
         weights) to scan; None: every prunable weight.
       structure: None (single weights) or "filters".
-      max_batches: evaluate on at most this many batches (None: all of `validation_data`).
+      max_batches: evaluate on at most this many batches (None: all of `validation_data`);
+        arrays are evaluated in batches of `ARRAY_BATCH_SIZE` (32, Keras's default).
 
     Returns:
       {weight path: `WeightScan`}.
@@ -161,7 +163,11 @@ def _evaluator(model, validation_data, max_batches):
                 "validation_data as a tuple must be (x, y) or (x, y, sample_weight), got "
                 "%d items" % len(validation_data)
             )
-        inputs = dict(zip(("x", "y", "sample_weight"), validation_data))
+        # Keras's default batch size, given explicitly: with `steps` and no batch size, both
+        # Kerases evaluate arrays as `steps` batches of the whole data between them.
+        inputs = dict(
+            zip(("x", "y", "sample_weight"), validation_data), batch_size=ARRAY_BATCH_SIZE
+        )
     else:
         inputs = {"x": validation_data}
 

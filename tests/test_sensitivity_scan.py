@@ -207,6 +207,20 @@ def test_scan_data_free_is_mean_abs_of_removed_weights(tmp_path):
     assert np.array_equal(loaded["hidden/kernel"].metrics["mean_abs_removed"], values, True)
 
 
+@pytest.mark.parametrize("module", [tf_keras, keras], ids=["tf_keras", "keras3"])
+def test_scan_max_batches_limits_arrays_to_that_many_batches_of_32(tmp_path, module):
+    """Regression: with `steps=max_batches` and no batch size, both Kerases evaluated the whole
+    arrays split into `max_batches` batches, so max_batches=1 evaluated every sample."""
+    x, y = training.digits(200)
+    model = _mlp(module)
+    scans = sensitivity_scan(
+        model, (x, y), str(tmp_path / "scan"), sparsities=(0.0,), max_batches=1
+    )
+    first_batch = model.evaluate(x[:32], y[:32], return_dict=True, verbose=0)
+    assert scans["hidden/kernel"].metrics["loss"][0] == first_batch["loss"]
+    assert scans["logits/kernel"].metrics["accuracy"][0] == first_batch["accuracy"]
+
+
 def test_scan_bad_arguments_say_what_to_do(tmp_path):
     model = _mlp(tf_keras)
     x, y = training.digits(100)
