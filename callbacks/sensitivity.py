@@ -96,13 +96,7 @@ def sensitivity_scan(
         sensitivity_scan(model, (x_val, y_val), "logs/sensitivity", max_batches=20)
     """
     levels = _levels(sparsities)
-    if structure not in STRUCTURES:
-        raise ValueError(
-            "structure must be None (single weights) or 'filters' (whole output units), "
-            "got %r" % (structure,)
-        )
-    if max_batches is not None and (not isinstance(max_batches, int) or max_batches < 1):
-        raise ValueError("max_batches must be a positive int or None, got %r" % (max_batches,))
+    _check_options(structure, max_batches)
     evaluate = _evaluator(model, validation_data, max_batches)
     chosen = _chosen_weights(model, layers)
     progress = _Progress(len(chosen) * len(levels))
@@ -110,7 +104,22 @@ def sensitivity_scan(
     for weight in chosen:
         scans[weight.path] = _scan_weight(weight, levels, structure, evaluate, progress)
     progress.close()
-    mode = "data_free" if validation_data is None else "evaluate"
+    _write(scans, str(log_dir), structure, "data_free" if validation_data is None else "evaluate")
+    return scans
+
+
+def _check_options(structure, max_batches):
+    if structure not in STRUCTURES:
+        raise ValueError(
+            "structure must be None (single weights) or 'filters' (whole output units), "
+            "got %r" % (structure,)
+        )
+    if max_batches is not None and (not isinstance(max_batches, int) or max_batches < 1):
+        raise ValueError("max_batches must be a positive int or None, got %r" % (max_batches,))
+
+
+def _write(scans, log_dir, structure, mode):
+    """Writes one sensitivity record per scanned weight to `log_dir`, at step 0."""
     values = [
         summary.sensitivity(
             scan.path,
@@ -123,8 +132,7 @@ def sensitivity_scan(
         )
         for scan in scans.values()
     ]
-    writer.write_once(str(log_dir), 0, values)
-    return scans
+    writer.write_once(log_dir, 0, values)
 
 
 def _levels(sparsities):

@@ -95,6 +95,13 @@ WEIGHT_STATS_FIELDS = (
     "nonfinite",  # number of NaN or Inf weights
 )
 
+# A sensitivity record's "structure" (how entries were removed: single weights by magnitude, or
+# whole output units by L1 norm) and "mode" (the compiled model evaluated, or data-free).
+SENSITIVITY_STRUCTURES = ("magnitude", "filters")
+SENSITIVITY_MODES = ("evaluate", "data_free")
+# The one metric of a data-free scan: the mean |w| of the removed entries.
+DATA_FREE_METRIC = "mean_abs_removed"
+
 # The entries of a model_stats vector, in order (format version 1).
 MODEL_STATS_FIELDS = (
     "global_sparsity",  # 1 - prunable_nonzeros / prunable_size

@@ -212,9 +212,9 @@ def metric(scope, name, value, *, with_metadata=True):
     return _value(metric_tag(scope, name), _float64_tensor(float(value)), meta)
 
 
-SENSITIVITY_STRUCTURES = ("magnitude", "filters")
-SENSITIVITY_MODES = ("evaluate", "data_free")
-DATA_FREE_METRIC = "mean_abs_removed"
+SENSITIVITY_STRUCTURES = metadata.SENSITIVITY_STRUCTURES
+SENSITIVITY_MODES = metadata.SENSITIVITY_MODES
+DATA_FREE_METRIC = metadata.DATA_FREE_METRIC
 
 
 def sensitivity(weight, *, shape, structure, mode, sparsities, pruned_fractions, metrics):

@@ -6,7 +6,8 @@ two scans' curves differ. A real `tensorboard` serves them. The test compares wh
 (each chart's `chartData`) with the values `reader.load` reads, exactly; the allocation's Python
 snippet and JSON with the allocation the view computed (`allocationData`) and with this test's
 own greedy allocation from the reader's values; and runs the snippet on a fresh model, checking
-each wrapper's ConstantSparsity.
+each wrapper's ConstantSparsity. With TB_PRUNE_SCREENSHOTS=<dir> the view is also saved there as
+sensitivity.png (the README's screenshot).
 """
 
 import json
@@ -177,3 +178,9 @@ def test_sensitivity_snippet_sparsities_equal_the_allocation(served, tab):
     }
     assert targets == listed
     assert tab.errors.messages == []
+    if os.environ.get("TB_PRUNE_SCREENSHOTS"):
+        os.makedirs(os.environ["TB_PRUNE_SCREENSHOTS"], exist_ok=True)
+        tab.page.set_viewport_size({"width": 1280, "height": 1900})  # the curves too
+        tab.page.screenshot(
+            path=os.path.join(os.environ["TB_PRUNE_SCREENSHOTS"], "sensitivity.png")
+        )

@@ -7,6 +7,7 @@ import math
 import pytest
 
 from tb_prune_plugin import summary
+from tb_prune_plugin.cli import report
 from tests import logdir_builder as lb
 from tests import route_bodies
 
@@ -31,7 +32,7 @@ CONV = dict(
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory):
+def logdir(tmp_path_factory):
     logdir = tmp_path_factory.mktemp("sensitivity_route")
     lb.write_demo_logdir(str(logdir))
     with lb.RunWriter(logdir / "scan_a") as w:
@@ -40,6 +41,11 @@ def client(tmp_path_factory):
         # Scanned twice: the later record at the same step is the one read.
         w.add(0, [summary.sensitivity("conv/kernel", **dict(CONV, sparsities=[0.0, 0.25]))])
         w.add(0, [summary.sensitivity("conv/kernel", **CONV)])
+    return logdir
+
+
+@pytest.fixture(scope="module")
+def client(logdir):
     return route_bodies.tensorboard_client(logdir)[0]
 
 
@@ -87,3 +93,9 @@ def test_sensitivity_route_run_without_scan_is_404_naming_runs_with_one(client):
     assert _get(client, "?run=", status=400)["error"] == (
         "Invalid argument: parameter 'run' must not be empty"
     )
+
+
+def test_report_holds_the_sensitivity_body(client, logdir):
+    """`tb-prune report` embeds /sensitivity, so the offline Sensitivity view has its data."""
+    data, _ = report.collect(str(logdir))
+    assert data["sensitivity"] == _get(client)

@@ -12,7 +12,7 @@ from typing import Dict, Tuple
 import numpy as np
 from tensorboard import errors
 
-from tb_prune_plugin import summary
+from tb_prune_plugin import metadata
 from tb_prune_plugin.reader.records import by_step
 
 
@@ -51,7 +51,7 @@ def parse_sensitivity(weight, text):
     if not (isinstance(shape, list) and all(isinstance(d, int) and d >= 0 for d in shape)):
         raise ValueError("shape must be a list of non-negative ints, got %r" % (shape,))
     structure, mode = content.get("structure"), content.get("mode")
-    if structure not in summary.SENSITIVITY_STRUCTURES or mode not in summary.SENSITIVITY_MODES:
+    if structure not in metadata.SENSITIVITY_STRUCTURES or mode not in metadata.SENSITIVITY_MODES:
         raise ValueError("unknown structure %r or mode %r" % (structure, mode))
     sparsities = _numbers(content.get("sparsities"), "sparsities")
     fractions = _numbers(content.get("pruned_fractions"), "pruned_fractions")
