@@ -30,14 +30,7 @@ TOLERANCE = 0.5
 def _mlp():
     import tf_keras
 
-    model = tf_keras.Sequential(
-        [
-            tf_keras.layers.Dense(12, activation="relu", input_shape=(64,), name="hidden"),
-            tf_keras.layers.Dense(10, name="logits"),
-        ]
-    )
-    training.compile_classifier(model)
-    return model
+    return training.mlp(tf_keras, hidden=12)
 
 
 @pytest.fixture(scope="module")

@@ -5,10 +5,12 @@ import math
 
 import numpy as np
 import pytest
+from tensorboard.compat.proto import summary_pb2
 from tensorboard.util import tensor_util
 
-from tb_prune_plugin import metadata, summary
+from tb_prune_plugin import metadata, reader, summary
 from tb_prune_plugin.reader.sensitivity import parse_sensitivity
+from tests import logdir_builder as lb
 
 
 def _record(**overrides):
@@ -66,3 +68,22 @@ def test_parse_sensitivity_rejects_bad_records(change, message):
     content.update(change)
     with pytest.raises(ValueError, match=message):
         parse_sensitivity("w", json.dumps(content))
+
+
+def test_reader_skips_a_corrupt_scan_record_for_the_previous_one(tmp_path, caplog):
+    good = _record()
+    bad = summary_pb2.Summary.Value(tag=good.tag)
+    bad.tensor.CopyFrom(tensor_util.make_tensor_proto(np.array(b"{oops", dtype=object)))
+    with lb.RunWriter(tmp_path / "scan") as w:
+        w.add(0, [good])
+        w.add(1, [bad])
+    provider = lb.local_data_provider(tmp_path)
+    scans = reader.PruningReader(provider).sensitivity(lb.request_context(), "")
+    assert list(scans) == ["scan"] and list(scans["scan"]) == ["hidden/kernel"]
+    assert scans["scan"]["hidden/kernel"].metrics["loss"].tolist() == [0.25, 1.0 / 3.0]
+    messages = [r.getMessage() for r in caplog.records if r.name == "tb_prune_plugin.reader"]
+    assert len(messages) == 1
+    assert messages[0].startswith(
+        "skipping pruning record run 'scan', tag 'pruning/hidden/kernel/sensitivity', step 1: "
+        "invalid sensitivity scan: "
+    )

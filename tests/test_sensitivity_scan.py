@@ -21,15 +21,7 @@ LEVELS = (0.0, 0.5, 0.9)
 
 
 def _mlp(module):
-    model = module.Sequential(
-        [
-            module.Input((64,)),
-            module.layers.Dense(12, activation="relu", name="hidden"),
-            module.layers.Dense(10, name="logits"),
-        ]
-    )
-    training.compile_classifier(model)
-    return model
+    return training.mlp(module, hidden=12)
 
 
 def _conv(module):

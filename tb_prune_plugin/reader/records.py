@@ -216,6 +216,20 @@ def not_superseded(data, starts):
     return [d for d, k in zip(data, keep) if k]
 
 
+def datum_text(datum):
+    """The one string of a string-scalar record (run_config, sensitivity), decoded from UTF-8;
+    ValueError (or UnicodeDecodeError) saying what it holds instead."""
+    array = np.asarray(datum.numpy)
+    if array.size != 1:
+        raise ValueError("expected one string, got shape %s" % (array.shape,))
+    text = array.reshape(-1)[0]
+    if isinstance(text, bytes):
+        text = text.decode("utf-8")
+    if not isinstance(text, str):
+        raise ValueError("expected a string, got %s" % type(text).__name__)
+    return text
+
+
 def by_step(data):
     """Data sorted by step, keeping the last datum written at each step."""
     by_step = {}

@@ -13,7 +13,7 @@ import numpy as np
 from tensorboard import errors
 
 from tb_prune_plugin import metadata
-from tb_prune_plugin.reader.records import by_step
+from tb_prune_plugin.reader.records import by_step, datum_text
 
 
 @dataclasses.dataclass
@@ -120,21 +120,8 @@ class Sensitivity:
     def _latest_scan(self, run, weight, tag, data):
         """The `WeightSensitivity` of the last valid datum of `data`, or None (warned)."""
         for datum in reversed(by_step(data)):
-            array = np.asarray(datum.numpy)
             try:
-                if array.size != 1:
-                    raise ValueError("expected one string, got shape %s" % (array.shape,))
-                text = array.reshape(-1)[0]
-                if isinstance(text, bytes):
-                    text = text.decode("utf-8")
-                return parse_sensitivity(weight, text)
+                return parse_sensitivity(weight, datum_text(datum))
             except (ValueError, TypeError, UnicodeDecodeError) as e:
-                self._warn_once(
-                    ("datum", run, tag, datum.step),
-                    "skipping pruning record run %r, tag %r, step %d: invalid sensitivity scan: %s",
-                    run,
-                    tag,
-                    datum.step,
-                    e,
-                )
+                self._skip_invalid(run, tag, datum, "sensitivity scan", e)
         return None

@@ -20,6 +20,7 @@ import {
 import type { SensitivityWeight } from "../types";
 import { chartBox, xyChart } from "../ui/chart";
 import { el, select, swatch } from "../ui/dom";
+import { metricControls } from "../ui/metric_controls";
 import { runColor } from "../ui/run_colors";
 import { errorState, loadingState, noticeState } from "../ui/states";
 import type { ViewContext } from "./view";
@@ -92,27 +93,8 @@ function draw(body: HTMLElement, scans: Scan[], ctx: ViewContext): void {
   const metric =
     ctx.state.metric !== null && names.includes(ctx.state.metric) ? ctx.state.metric : names.includes("loss") ? "loss" : names[0]!;
   const lowerBetter = sensitivityLowerIsBetter(metric, ctx.state.better);
-  const metricSelect = select({ id: "sensitivity-metric", "data-testid": "metric-select" }, names.map((n) => [n, n] as const), metric);
-  metricSelect.addEventListener("change", () => ctx.setState({ metric: metricSelect.value, better: null }));
-  const betterSelect = select(
-    { id: "sensitivity-better", "data-testid": "metric-better" },
-    [
-      ["higher", "higher is better"],
-      ["lower", "lower is better"],
-    ],
-    lowerBetter ? "lower" : "higher",
-  );
-  betterSelect.addEventListener("change", () => ctx.setState({ better: betterSelect.value as "lower" | "higher" }));
-  body.append(
-    el(
-      "div",
-      { class: "controls" },
-      el("label", { for: "sensitivity-metric" }, "Metric "),
-      metricSelect,
-      el("label", { for: "sensitivity-better", class: "visually-hidden" }, "Which values are better"),
-      betterSelect,
-    ),
-  );
+  const controls = metricControls("sensitivity-metric", names, metric, lowerBetter, (patch) => ctx.setState(patch));
+  body.append(el("div", { class: "controls" }, ...controls));
   body.append(allocationSection(scans, metric, lowerBetter), rankingSection(scans, metric, lowerBetter));
   body.appendChild(el("h3", {}, `${metric} against each weight's sparsity`));
   const weights = [...new Set(scans.flatMap((s) => s.weights.map((w) => w.weight)))];
