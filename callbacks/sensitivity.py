@@ -73,7 +73,7 @@ def sensitivity_scan(
     `"mean_abs_removed"`, is the mean |w| of the removed entries (NaN where none is).
 
     A progress bar goes to stderr. The curves are written to `log_dir` (one run for
-    TensorBoard, step 0) and returned.
+    TensorBoard, step 0) and returned: {weight path: `WeightScan`}.
 
     Args:
       model: a built Keras 3 or tf_keras model; compiled unless the scan is data-free.
@@ -87,11 +87,11 @@ def sensitivity_scan(
       max_batches: evaluate on at most this many batches (None: all of `validation_data`);
         arrays are evaluated in batches of `ARRAY_BATCH_SIZE` (32, Keras's default).
 
-    Returns:
-      {weight path: `WeightScan`}.
+    Raises:
+      ValueError: an argument that cannot work (the message says what to pass instead).
+      OSError: `log_dir` could not be written; the results are in its `scans` attribute.
 
     Example:
-
         model.fit(x, y, epochs=3)
         sensitivity_scan(model, (x_val, y_val), "logs/sensitivity", max_batches=20)
     """
@@ -119,7 +119,8 @@ def _check_options(structure, max_batches):
 
 
 def _write(scans, log_dir, structure, mode):
-    """Writes one sensitivity record per scanned weight to `log_dir`, at step 0."""
+    """Writes one sensitivity record per scanned weight to `log_dir`, at step 0; OSError (with
+    `scans` attached) when it cannot."""
     values = [
         summary.sensitivity(
             scan.path,
@@ -132,7 +133,13 @@ def _write(scans, log_dir, structure, mode):
         )
         for scan in scans.values()
     ]
-    writer.write_once(log_dir, 0, values)
+    try:
+        writer.write_once(log_dir, 0, values)
+    except OSError as e:
+        # What the scan measured is not lost with the records.
+        error = OSError("%s; the scan's results are in this error's `scans` attribute" % e)
+        error.scans = scans
+        raise error from e
 
 
 def _levels(sparsities):

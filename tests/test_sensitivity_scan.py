@@ -214,6 +214,16 @@ def test_scan_max_batches_limits_arrays_to_that_many_batches_of_32(tmp_path, mod
     assert scans["logits/kernel"].metrics["accuracy"][0] == first_batch["accuracy"]
 
 
+def test_scan_unwritable_log_dir_raises_with_the_results(tmp_path):
+    model = _mlp(keras)
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a directory")
+    with pytest.raises(OSError, match="could not write 2 records to .*a_file") as raised:
+        sensitivity_scan(model, None, str(blocker), sparsities=(0.5,))
+    assert sorted(raised.value.scans) == ["hidden/kernel", "logits/kernel"]
+    assert raised.value.scans["hidden/kernel"].metrics["mean_abs_removed"][0] > 0
+
+
 def test_scan_bad_arguments_say_what_to_do(tmp_path):
     model = _mlp(tf_keras)
     x, y = training.digits(100)
