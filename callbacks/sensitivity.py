@@ -218,22 +218,32 @@ def _chosen_weights(model, layers):
     return chosen
 
 
-def removal_mask(values, sparsity, structure=None):
-    """The keep-mask (bool, `values`' shape) that removes `round(sparsity * n)` entries of
-    smallest |w| (ties: first in row-major order), or with `structure="filters"` as many
-    whole units of the last axis, of smallest L1 norm."""
+def removal_order(values, structure=None):
+    """The order in which `sensitivity_scan` removes entries of `values`: indices into its
+    flattened entries by increasing |w| (ties: first in row-major order), or with
+    `structure="filters"` indices of the units of the last axis by increasing L1 norm.
+    Computed once per weight; `removal_mask` cuts it at each level."""
     values = np.asarray(values)
-    if structure == "filters" and values.ndim >= 1 and values.shape[-1] > 0:
-        units = values.shape[-1]
-        norms = np.abs(values.astype(np.float64)).reshape(-1, units).sum(axis=0)
-        removed = np.argsort(norms, kind="stable")[: _rounded(sparsity * units)]
-        keep_units = np.ones(units, dtype=bool)
-        keep_units[removed] = False
-        return np.broadcast_to(keep_units, values.shape).copy()
-    flat = np.abs(values.astype(np.float64)).reshape(-1)
-    keep = np.ones(flat.size, dtype=bool)
-    keep[np.argsort(flat, kind="stable")[: _rounded(sparsity * flat.size)]] = False
-    return keep.reshape(values.shape)
+    magnitudes = np.abs(values.astype(np.float64))
+    if _by_units(values.shape, structure):
+        return np.argsort(magnitudes.reshape(-1, values.shape[-1]).sum(axis=0), kind="stable")
+    return np.argsort(magnitudes.reshape(-1), kind="stable")
+
+
+def removal_mask(shape, order, sparsity, structure=None):
+    """The keep-mask (bool, `shape`) that removes the first `round(sparsity * n)` of `order`
+    (`removal_order`): `n` entries, or with `structure="filters"` `n` units of the last axis."""
+    if _by_units(shape, structure):
+        keep_units = np.ones(shape[-1], dtype=bool)
+        keep_units[order[: _rounded(sparsity * shape[-1])]] = False
+        return np.broadcast_to(keep_units, shape).copy()
+    keep = np.ones(order.size, dtype=bool)
+    keep[order[: _rounded(sparsity * order.size)]] = False
+    return keep.reshape(shape)
+
+
+def _by_units(shape, structure):
+    return structure == "filters" and len(shape) >= 1 and shape[-1] > 0
 
 
 def _rounded(x):
@@ -245,11 +255,12 @@ def _scan_weight(weight, levels, structure, evaluate, progress):
     original = weight.variable.numpy()
     old_mask = None if weight.mask_variable is None else weight.mask_variable.numpy()
     effective = original if old_mask is None else original * old_mask.astype(original.dtype)
+    order = removal_order(effective, structure)
     fractions, metrics = [], {}
     try:
         for level in levels:
             progress.step("%s at sparsity %g" % (weight.path, level))
-            keep = removal_mask(effective, level, structure)
+            keep = removal_mask(effective.shape, order, level, structure)
             if old_mask is not None:
                 keep &= old_mask != 0
             fractions.append(1.0 - np.count_nonzero(keep) / max(keep.size, 1))
