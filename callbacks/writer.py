@@ -282,3 +282,20 @@ def _first_record(path):
     if len(data) != length:
         raise IOError("the header event of %s is cut short" % path)
     return data
+
+
+def write_once(log_dir, step, values):
+    """Writes the `Summary.Value`s of one step into a new event file of `log_dir` and closes it.
+
+    For records written outside training (`sensitivity_scan`): unlike a monitor's writes,
+    a failure here is the caller's to see, so it raises `OSError` naming `log_dir` and the
+    cause (the logged warning of `GuardedWriter` is written too).
+    """
+    writer = GuardedWriter(log_dir)
+    writer.write(step, values)
+    writer.close()
+    if writer.failures:
+        raise OSError(
+            "could not write %d records to %r (see the warning logged above); check that the "
+            "directory is writable and pass another log_dir if it is not" % (len(values), log_dir)
+        )

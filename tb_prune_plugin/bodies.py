@@ -299,6 +299,33 @@ def metrics_body(pruning_reader, ctx, eid, run, max_points=None):
     return body
 
 
+def sensitivity_body(pruning_reader, ctx, eid, runs=None):
+    """The body of /sensitivity: the sensitivity scans of `runs` (None: every run holding one),
+    by run, each weight's curve with its shape and size (NaN sent as null)."""
+    scans = pruning_reader.sensitivity(ctx, eid, runs)
+    return {
+        "scans": [
+            {
+                "run": run,
+                "weights": [
+                    {
+                        "weight": weight,
+                        "shape": list(scan.shape),
+                        "size": scan.size,
+                        "structure": scan.structure,
+                        "mode": scan.mode,
+                        "sparsities": _numbers(scan.sparsities),
+                        "pruned_fractions": _numbers(scan.pruned_fractions),
+                        "metrics": {name: _numbers(v) for name, v in sorted(scan.metrics.items())},
+                    }
+                    for weight, scan in weights.items()
+                ],
+            }
+            for run, weights in scans.items()
+        ]
+    }
+
+
 def histograms_body(pruning_reader, ctx, eid, run, weight, max_points=None):
     """The body of /histograms: |w| histograms of the kept weights by step (at most
     `max_points` of them)."""

@@ -50,6 +50,7 @@ KIND_MODEL_STATS = "model_stats"
 KIND_RUN_CONFIG = "run_config"
 KIND_METRIC = "metric"
 KIND_STRIPPED_SIZE = "stripped_size"
+KIND_SENSITIVITY = "sensitivity"
 
 KINDS = {
     KIND_WEIGHT_STATS: summary_pb2.DATA_CLASS_TENSOR,
@@ -59,8 +60,13 @@ KINDS = {
     KIND_RUN_CONFIG: summary_pb2.DATA_CLASS_TENSOR,
     KIND_METRIC: summary_pb2.DATA_CLASS_TENSOR,
     KIND_STRIPPED_SIZE: summary_pb2.DATA_CLASS_TENSOR,
+    KIND_SENSITIVITY: summary_pb2.DATA_CLASS_TENSOR,
 }
+# The kinds a training's monitor records per weight (the run index's `weights`).
 PER_WEIGHT_KINDS = (KIND_WEIGHT_STATS, KIND_WEIGHT_HISTOGRAM, KIND_MASK)
+# Every kind whose record names a weight: those, and a sensitivity scan's per-weight curve
+# (`sensitivity_scan`, written by `summary.sensitivity`), which is not a training record.
+WEIGHT_KINDS = PER_WEIGHT_KINDS + (KIND_SENSITIVITY,)
 METRIC_SCOPES = ("epoch", "batch")
 
 # The entries of a weight_stats vector, in order (format version 1).
@@ -88,6 +94,13 @@ WEIGHT_STATS_FIELDS = (
     "mask_changed",  # 1 if the mask differs from the previous recorded one
     "nonfinite",  # number of NaN or Inf weights
 )
+
+# A sensitivity record's "structure" (how entries were removed: single weights by magnitude, or
+# whole output units by L1 norm) and "mode" (the compiled model evaluated, or data-free).
+SENSITIVITY_STRUCTURES = ("magnitude", "filters")
+SENSITIVITY_MODES = ("evaluate", "data_free")
+# The one metric of a data-free scan: the mean |w| of the removed entries.
+DATA_FREE_METRIC = "mean_abs_removed"
 
 # The entries of a model_stats vector, in order (format version 1).
 MODEL_STATS_FIELDS = (
@@ -148,7 +161,7 @@ def create_summary_metadata(kind, *, weight=None, fields=None, metric=None, scop
     if kind not in KINDS:
         raise ValueError("unknown record kind %r; expected one of %s" % (kind, sorted(KINDS)))
     content = {"version": FORMAT_VERSION, "kind": kind}
-    if kind in PER_WEIGHT_KINDS:
+    if kind in WEIGHT_KINDS:
         if not weight:
             raise ValueError("a %s record needs the weight's path" % kind)
         content["weight"] = weight
@@ -221,7 +234,7 @@ def _parse_content(parsed, version):
     if kind not in KINDS:
         raise FormatError("unknown record kind %r" % (kind,))
     weight = parsed.get("weight")
-    if kind in PER_WEIGHT_KINDS and not (isinstance(weight, str) and weight):
+    if kind in WEIGHT_KINDS and not (isinstance(weight, str) and weight):
         raise FormatError("a %s record has no weight path: %r" % (kind, parsed))
     fields = parsed.get("fields")
     if fields is not None:
@@ -236,7 +249,7 @@ def _parse_content(parsed, version):
     return RecordMetadata(
         version=version,
         kind=kind,
-        weight=weight if kind in PER_WEIGHT_KINDS else None,
+        weight=weight if kind in WEIGHT_KINDS else None,
         fields=fields,
         metric=metric,
         scope=scope,

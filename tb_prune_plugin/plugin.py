@@ -108,6 +108,7 @@ ROUTES = (
         ),
     ),
     Route("/metrics", bodies.metrics_body, (_RUN, _SERIES_POINTS)),
+    Route("/sensitivity", bodies.sensitivity_body, (_RUNS,)),
     Route(
         "/histograms",
         bodies.histograms_body,

@@ -15,6 +15,7 @@ Tags (run = the monitor's `log_dir`; `<w>` = weight path such as `dense/kernel`)
 | `pruning/run_config`             | run_config       | string scalar: JSON                      |
 | `pruning/stripped_size`          | stripped_size    | float64 `[len(STRIPPED_SIZE_FIELDS)]`    |
 | `pruning/metrics/<scope>/<name>` | metric           | float64 scalar                           |
+| `pruning/<w>/sensitivity`        | sensitivity      | string scalar: JSON (`sensitivity`)      |
 
 Ordinary TensorBoard scalars (plugin `scalars`, shown by the Time Series dashboard) are written
 beside them: `pruning/<w>/sparsity`, `pruning/<w>/target_sparsity`, `pruning/<w>/threshold`
@@ -34,6 +35,10 @@ Edge cases:
   are `mask_codec`'s, and when to write which is decided by the monitor
   (`callbacks/mask_delta.py`). An empty mask, all pruned or nothing pruned needs
   no special case in either.
+- sensitivity: one record per scanned weight, at step 0, written by `sensitivity_scan`
+  (not by the monitor): JSON with equal-length lists `sparsities`, `pruned_fractions` and
+  one list per metric; a value that is not finite is written as Python's json writes it
+  (`NaN`, `Infinity`). Sparsity 0 in the data-free mode removes nothing: its value is NaN.
 - Metadata (plugin name, kind, fields) is attached to the first value of each
   tag in an event file only, as TensorBoard's own writers do; pass
   `with_metadata=False` after that.
@@ -205,6 +210,58 @@ def metric(scope, name, value, *, with_metadata=True):
     """A metric record: a training metric Keras reported (scope "epoch" or "batch")."""
     meta = _metadata(metadata.KIND_METRIC, metric=name, scope=scope) if with_metadata else None
     return _value(metric_tag(scope, name), _float64_tensor(float(value)), meta)
+
+
+SENSITIVITY_STRUCTURES = metadata.SENSITIVITY_STRUCTURES
+SENSITIVITY_MODES = metadata.SENSITIVITY_MODES
+DATA_FREE_METRIC = metadata.DATA_FREE_METRIC
+
+
+def sensitivity(weight, *, shape, structure, mode, sparsities, pruned_fractions, metrics):
+    """A sensitivity record: one weight's scan (`callbacks.sensitivity_scan`).
+
+    Args:
+      weight: the weight path.
+      shape: the weight's shape (its size weights the layers in an allocation).
+      structure: "magnitude" (single weights, smallest |w| first) or "filters" (whole output
+        units, last axis, smallest L1 norm first).
+      mode: "evaluate" (`metrics` are the compiled model's, as `evaluate(return_dict=True)`
+        names them) or "data_free" (one metric, `DATA_FREE_METRIC`: the mean |w| of the
+        weights removed at each level, NaN where none is).
+      sparsities: the asked sparsity levels, increasing.
+      pruned_fractions: the fraction of the weight's entries zeroed at each level (with
+        filters, whole units are removed, so it can differ from the asked level).
+      metrics: metric name -> one value per level.
+    """
+    if structure not in SENSITIVITY_STRUCTURES or mode not in SENSITIVITY_MODES:
+        raise ValueError(
+            "a sensitivity record needs structure in %s and mode in %s, got %r, %r"
+            % (SENSITIVITY_STRUCTURES, SENSITIVITY_MODES, structure, mode)
+        )
+    n = len(sparsities)
+    columns = {"pruned_fractions": pruned_fractions}
+    columns.update({"metric %r" % name: values for name, values in metrics.items()})
+    for what, values in columns.items():
+        if len(values) != n:
+            raise ValueError(
+                "sensitivity of %r: %s has %d values for %d sparsities"
+                % (weight, what, len(values), n)
+            )
+    content = {
+        "shape": [int(d) for d in shape],
+        "structure": structure,
+        "mode": mode,
+        "sparsities": [float(x) for x in sparsities],
+        "pruned_fractions": [float(x) for x in pruned_fractions],
+        "metrics": {str(k): [float(x) for x in v] for k, v in metrics.items()},
+    }
+    text = json.dumps(content, sort_keys=True)
+    meta = _metadata(metadata.KIND_SENSITIVITY, weight=weight)
+    return _value(
+        weight_tag(weight, metadata.KIND_SENSITIVITY),
+        _string_tensor([text.encode("utf-8")], []),
+        meta,
+    )
 
 
 _SCALAR_METADATA = summary_pb2.SummaryMetadata(

@@ -44,15 +44,7 @@ def _keras3_mlp():
     """A compiled Keras 3 MLP 64-24-10 (layers "hidden" and "logits")."""
     import keras
 
-    model = keras.Sequential(
-        [
-            keras.Input((64,)),
-            keras.layers.Dense(24, activation="relu", name="hidden"),
-            keras.layers.Dense(10, name="logits"),
-        ]
-    )
-    training.compile_classifier(model)
-    return model
+    return training.mlp(keras)
 
 
 def _train_manual_keras3_run(logdir):

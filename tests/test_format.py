@@ -23,6 +23,7 @@ KIND_ARGS = {
     metadata.KIND_RUN_CONFIG: dict(),
     metadata.KIND_METRIC: dict(metric="val_accuracy", scope="epoch"),
     metadata.KIND_STRIPPED_SIZE: dict(fields=metadata.STRIPPED_SIZE_FIELDS),
+    metadata.KIND_SENSITIVITY: dict(weight="conv/kernel"),
 }
 
 
@@ -63,7 +64,7 @@ def test_create_metadata_unknown_kind_raises():
         metadata.create_summary_metadata("masks")
 
 
-@pytest.mark.parametrize("kind", metadata.PER_WEIGHT_KINDS)
+@pytest.mark.parametrize("kind", metadata.WEIGHT_KINDS)
 def test_create_metadata_per_weight_kind_without_weight_raises(kind):
     with pytest.raises(ValueError, match="needs the weight's path"):
         metadata.create_summary_metadata(kind)

@@ -154,15 +154,7 @@ def test_every_n_steps_records_exactly_its_multiples_tfmot(tmp_path):
 
 
 def _manual_model(keras_module):
-    model = keras_module.Sequential(
-        [
-            keras_module.Input((64,)),
-            keras_module.layers.Dense(20, activation="relu", name="hidden"),
-            keras_module.layers.Dense(10, name="logits"),
-        ]
-    )
-    training.compile_classifier(model)
-    return model
+    return training.mlp(keras_module, hidden=20)
 
 
 def _keras(flavour):

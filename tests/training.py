@@ -190,6 +190,20 @@ def dense_tfmot_model(schedule, **prune_kwargs):
     return model
 
 
+def mlp(keras_module, hidden=24):
+    """A compiled MLP 64-`hidden`-10 of `keras_module` (tf_keras or keras): Dense layers
+    "hidden" (relu) and "logits"."""
+    model = keras_module.Sequential(
+        [
+            keras_module.Input((64,)),
+            keras_module.layers.Dense(hidden, activation="relu", name="hidden"),
+            keras_module.layers.Dense(10, name="logits"),
+        ]
+    )
+    compile_classifier(model)
+    return model
+
+
 def compile_classifier(model):
     """Adam, sparse categorical cross-entropy on logits, accuracy."""
     loss_module = tf_keras if "tf_keras" in type(model).__module__ else None

@@ -17,6 +17,7 @@ import type {
   RunConfig,
   RunSeriesEntry,
   RunsResponse,
+  SensitivityResponse,
   WeightSeriesMultiResponse,
   WeightStatsField,
 } from "./types";
@@ -207,6 +208,11 @@ export class Api {
   /** `GET /config`: the run's configuration; an ApiError with status 404 when it has none. */
   config(run: string): Promise<RunConfig> {
     return this.cached("config", { run });
+  }
+
+  /** `GET /sensitivity`: the sensitivity scans of every run holding one. */
+  sensitivity(): Promise<SensitivityResponse> {
+    return this.cached("sensitivity", {});
   }
 
   metrics(run: string): Promise<MetricsResponse> {

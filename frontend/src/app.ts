@@ -20,6 +20,7 @@ import { distributionsView } from "./views/distributions";
 import { masksView } from "./views/masks";
 import { overviewView } from "./views/overview";
 import { schedulesView } from "./views/schedules";
+import { sensitivityView } from "./views/sensitivity";
 import { stabilityView } from "./views/stability";
 import { statisticsView } from "./views/statistics";
 import { structureView } from "./views/structure";
@@ -36,6 +37,7 @@ const VIEWS: Record<TabId, { title: string; view: View }> = {
   structure: { title: "Structure", view: structureView },
   configuration: { title: "Configuration", view: configurationView },
   statistics: { title: "Weight statistics", view: statisticsView },
+  sensitivity: { title: "Sensitivity", view: sensitivityView },
 };
 
 /** How often /runs is polled for new data (TensorBoard's own reload interval is 30 s too). */

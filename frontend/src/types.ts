@@ -312,3 +312,21 @@ export interface RunConfig {
   parameters?: { model_size?: number; prunable_size?: number };
   model_summary?: string;
 }
+
+/** One weight's curve in `GET /sensitivity`. */
+export interface SensitivityWeight {
+  weight: string;
+  shape: number[];
+  size: number;
+  structure: "magnitude" | "filters";
+  mode: "evaluate" | "data_free";
+  sparsities: (number | null)[];
+  pruned_fractions: (number | null)[];
+  /** Metric name (as Keras names it; data-free: "mean_abs_removed") -> one value per level. */
+  metrics: Record<string, (number | null)[]>;
+}
+
+/** `GET /sensitivity`: the scans of the runs holding one. */
+export interface SensitivityResponse {
+  scans: { run: string; weights: SensitivityWeight[] }[];
+}

@@ -7,7 +7,7 @@ script answers the frontend's `fetch` of a relative route from those answers, so
 opens from `file://` with no server and no network. The frontend is not changed.
 
 What the report holds: `/runs`, `/overview`, `/alerts`, `/overview.csv` (per run, for the Overview's
-download link), `/config`, `/metrics`, `/model_series_multi`,
+download link), `/config`, `/metrics`, `/model_series_multi`, `/sensitivity` (every scan),
 `/weight_series_multi` (every field, filtered per request), `/histograms` and `/mask_steps`
 for every run and weight, and `/mask` (with the diff) for at most `max_mask_weights`
 weights and `max_mask_steps` recorded mask steps per weight (the first, the last and
@@ -129,6 +129,7 @@ def collect(
         data["overview_csv"]["lines"][run] = routes.csv_lines("overview.csv", run=run)[1:]
         data["config"][run] = routes.get("config", run=run)
         data["metrics"][run] = routes.ok("metrics", run=run)
+    data["sensitivity"] = routes.ok("sensitivity")
     data["model_series_multi"] = {"series": [], "missing": []}
     for chunk in _chunks(runs, _RUNS_PER_REQUEST):
         data["model_series_multi"]["series"] += routes.ok("model_series_multi", run=chunk)["series"]
@@ -238,6 +239,7 @@ _SHIM = r"""
       case "config": return DATA.config[run] || notHeld("run '" + run + "'");
       case "metrics": return held(DATA.metrics[run], "run '" + run + "'");
       case "model_series_multi": return [200, pick(DATA.model_series_multi.series, runs, fields)];
+      case "sensitivity": return [200, DATA.sensitivity];
       case "weight_series_multi":
         const series = DATA.weight_series_multi[weight] || [];
         return [200, Object.assign({ weight: weight }, pick(series, runs, fields))];

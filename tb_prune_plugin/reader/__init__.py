@@ -15,9 +15,9 @@ does not decode, ...) is skipped with one warning naming it.
 
 The modules, by job: `run_index` (runs, their series, configs and restarts), `series`
 (tensor series), `masks` (masks and their caches), `overview`, `notebook` (`load`),
-`records` (the classes returned), `caches` (the one LRU class), `pruning_reader` (the
-reader put together). This package never imports TensorFlow (TensorBoard's event loading
-may).
+`sensitivity` (sensitivity scans), `records` (the classes returned), `caches` (the one LRU
+class), `pruning_reader` (the reader put together). This package never imports TensorFlow
+(TensorBoard's event loading may).
 """
 
 from tb_prune_plugin.reader.caches import IndexCache, LruCache
@@ -47,6 +47,7 @@ from tb_prune_plugin.reader.records import (
     SkippedSeries,
     WeightSummary,
 )
+from tb_prune_plugin.reader.sensitivity import WeightSensitivity
 
 __all__ = [
     "BLOB_READ_THREADS",
@@ -72,6 +73,7 @@ __all__ = [
     "Series",
     "SkippedSeries",
     "Weight",
+    "WeightSensitivity",
     "WeightSummary",
     "load",
 ]

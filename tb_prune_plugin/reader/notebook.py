@@ -7,6 +7,7 @@ import numpy as np
 
 from tb_prune_plugin.reader.pruning_reader import PruningReader
 from tb_prune_plugin.reader.records import PLUGIN_NAME, HistogramSeries, MetricSeries, Series
+from tb_prune_plugin.reader.sensitivity import WeightSensitivity
 
 
 @dataclasses.dataclass
@@ -40,6 +41,8 @@ class Run:
       metrics: scope ("epoch"/"batch") -> metric name -> `MetricSeries`.
       stripped_size: the stripped_size records (the model as it ships, saved and gzipped, at
         the end of training) as a `Series`; None when not read.
+      sensitivity: weight path -> `WeightSensitivity`, the run's sensitivity scan
+        (`sensitivity_scan`); empty if it holds none.
     """
 
     name: str
@@ -48,6 +51,7 @@ class Run:
     model: Series
     metrics: Dict[str, Dict[str, MetricSeries]]
     stripped_size: Optional[Series] = None
+    sensitivity: Dict[str, WeightSensitivity] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass
@@ -84,6 +88,7 @@ def load(logdir):
     ctx, eid = context.RequestContext(), ""
     index = reader.runs(ctx, eid)
     configs = reader.run_configs(ctx, eid, index.values())
+    scans = reader.sensitivity(ctx, eid)
     runs = {}
     for name, contents in index.items():
         weights = {}
@@ -103,5 +108,6 @@ def load(logdir):
             model=reader.model_series(ctx, eid, name),
             metrics=reader.metrics(ctx, eid, name),
             stripped_size=reader.stripped_size_series(ctx, eid, name),
+            sensitivity=scans.get(name, {}),
         )
     return Experiment(logdir=str(logdir), runs=runs)

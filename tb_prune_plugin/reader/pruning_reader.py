@@ -1,5 +1,5 @@
-"""`PruningReader`: the run index, tensor series, masks, overview and alerts put together over one
-data provider, with their caches and the threads that read from the provider."""
+"""`PruningReader`: the run index, tensor series, masks, overview, alerts and sensitivity scans
+put together over one data provider, with their caches and the threads that read from the provider."""
 
 import concurrent.futures
 import logging
@@ -20,6 +20,7 @@ from tb_prune_plugin.reader.masks import (
 from tb_prune_plugin.reader.overview import Overview
 from tb_prune_plugin.reader.records import DOWNSAMPLE_ALL
 from tb_prune_plugin.reader.run_index import RunIndex
+from tb_prune_plugin.reader.sensitivity import Sensitivity
 from tb_prune_plugin.reader.series import TensorSeries
 
 logger = logging.getLogger("tb_prune_plugin.reader")
@@ -33,7 +34,7 @@ INDEX_MAX_AGE_SECONDS = 30.0
 INDEX_CACHE_ENTRIES = 32
 
 
-class PruningReader(RunIndex, TensorSeries, Masks, Overview, Alerts):
+class PruningReader(RunIndex, TensorSeries, Masks, Overview, Alerts, Sensitivity):
     """Reads pruning data of the `pruning` plugin through a TensorBoard data provider.
 
     Every method takes a `tensorboard.context.RequestContext` and an experiment id, as

@@ -35,6 +35,7 @@ class RunContents:
       stripped_size_tag: the tag of the stripped_size series, or None.
       run_config_tag: the tag of the run_config record, or None.
       metrics: scope ("epoch"/"batch") -> metric name -> tag.
+      sensitivity: weight path -> tag of its sensitivity scan record.
       records: tag -> parsed `metadata.RecordMetadata`.
       last_step: the largest step of any pruning series of the run (None if unknown).
       configs_read: whether the next three were read (by `runs`, or when a read needs them).
@@ -52,6 +53,7 @@ class RunContents:
     stripped_size_tag: Optional[str] = None
     run_config_tag: Optional[str] = None
     metrics: Dict[str, Dict[str, str]] = dataclasses.field(default_factory=dict)
+    sensitivity: Dict[str, str] = dataclasses.field(default_factory=dict)
     records: Dict[str, metadata.RecordMetadata] = dataclasses.field(default_factory=dict)
     last_step: Optional[int] = None
     configs_read: bool = False
@@ -215,6 +217,20 @@ def not_superseded(data, starts):
     """
     keep = restarts.kept(*steps_and_wall_times(data), starts)
     return [d for d, k in zip(data, keep) if k]
+
+
+def datum_text(datum):
+    """The one string of a string-scalar record (run_config, sensitivity), decoded from UTF-8;
+    ValueError (or UnicodeDecodeError) saying what it holds instead."""
+    array = np.asarray(datum.numpy)
+    if array.size != 1:
+        raise ValueError("expected one string, got shape %s" % (array.shape,))
+    text = array.reshape(-1)[0]
+    if isinstance(text, bytes):
+        text = text.decode("utf-8")
+    if not isinstance(text, str):
+        raise ValueError("expected a string, got %s" % type(text).__name__)
+    return text
 
 
 def by_step(data):

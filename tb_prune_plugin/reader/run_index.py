@@ -3,7 +3,6 @@ tags), the runs' run_config records and where each of their trainings started (`
 
 import json
 
-import numpy as np
 from tensorboard import errors
 from tensorboard.data import provider
 
@@ -15,6 +14,7 @@ from tb_prune_plugin.reader.records import (
     RunContents,
     SkippedSeries,
     by_step,
+    datum_text,
     not_superseded,
     steps_and_wall_times,
 )
@@ -206,6 +206,8 @@ class RunIndex:
             existing = contents.model_stats_tag
         elif kind == metadata.KIND_STRIPPED_SIZE:
             existing = contents.stripped_size_tag
+        elif kind == metadata.KIND_SENSITIVITY:
+            existing = contents.sensitivity.get(record.weight)
         else:
             existing = contents.run_config_tag
         if existing is not None:
@@ -226,6 +228,8 @@ class RunIndex:
             contents.model_stats_tag = tag
         elif kind == metadata.KIND_STRIPPED_SIZE:
             contents.stripped_size_tag = tag
+        elif kind == metadata.KIND_SENSITIVITY:
+            contents.sensitivity[record.weight] = tag
         else:
             contents.run_config_tag = tag
         contents.records[tag] = record
@@ -276,27 +280,27 @@ class RunIndex:
         return None
 
     def _config(self, run, tag, datum):
-        array = np.asarray(datum.numpy)
         try:
-            if array.size != 1:
-                raise ValueError("expected one string, got shape %s" % (array.shape,))
-            text = array.reshape(-1)[0]
-            if isinstance(text, bytes):
-                text = text.decode("utf-8")
-            config = json.loads(text)
+            config = json.loads(datum_text(datum))
             if not isinstance(config, dict):
                 raise ValueError("expected a JSON object, got %r" % (config,))
             return config
         except (ValueError, TypeError, UnicodeDecodeError) as e:
-            self._warn_once(
-                ("datum", run, tag, datum.step),
-                "skipping pruning record run %r, tag %r, step %d: invalid run config: %s",
-                run,
-                tag,
-                datum.step,
-                e,
-            )
+            self._skip_invalid(run, tag, datum, "run config", e)
             return None
+
+    def _skip_invalid(self, run, tag, datum, what, error):
+        """Warns once that the record of `run`, `tag` at the datum's step is skipped: it is not
+        a valid `what` (`error` says why)."""
+        self._warn_once(
+            ("datum", run, tag, datum.step),
+            "skipping pruning record run %r, tag %r, step %d: invalid %s: %s",
+            run,
+            tag,
+            datum.step,
+            what,
+            error,
+        )
 
     def _starts(self, run, config_tag, configs):
         """`restarts.training_starts` of the run_config data `configs` (those with start_step)."""

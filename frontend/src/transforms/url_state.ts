@@ -4,7 +4,7 @@
 
 import type { Region } from "../types";
 
-export const TABS = ["overview", "schedules", "masks", "accuracy", "distributions", "stability", "structure", "configuration", "statistics"] as const;
+export const TABS = ["overview", "schedules", "masks", "accuracy", "distributions", "stability", "structure", "configuration", "statistics", "sensitivity"] as const;
 export type TabId = (typeof TABS)[number];
 
 export type XAxisMode = "sparsity" | "remaining";

@@ -21,6 +21,7 @@ import type { RunInfo } from "../types";
 import { chartBox, xyChart, type XYSpec } from "../ui/chart";
 import { el, select, swatch } from "../ui/dom";
 import { lineKey } from "../ui/line_key";
+import { metricControls } from "../ui/metric_controls";
 import { chartColors } from "../ui/theme";
 import { errorState, loadingState, noticeState } from "../ui/states";
 import type { ViewContext } from "./view";
@@ -50,18 +51,6 @@ export function accuracyView(root: HTMLElement, ctx: ViewContext): void {
   const minimize = metricLowerIsBetter(parsed.name, ctx.state.better);
   const xMode = ctx.state.xAxis;
 
-  const metricSelect = select({ id: "metric", "data-testid": "metric-select" }, keys.map((k) => [k, k] as const), metric);
-  // A new metric starts from its own direction (the name's), not the previous metric's choice.
-  metricSelect.addEventListener("change", () => ctx.setState({ metric: metricSelect.value, better: null }));
-  const betterSelect = select(
-    { id: "metric-better", "data-testid": "metric-better" },
-    [
-      ["higher", "higher is better"],
-      ["lower", "lower is better"],
-    ],
-    minimize ? "lower" : "higher",
-  );
-  betterSelect.addEventListener("change", () => ctx.setState({ better: betterSelect.value as "lower" | "higher" }));
   const xSelect = select(
     { id: "x-axis", "data-testid": "x-axis-select" },
     [
@@ -75,10 +64,7 @@ export function accuracyView(root: HTMLElement, ctx: ViewContext): void {
     el(
       "div",
       { class: "controls" },
-      el("label", { for: "metric" }, "Metric "),
-      metricSelect,
-      el("label", { for: "metric-better", class: "visually-hidden" }, "Which values are better"),
-      betterSelect,
+      ...metricControls("metric", keys, metric, minimize, (patch) => ctx.setState(patch)),
       el("label", { for: "x-axis" }, "x axis "),
       xSelect,
     ),
