@@ -1,5 +1,5 @@
 """`PruningReader`: the run index, tensor series, masks, overview, alerts and sensitivity scans
-put together over one data provider, with their caches and the threads that read from the provider."""
+put together over one data provider, with their caches and the threads that read from it."""
 
 import concurrent.futures
 import logging
