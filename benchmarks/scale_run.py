@@ -240,15 +240,14 @@ def masks_view_trials(base, run, weight, trials):
 PROFILED_CALLS = r"tb_prune_plugin|grpc_provider|_channel|scalars_plugin|numpy|zlib|json/"
 
 
-def profile_routes(logdir, paths, queries, reference, top=16):
+def profile_routes(logdir, last_step, paths, queries, reference, top=16):
     """cProfile of the first and a warm request of each route in `paths` (and of the
     reference), in-process: TensorBoard's WSGI app with the Rust data server."""
     from werkzeug import test as wtest
 
     app, _ = dashboard.in_process_app(logdir, load_fast=True)
     client = wtest.Client(app)
-    run_query = reference.split("?", 1)
-    _wait_in_process(client, run_query)
+    _wait_in_process(client, scale_logdir.RUN_NAME, last_step)
     out = {}
     for name, url in [("scalars", reference)] + [(p, PREFIX + p + queries[p]) for p in paths]:
         for label in ("first", "warm"):
@@ -268,13 +267,17 @@ def profile_routes(logdir, paths, queries, reference, top=16):
     return out
 
 
-def _wait_in_process(client, reference, timeout=1800):
-    """Waits until the in-process data server serves the reference series."""
+def _wait_in_process(client, run, last_step, timeout=1800):
+    """Waits until the in-process data server serves the last step's global sparsity (the
+    whole run loaded: profiles are not taken while it ingests)."""
     start = time.monotonic()
+    url = SCALARS + "?" + urllib.parse.urlencode({"run": run, "tag": "pruning/global_sparsity"})
     while time.monotonic() - start < timeout:
-        response = client.get("?".join(reference))
-        if response.status_code == 200 and len(json.loads(response.get_data())) > 0:
-            return
+        response = client.get(url)
+        if response.status_code == 200:
+            points = json.loads(response.get_data())
+            if points and points[-1][1] == last_step:
+                return
         time.sleep(2.0)
     raise RuntimeError("the in-process data server did not load in %d s" % timeout)
 
@@ -390,7 +393,11 @@ def run(args):
         ]
         results["profiled"] = (
             profile_routes(
-                logdir, missed, results["server"]["queries"], reference_query(run_name, weight)
+                logdir,
+                info["steps"],
+                missed,
+                results["server"]["queries"],
+                reference_query(run_name, weight),
             )
             if missed and not args.no_profile
             else {}
