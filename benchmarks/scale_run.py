@@ -11,7 +11,8 @@
    served; reads the resident memory of TensorBoard and its data server from /proc.
 3. Times every route of `plugin.ROUTES` (parameters for the largest kernel and the run)
    against TensorBoard's own `/data/plugin/scalars/scalars` of that kernel's sparsity tag:
-   the first request of each route (each right after a scalars request), then `--rounds`
+   the first request of each route (in `ROUTES` order, each right after a scalars request;
+   so /mask's first request finds the headers /mask_steps read, as in the view), then `--rounds`
    interleaved rounds (order reversed every other round); ratios are per round.
 4. In a second TensorBoard process over the same directory (so that nothing is cached),
    opens the plugin's frame at the Masks view of the largest kernel in headless Chromium
