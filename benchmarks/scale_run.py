@@ -1,7 +1,7 @@
 """TensorBoard over a ResNet-50-size run of 100,000 steps (issue 10, item 5).
 
     python benchmarks/scale_run.py --out scale.json --md scale.md [--steps 100000]
-        [--logdir DIR] [--rounds 10] [--browser-trials 5]
+        [--logdir DIR] [--rounds 10] [--browser-trials 5] [--python-loader]
 
 1. Writes `scale_logdir.py`'s log directory (54 kernels, 23.5M weights, what the default
    `PruningMonitor()` records over `--steps` steps) into a temporary directory (or reuses
@@ -18,7 +18,9 @@
    opens the plugin's frame at the Masks view of the largest kernel in headless Chromium
    and times, in the page, from navigation start until the mask canvas is drawn
    (`data-state=ready`); the first trial meets a cold server, the others a warm one.
-5. For each route that misses 1.5x /scalars, profiles it in-process (cProfile, TensorBoard's
+5. With `--python-loader`, the same directory in TensorBoard's Python loader
+   (`--load_fast=false`): load time, memory, the first /mask_steps and /mask.
+6. For each route that misses 1.5x /scalars, profiles it in-process (cProfile, TensorBoard's
    WSGI app over the same directory with the Rust data server) and keeps the top calls.
 
 Writes the JSON to `--out` and a Markdown section (`render`) to `--md`.
@@ -364,6 +366,23 @@ def serve_and_time(logdir, info, rounds, load_timeout):
     }
 
 
+def python_loader(logdir, info, load_timeout):
+    """TensorBoard with `--load_fast=false` (its Python loader, as without the data server
+    binary): seconds until the last record is served, memory, and the first /mask_steps and
+    /mask of the largest kernel."""
+    run, weight = scale_logdir.RUN_NAME, info["largest_kernel"]["path"]
+    shape, last_mask = info["largest_kernel"]["shape"], info["last_mask_step"]
+    queries = route_queries(run, weight, shape, last_mask)
+    with tb_server.TensorBoardProcess(logdir, flags=["--load_fast=false"]) as tb:
+        wait_loaded(tb.url, run, info["steps"], load_timeout)
+        out = {"load_seconds": time.monotonic() - tb.started_at, "memory_loaded": tb.memory()}
+        for path in ("/mask_steps", "/mask"):
+            ms, size = dashboard._request(tb.url + PREFIX + path + queries[path])
+            out[path] = {"first_ms": ms, "bytes": size}
+        out["scalars_ms"] = dashboard._request(tb.url + reference_query(run, weight))[0]
+    return out
+
+
 def run(args):
     """Everything of the module docstring; returns the results."""
     began = time.perf_counter()
@@ -386,6 +405,8 @@ def run(args):
             results["browser_server_load_seconds"] = time.monotonic() - tb.started_at
             results["masks_view"] = masks_view_trials(tb.url, run_name, weight, args.browser_trials)
             results["browser_server_memory"] = tb.memory()
+        if args.python_loader:
+            results["python_loader"] = python_loader(logdir, info, args.load_timeout)
         missed = [
             path
             for path, warm in results["server"]["routes"]["warm"].items()
@@ -469,6 +490,22 @@ def render(results):
         "| the second TensorBoard (for the browser) loaded | %.0f s after it started | loads | |"
         % results["browser_server_load_seconds"]
     )
+    loader = results.get("python_loader")
+    if loader:
+        lines.append(
+            "| with `--load_fast=false` (the Python loader): loaded; RSS | %.0f s after it "
+            "started; %.0f MiB (peak %.0f MiB) | reported | |"
+            % (
+                loader["load_seconds"],
+                loader["memory_loaded"]["rss_mib"],
+                loader["memory_loaded"]["peak_rss_mib"],
+            )
+        )
+        lines.append(
+            "| with `--load_fast=false`: first /mask_steps, /mask; a /scalars after them "
+            "| %.0f ms, %.0f ms; %.0f ms | | |"
+            % (loader["/mask_steps"]["first_ms"], loader["/mask"]["first_ms"], loader["scalars_ms"])
+        )
     view = results["masks_view"]["trials"]
     drawn = [t["drawn_ms"] for t in view]
     lines.append(
@@ -573,6 +610,11 @@ def main(argv=None):
     parser.add_argument("--browser-trials", type=int, default=5)
     parser.add_argument("--load-timeout", type=int, default=1800)
     parser.add_argument("--no-profile", action="store_true")
+    parser.add_argument(
+        "--python-loader",
+        action="store_true",
+        help="also load the directory with --load_fast=false (load time, memory)",
+    )
     args = parser.parse_args(argv)
     results = run(args)
     with open(args.out, "w") as f:
