@@ -1,6 +1,6 @@
 """The log directory of a ResNet-50-size run over 100,000 steps, written without training.
 
-    python benchmarks/scale_logdir.py OUT_DIR [--steps 100000] [--quick]
+    python benchmarks/scale_logdir.py OUT_DIR [--steps 100000]
 
 What `PruningMonitor()` (default arguments) writes for
 `tf_keras.applications.ResNet50(weights=None, input_shape=(64, 64, 3), classes=10)` wrapped
@@ -15,7 +15,7 @@ Which steps are recorded is decided by the monitor's own rules, run on the step 
 - step 0 (before the first step) and step 1 (the fit's first batch end);
 - every step at which TF-MOT may set a mask (`(p - begin) % frequency == 0`; the optimizer
   step equals the pruning step in an ordinary training), whether or not a mask changed;
-- every epoch end (an epoch every `steps_per_epoch` steps) and the last step;
+- every epoch end (an epoch every `STEPS_PER_EPOCH` = 1,000 steps) and the last step;
 - between them, the multiples of the interval the default policy (`RecordingPolicy`, the
   class the monitor uses) reaches when a step of training takes `step_seconds` and one
   record `record_seconds`. The defaults are this machine's ResNet-50 figures
@@ -76,19 +76,21 @@ def resnet50_kernels():
     return kernels, int(model.count_params())
 
 
-def polynomial_sparsities(steps, frequency=FREQUENCY, final_sparsity=FINAL_SPARSITY):
-    """{pruning step: target sparsity (float32)} of TF-MOT's PolynomialDecay(0 -> final,
-    begin 0, end `steps`, power 3, `frequency`), asked of TF-MOT's own schedule."""
+def schedule_values(steps, at, frequency=FREQUENCY, final_sparsity=FINAL_SPARSITY):
+    """{step: (should_prune, target sparsity as float32)} at the steps `at` of TF-MOT's
+    PolynomialDecay(0 -> final, begin 0, end `steps`, power 3, `frequency`), asked of TF-MOT's
+    own schedule (as the monitor's measuring graph asks it at each record)."""
     import tensorflow as tf
     from tensorflow_model_optimization.sparsity import keras as sparsity
 
     schedule = sparsity.PolynomialDecay(0.0, final_sparsity, 0, steps, frequency=frequency)
-    pruning_steps = np.arange(frequency, steps + 1, frequency, dtype=np.int64)
-    # The schedule is elementwise in the step: one call for all pruning steps.
-    should, values = schedule(tf.constant(pruning_steps))
-    if not bool(np.all(should.numpy())):
-        raise AssertionError("PolynomialDecay did not prune at every multiple of its frequency")
-    return {int(s): np.float32(v) for s, v in zip(pruning_steps, values.numpy())}
+    values = {}
+    # One call per step, as the monitor makes: a call on a vector of steps can differ in the
+    # last bit of float32 (another kernel for pow).
+    for step in sorted(set(at)):
+        should_prune, target = schedule(tf.constant(step, tf.int64))
+        values[int(step)] = (bool(should_prune), np.float32(target.numpy()))
+    return values
 
 
 def kept_count(size, sparsity):
@@ -103,9 +105,8 @@ def recorded_steps(steps, interval=None, step_seconds=STEP_SECONDS, record_secon
     With `interval` None, the real `RecordingPolicy` adapts it on a simulated clock (each
     training step `step_seconds`, each record `record_seconds`); else it is fixed.
     """
-    rule = policy.RecordingPolicy(every_n_steps=interval)
     clock = [0.0]
-    rule.clock = lambda: clock[0]
+    rule = policy.RecordingPolicy(every_n_steps=interval, clock=lambda: clock[0])
     rule.start_fit()
     recorded, forced = [0], {0}
     last = 0
@@ -150,7 +151,8 @@ class _Kernel:
         return int(self.order.size)
 
     def values_at(self, step, target, should_prune, encoder):
-        """The kernel's records at recorded step `step` (its mask first set for `step`)."""
+        """The kernel's records at recorded step `step` (its mask first set for `step`);
+        `target` and `should_prune` are the schedule's at `step`."""
         newly = 0
         if self.mask is None:
             self.mask = np.ones(self.shape, dtype=bool)
@@ -336,8 +338,12 @@ def write_run(run_dir, kernels, steps, *, model_size=None, interval=None, seed=0
     policy's, see `recorded_steps`).
     """
     began = time.perf_counter()
-    sparsities = polynomial_sparsities(steps)
     record_steps, _, final_interval = recorded_steps(steps, interval)
+    pruning_steps = range(FREQUENCY, steps + 1, FREQUENCY)
+    schedule = schedule_values(steps, list(pruning_steps) + record_steps)
+    if not all(schedule[p][0] for p in pruning_steps):
+        raise AssertionError("PolynomialDecay did not prune at every multiple of its frequency")
+    sparsities = {p: schedule[p][1] for p in pruning_steps}
     built = []
     for i, (path, shape) in enumerate(kernels):
         size = int(np.prod(shape))
@@ -353,9 +359,9 @@ def write_run(run_dir, kernels, steps, *, model_size=None, interval=None, seed=0
     config = summary.run_config(_run_config(built, model_size, steps, FREQUENCY))
     for n, step in enumerate(record_steps):
         values = [config] if step == 0 else []
-        target = _target_at(sparsities, step)
+        should_prune, target = schedule[step]
         for k in built:
-            values.extend(k.values_at(step, target, step in sparsities, encoder))
+            values.extend(k.values_at(step, float(target), should_prune, encoder))
         nonzeros = sum(k.size - k.pruned for k in built)
         sparse_bytes = 4 * other + sum(4 * (k.size - k.pruned) + (k.size + 7) // 8 for k in built)
         values.extend(_model_values(prunable, nonzeros, model_size, other, sparse_bytes))
@@ -376,12 +382,6 @@ def write_run(run_dir, kernels, steps, *, model_size=None, interval=None, seed=0
         interval=final_interval,
         seconds=time.perf_counter() - began,
     )
-
-
-def _target_at(sparsities, step):
-    """The schedule's target at the latest pruning step at or before `step` (0 before)."""
-    pruning = step - step % FREQUENCY
-    return float(sparsities.get(pruning, 0.0))
 
 
 def _scalars(path, **named):

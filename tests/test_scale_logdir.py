@@ -97,3 +97,16 @@ def test_scale_logdir_masks_are_delta_chains_with_keyframes_every_10_records(gen
                 kinds[value.tag.split("/", 1)[1].rsplit("/", 1)[0]].append(header["kind"])
     chain = ["keyframe"] + ["delta"] * 9
     assert kinds["c/kernel"] == (chain * 3)[:21]
+
+
+def test_scale_logdir_targets_are_the_schedules_at_each_recorded_step(generated):
+    """target_sparsity and should_prune are TF-MOT's schedule at the recorded step itself (as
+    the measuring graph asks it), also between pruning steps."""
+    _, run, read = generated
+    schedule = sparsity.PolynomialDecay(0.0, 0.9, 0, STEPS, frequency=100)
+    fields = read.weights["c/kernel"].fields
+    for i, step in enumerate(run.steps):
+        should_prune, target = schedule(tf.constant(step, tf.int64))
+        assert fields["target_sparsity"][i] == float(np.float32(target))
+        assert fields["should_prune"][i] == float(bool(should_prune))
+    assert fields["should_prune"].tolist().count(1.0) == 21  # step 0 and the 20 pruning steps
