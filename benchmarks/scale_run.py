@@ -39,6 +39,7 @@ import sys
 import tempfile
 import time
 import urllib.parse
+import urllib.request
 
 import checkout  # noqa: F401  (before tb_prune_plugin: this checkout's package)
 import dashboard
@@ -58,10 +59,7 @@ FRAME_PATH = "/data/plugin_entry.html?name=pruning"
 def masks_view_max_cells(shape, budget=262144, max_side=2048):
     """The `max_cells` the Masks view asks for a whole mask of `shape`
     (frontend/src/transforms/region.ts, `layoutSize` and `maxCellsFor`)."""
-    rows = shape[-1]
-    cols = 1
-    for d in shape[:-1]:
-        cols *= d
+    rows, cols = shape[-1], math.prod(shape[:-1])
     total = rows * cols
     if total <= budget and rows <= max_side and cols <= max_side:
         return budget
@@ -122,8 +120,6 @@ def wait_loaded(base, run, last_step, timeout):
 
 
 def _get(url):
-    import urllib.request
-
     with urllib.request.urlopen(url, timeout=600) as response:
         return response.read()
 
@@ -298,10 +294,10 @@ def generate(logdir, steps):
     kernels, model_size = scale_logdir.resnet50_kernels()
     run_dir = os.path.join(logdir, scale_logdir.RUN_NAME)
     # The first of the largest in layer order (three 3x3x512x512 kernels tie).
-    largest = max(kernels, key=lambda k: _size(k[1]))
+    largest = max(kernels, key=lambda k: math.prod(k[1]))
     description = {
         "kernels": len(kernels),
-        "prunable_weights": sum(_size(s) for _, s in kernels),
+        "prunable_weights": sum(math.prod(s) for _, s in kernels),
         "model_size": model_size,
         "largest_kernel": {"path": largest[0], "shape": list(largest[1])},
         "steps": steps,
@@ -329,13 +325,6 @@ def generate(logdir, steps):
     with open(info_path, "w") as f:
         json.dump(description, f)
     return description
-
-
-def _size(shape):
-    n = 1
-    for d in shape:
-        n *= d
-    return n
 
 
 def serve_and_time(logdir, info, rounds, load_timeout):
