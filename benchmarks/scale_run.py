@@ -194,7 +194,7 @@ def masks_view_trials(base, run, weight, trials):
     ms from navigation start until the mask canvas is drawn, and the data requests made."""
     from playwright.sync_api import sync_playwright
 
-    from tests import browser as shared
+    from benchmarks.fixtures import browser as shared
 
     url = "%s%s#tab=masks&focusRun=%s&focusWeight=%s" % (
         base,
