@@ -20,7 +20,7 @@ from tensorboard.plugins import base_plugin
 from tensorboard.util import tb_logging
 from werkzeug import wrappers
 
-from tb_prune_plugin import bodies, metadata, params, reader
+from tb_prune_plugin import analysis_bodies, bodies, metadata, params, reader
 
 logger = tb_logging.get_logger()
 
@@ -125,6 +125,7 @@ ROUTES = (
             ("max_cells", params.max_cells),
         ),
     ),
+    Route("/mask_convergence", analysis_bodies.mask_convergence_body, (_WEIGHT, _MULTI_RUNS)),
 )
 
 

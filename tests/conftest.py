@@ -63,3 +63,55 @@ def tfmot_poly_run(tmp_path_factory):
         schedule=schedule,
         final_step=int(model.optimizer.iterations.numpy()),
     )
+
+
+@pytest.fixture(scope="session")
+def tfmot_constant_run(tmp_path_factory):
+    """The model of `tfmot_poly_run` (64-24-10, both kernels pruned) from another seed, on
+    ConstantSparsity(0.6) from step 3 every 3 steps, every_n_steps=1: 16 steps as there.
+
+    Its kernels share paths and shapes with the poly run's, and its masks are recorded at
+    other steps (the mask overlap and convergence tests compare the two).
+    """
+    import tensorflow_model_optimization as tfmot
+    import tf_keras
+
+    from tb_prune_plugin.callbacks import PruningMonitor
+
+    root = tmp_path_factory.mktemp("tfmot_constant")
+    schedule = tfmot.sparsity.keras.ConstantSparsity(0.6, begin_step=3, frequency=3)
+    tf_keras.utils.set_random_seed(11)
+    model = training.dense_tfmot_model(schedule)
+    x, y = training.digits(800)
+    model.fit(
+        x,
+        y,
+        batch_size=100,
+        epochs=2,
+        callbacks=[
+            tfmot.sparsity.keras.UpdatePruningStep(),
+            PruningMonitor(str(root / "constant"), every_n_steps=1),
+        ],
+        verbose=0,
+    )
+    return TrainedRun(
+        logdir=str(root),
+        run="constant",
+        probe=None,
+        history={},
+        model=model,
+        schedule=schedule,
+        final_step=int(model.optimizer.iterations.numpy()),
+    )
+
+
+@pytest.fixture(scope="session")
+def tfmot_pair_logdir(tfmot_poly_run, tfmot_constant_run, tmp_path_factory):
+    """A log directory holding copies of the runs `poly` and `constant` (the session
+    fixtures' directories are shared with other tests, which may add to them)."""
+    import shutil
+
+    logdir = tmp_path_factory.mktemp("tfmot_pair")
+    for trained in (tfmot_poly_run, tfmot_constant_run):
+        shutil.copytree(os.path.join(trained.logdir, trained.run), logdir / trained.run)
+    return str(logdir)

@@ -6,6 +6,7 @@ import logging
 import threading
 
 from tb_prune_plugin.reader.caches import IndexCache, LruCache
+from tb_prune_plugin.reader.convergence import MaskConvergence
 from tb_prune_plugin.reader.masks import (
     BLOB_READ_THREADS,
     MASK_CACHE_BYTES,
@@ -30,9 +31,12 @@ logger = logging.getLogger("tb_prune_plugin.reader")
 # once. `runs()` (the /runs route) always lists afresh and renews the index.
 INDEX_MAX_AGE_SECONDS = 30.0
 INDEX_CACHE_ENTRIES = 32
+# Mask analyses kept (convergence and overlap results: a few numbers per recorded step), each
+# keyed by the mask records it was computed from.
+ANALYSIS_CACHE_ENTRIES = 256
 
 
-class PruningReader(RunIndex, TensorSeries, Masks, Overview):
+class PruningReader(RunIndex, TensorSeries, Masks, Overview, MaskConvergence):
     """Reads pruning data of the `pruning` plugin through a TensorBoard data provider.
 
     Every method takes a `tensorboard.context.RequestContext` and an experiment id, as
@@ -58,6 +62,7 @@ class PruningReader(RunIndex, TensorSeries, Masks, Overview):
         self._index_cache = IndexCache(index_max_age, INDEX_CACHE_ENTRIES)
         self._header_cache = LruCache(MASK_HEADER_CACHE_ENTRIES)
         self._listing_cache = LruCache(MASK_LISTING_CACHE_ENTRIES)
+        self._analysis_cache = LruCache(ANALYSIS_CACHE_ENTRIES)
         self._blob_pool = None
         self._blob_pool_lock = threading.Lock()
 
