@@ -66,9 +66,9 @@ def tfmot_poly_run(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def tfmot_constant_run(tmp_path_factory):
-    """The model of `tfmot_poly_run` (64-24-10, both kernels pruned) from another seed, on
-    ConstantSparsity(0.6) from step 3 every 3 steps, every_n_steps=1: 16 steps as there.
+def tfmot_seeded_run(tmp_path_factory):
+    """The model of `tfmot_poly_run` (64-24-10, both kernels pruned) from seed 11, on
+    PolynomialDecay 0.2 -> 0.6 over steps 3..12 every 3 steps, every_n_steps=1: 16 steps.
 
     Its kernels share paths and shapes with the poly run's, and its masks are recorded at
     other steps (the mask overlap and convergence tests compare the two).
@@ -78,8 +78,10 @@ def tfmot_constant_run(tmp_path_factory):
 
     from tb_prune_plugin.callbacks import PruningMonitor
 
-    root = tmp_path_factory.mktemp("tfmot_constant")
-    schedule = tfmot.sparsity.keras.ConstantSparsity(0.6, begin_step=3, frequency=3)
+    root = tmp_path_factory.mktemp("tfmot_seeded")
+    schedule = tfmot.sparsity.keras.PolynomialDecay(
+        initial_sparsity=0.2, final_sparsity=0.6, begin_step=3, end_step=12, frequency=3
+    )
     tf_keras.utils.set_random_seed(11)
     model = training.dense_tfmot_model(schedule)
     x, y = training.digits(800)
@@ -90,13 +92,13 @@ def tfmot_constant_run(tmp_path_factory):
         epochs=2,
         callbacks=[
             tfmot.sparsity.keras.UpdatePruningStep(),
-            PruningMonitor(str(root / "constant"), every_n_steps=1),
+            PruningMonitor(str(root / "seeded"), every_n_steps=1),
         ],
         verbose=0,
     )
     return TrainedRun(
         logdir=str(root),
-        run="constant",
+        run="seeded",
         probe=None,
         history={},
         model=model,
@@ -106,12 +108,12 @@ def tfmot_constant_run(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def tfmot_pair_logdir(tfmot_poly_run, tfmot_constant_run, tmp_path_factory):
-    """A log directory holding copies of the runs `poly` and `constant` (the session
+def tfmot_pair_logdir(tfmot_poly_run, tfmot_seeded_run, tmp_path_factory):
+    """A log directory holding copies of the runs `poly` and `seeded` (the session
     fixtures' directories are shared with other tests, which may add to them)."""
     import shutil
 
     logdir = tmp_path_factory.mktemp("tfmot_pair")
-    for trained in (tfmot_poly_run, tfmot_constant_run):
+    for trained in (tfmot_poly_run, tfmot_seeded_run):
         shutil.copytree(os.path.join(trained.logdir, trained.run), logdir / trained.run)
     return str(logdir)

@@ -46,9 +46,9 @@ def test_convergence_of_tfmot_runs_is_the_distance_to_the_last_loaded_mask(tfmot
     loaded = reader.load(tfmot_pair_logdir)
     client = _client(tfmot_pair_logdir)
     for weight in WEIGHTS:
-        body = _get(client, "/mask_convergence?weight=%s&run=poly&run=constant" % weight)
+        body = _get(client, "/mask_convergence?weight=%s&run=poly&run=seeded" % weight)
         assert body["weight"] == weight and body["limit"] == 0.01 and body["missing"] == []
-        assert [s["run"] for s in body["series"]] == ["poly", "constant"]
+        assert [s["run"] for s in body["series"]] == ["poly", "seeded"]
         for series in body["series"]:
             masks = loaded.runs[series["run"]].weights[weight].masks
             steps, differing, fractions, early = _expected(masks)

@@ -6,6 +6,7 @@ import { fieldsParam, runChunks, seriesByRun } from "./transforms/multi_series";
 import { routeUrl, type ParamValue } from "./transforms/query";
 import type {
   HistogramsResponse,
+  MaskConvergenceResponse,
   MaskResponse,
   MaskStepsResponse,
   MetricsResponse,
@@ -213,6 +214,11 @@ export class Api {
 
   maskSteps(run: string, weight: string): Promise<MaskStepsResponse> {
     return this.cached("mask_steps", { run, weight });
+  }
+
+  /** `GET /mask_convergence`: every recorded mask's distance from the last one, per run. */
+  maskConvergence(weight: string, runs: readonly string[]): Promise<MaskConvergenceResponse> {
+    return this.cached("mask_convergence", { weight, run: runs });
   }
 
   /** `GET /mask`: not cached (large), aborted when the ticket goes stale. */

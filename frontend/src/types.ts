@@ -173,6 +173,29 @@ export interface HistogramsResponse {
   threshold: (number | null)[];
 }
 
+/** One run of `GET /mask_convergence`: each recorded mask's distance from the run's last one. */
+export interface ConvergenceSeries {
+  run: string;
+  shape: number[];
+  size: number;
+  steps: number[];
+  /** Entries that differ from the last mask; null for a mask of another shape. */
+  differing: (number | null)[];
+  /** differing / size. */
+  fraction: (number | null)[];
+  /** The first step from which fraction stays under `limit` to the end. */
+  early_bird_step: number | null;
+  unreadable: number;
+}
+
+/** `GET /mask_convergence?weight=W&run=R1&run=R2...`. */
+export interface MaskConvergenceResponse {
+  weight: string;
+  limit: number;
+  series: ConvergenceSeries[];
+  missing: string[];
+}
+
 /** `GET /mask_steps?run=R&weight=W`. */
 export interface MaskStepsResponse {
   run: string;
