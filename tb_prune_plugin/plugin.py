@@ -115,7 +115,7 @@ ROUTES = (
     Route("/mask_steps", bodies.mask_steps_body, (_RUN, _WEIGHT)),
     Route(
         "/mask",
-        bodies.mask_body,
+        analysis_bodies.mask_body,
         (
             _RUN,
             _WEIGHT,
@@ -123,9 +123,11 @@ ROUTES = (
             _param("diff", params.flag, name="diff"),
             ("bounds", params.bounds),
             ("max_cells", params.max_cells),
+            _param("compare_run", params.single, name="compare_run", required=False),
         ),
     ),
     Route("/mask_convergence", analysis_bodies.mask_convergence_body, (_WEIGHT, _MULTI_RUNS)),
+    Route("/mask_overlap", analysis_bodies.mask_overlap_body, (_WEIGHT, _MULTI_RUNS)),
 )
 
 

@@ -17,6 +17,7 @@ from tb_prune_plugin.reader.masks import (
     mask_nbytes,
     view_bytes,
 )
+from tb_prune_plugin.reader.overlap import MaskOverlap
 from tb_prune_plugin.reader.overview import Overview
 from tb_prune_plugin.reader.records import DOWNSAMPLE_ALL
 from tb_prune_plugin.reader.run_index import RunIndex
@@ -36,7 +37,7 @@ INDEX_CACHE_ENTRIES = 32
 ANALYSIS_CACHE_ENTRIES = 256
 
 
-class PruningReader(RunIndex, TensorSeries, Masks, Overview, MaskConvergence):
+class PruningReader(RunIndex, TensorSeries, Masks, Overview, MaskConvergence, MaskOverlap):
     """Reads pruning data of the `pruning` plugin through a TensorBoard data provider.
 
     Every method takes a `tensorboard.context.RequestContext` and an experiment id, as
