@@ -2,7 +2,8 @@
 // regrew (kept again), per weight with runs overlaid. A mask that keeps
 // churning late in training is a schedule or learning-rate problem. Below,
 // each weight's distance from its final mask over the recorded steps, with
-// the early-bird step (from which it stays under 1%) marked and stated.
+// the early-bird step (from which it stays under 1%) marked and stated, and
+// the overlap of the runs' kept sets (views/overlap.ts).
 
 import { isAbort } from "../api";
 import { convergenceChart, earlyBirdText } from "../transforms/convergence";
@@ -14,6 +15,7 @@ import { lineKey } from "../ui/line_key";
 import { runColor } from "../ui/run_colors";
 import { errorState, loadingState, noticeState } from "../ui/states";
 import { drawnLineChart } from "./drawn";
+import { overlapSection } from "./overlap";
 import { shownWeights, type ViewContext } from "./view";
 import { MAX_WEIGHT_CHARTS, weightCharts } from "./weight_charts";
 
@@ -32,7 +34,8 @@ export function stabilityView(root: HTMLElement, ctx: ViewContext): void {
   );
   const churn = el("div", {});
   const convergence = el("section", { class: "convergence", "data-testid": "convergence-section" });
-  root.append(churn, convergence);
+  const overlap = el("section", { class: "overlap-section", "data-testid": "overlap-section" });
+  root.append(churn, convergence, overlap);
   weightCharts(
     churn,
     ctx,
@@ -60,7 +63,7 @@ export function stabilityView(root: HTMLElement, ctx: ViewContext): void {
         ctx.scope,
       );
     },
-    () => convergenceCharts(convergence, ctx),
+    () => convergenceCharts(convergence, ctx).then(() => overlapSection(overlap, ctx)),
   );
 }
 
