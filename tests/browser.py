@@ -6,6 +6,7 @@ download its own browsers here); `ConsoleErrors` collects what the page reports 
 errors; `plugin_frame` finds the Pruning plugin's iframe inside TensorBoard's page.
 """
 
+import base64
 import contextlib
 import json
 import os
@@ -208,3 +209,24 @@ def pruning_tab(url):
             yield page, plugin_frame(page), errors
         finally:
             chromium.close()
+
+
+def canvas_rgba(frame, selector):
+    """The pixels of the canvas `selector` in `frame` as a [height, width, 4] uint8 array (its
+    backing store, unscaled)."""
+    import numpy as np
+
+    data = frame.evaluate(
+        """selector => {
+            const canvas = document.querySelector(selector);
+            const pixels = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height);
+            let text = "";
+            for (let i = 0; i < pixels.data.length; i += 0x8000) {
+              text += String.fromCharCode.apply(null, pixels.data.subarray(i, i + 0x8000));
+            }
+            return {width: canvas.width, height: canvas.height, b64: btoa(text)};
+        }""",
+        selector,
+    )
+    rgba = np.frombuffer(base64.b64decode(data["b64"]), np.uint8)
+    return rgba.reshape(data["height"], data["width"], 4)

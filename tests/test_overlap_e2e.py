@@ -128,22 +128,7 @@ def browser_number(value):
     return str(int(float(text))) if float(text).is_integer() else repr(float(text))
 
 
-def _canvas_rgba(frame, selector):
-    """The canvas's pixels as a [height, width, 4] uint8 array (its backing store)."""
-    data = frame.evaluate(
-        """selector => {
-            const canvas = document.querySelector(selector);
-            const pixels = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height);
-            let text = "";
-            for (let i = 0; i < pixels.data.length; i += 0x8000) {
-              text += String.fromCharCode.apply(null, pixels.data.subarray(i, i + 0x8000));
-            }
-            return {width: canvas.width, height: canvas.height, b64: btoa(text)};
-        }""",
-        selector,
-    )
-    rgba = np.frombuffer(base64.b64decode(data["b64"]), np.uint8)
-    return rgba.reshape(data["height"], data["width"], 4)
+_canvas_rgba = browser.canvas_rgba
 
 
 def test_masks_view_shows_run_a_against_run_b_in_the_routes_colours(served, tab, tfmot_pair_logdir):
