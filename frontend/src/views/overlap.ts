@@ -59,7 +59,7 @@ function drawGroup(block: HTMLElement, weight: string, group: OverlapGroup, ctx:
   const shape = group.shape.join("\u00d7");
   const heatmap = el(
     "table",
-    { class: "heatmap", "data-testid": "overlap-heatmap", "data-shape": shape },
+    { class: "iou-heatmap", "data-testid": "overlap-heatmap", "data-shape": shape },
     el("caption", {}, `IoU of the last masks (shape ${shape})`),
     el("tr", {}, el("th", {}, ""), ...group.runs.map((r) => el("th", { scope: "col" }, r))),
     ...heatmapCells(group).map((row, i) =>
