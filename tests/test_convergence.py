@@ -75,7 +75,8 @@ def _reader(logdir):
     )
     multiplexer.AddRunsFromDirectory(str(logdir))
     multiplexer.Reload()
-    return reader.PruningReader(data_provider.MultiplexerDataProvider(multiplexer, str(logdir)))
+    provider = data_provider.MultiplexerDataProvider(multiplexer, str(logdir))
+    return reader.PruningReader(provider), multiplexer
 
 
 def _flip(mask, count, offset=0):
@@ -164,12 +165,12 @@ def test_convergence_is_kept_until_a_new_mask_record(written, tmp_path):
     logdir = tmp_path / "logdir"
     shutil.copytree(written / "settles", logdir / "settles")
     ctx = context.RequestContext()
-    pruning_reader = _reader(logdir)
+    pruning_reader, multiplexer = _reader(logdir)
     first = pruning_reader.mask_convergence(ctx, "", "settles", "d/kernel")
     assert pruning_reader.mask_convergence(ctx, "", "settles", "d/kernel") is first
     with lb.RunWriter(logdir / "settles") as w:
         w.add(6, [summary.mask("d/kernel", np.zeros([100, 100], bool))])
-    pruning_reader = _reader(logdir)
+    multiplexer.Reload()  # the same reader: its kept result is for another last record
     again = pruning_reader.mask_convergence(ctx, "", "settles", "d/kernel")
     assert again.steps == [0, 1, 2, 3, 4, 5, 6] and again.early_bird_step == 6
 

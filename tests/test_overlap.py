@@ -218,3 +218,41 @@ def test_mask_compare_keeps_padding_bits_zero():
         np.testing.assert_array_equal(packed.bits, np.packbits(want))
         assert packed.kept == int(want.sum())
     assert overlap.kept_overlap(pa, pb) == (4, 10)
+
+
+def test_mask_compare_answer_follows_a_new_record_of_the_other_run(written, tmp_path):
+    """A kept /mask answer is keyed by both runs' records: a new mask of the compared run at
+    or before the step is a new answer from the same reader, not the kept one."""
+    import shutil
+
+    from tensorboard import context
+    from tensorboard.backend.event_processing import data_provider, plugin_event_multiplexer
+
+    from tb_prune_plugin import analysis_bodies
+
+    logdir = tmp_path / "logdir"
+    for run in ("a", "b"):
+        shutil.copytree(written / run, logdir / run)
+    multiplexer = plugin_event_multiplexer.EventMultiplexer(
+        tensor_size_guidance={reader.PLUGIN_NAME: 0}
+    )
+    multiplexer.AddRunsFromDirectory(str(logdir))
+    multiplexer.Reload()
+    pruning_reader = reader.PruningReader(
+        data_provider.MultiplexerDataProvider(multiplexer, str(logdir))
+    )
+    bounds = dict.fromkeys(("row0", "col0", "rows", "cols"))
+
+    def body():
+        return analysis_bodies.mask_body(
+            pruning_reader, context.RequestContext(), "", "a", "w", 9, bounds, 100, False, "b"
+        )
+
+    before = body()
+    assert (before["compare_step"], before["intersection"]) == (6, 1)
+    assert body() == before
+    with lb.RunWriter(logdir / "b") as w:
+        w.add(8, [summary.mask("w", np.ones([2, 3], bool))])
+    multiplexer.Reload()
+    after = body()
+    assert (after["compare_step"], after["intersection"], after["union"]) == (8, 3, 6)

@@ -73,15 +73,7 @@ class Convergence:
     unreadable: int
 
 
-def convergence_of(steps, masks, unreadable=0):
-    """The `Convergence` of `PackedMask`s `masks` recorded at ascending `steps` (at least
-    one), measured against the last of them."""
-    last = masks[-1]
-    differing = [mask_distance(m, last) if m.shape == last.shape else None for m in masks]
-    return _convergence(steps, differing, last, unreadable)
-
-
-def _convergence(steps, differing, last, unreadable):
+def _result(steps, differing, last, unreadable):
     size = last.size
     fractions = [None if d is None else d / size if size else 0.0 for d in differing]
     index = early_bird_index(fractions)
@@ -141,7 +133,7 @@ class MaskConvergence:
                     differing.append(
                         mask_distance(mask, last) if mask.shape == last.shape else None
                     )
-        return _convergence(steps, differing, last, unreadable=len(data) - len(steps))
+        return _result(steps, differing, last, unreadable=len(data) - len(steps))
 
     def mask_convergence_many(self, ctx, experiment_id, runs, weight):
         """`({run: Convergence}, [missing run])` for `weight` in each of `runs`: the runs
