@@ -256,3 +256,24 @@ def test_mask_compare_answer_follows_a_new_record_of_the_other_run(written, tmp_
     multiplexer.Reload()
     after = body()
     assert (after["compare_step"], after["intersection"], after["union"]) == (8, 3, 6)
+
+
+def test_analysis_routes_answer_the_same_under_the_rust_data_server(pair, tfmot_pair_logdir):
+    """`tensorboard --load_fast=true` (the Rust data server, blob keys of its own) gives the
+    bodies of the Python loader for /mask_convergence, /mask_overlap and a compare /mask."""
+    import urllib.parse
+
+    from tests import browser
+
+    client = pair[1]
+    urls = [
+        "/mask_convergence?weight=hidden/kernel&run=poly&run=seeded",
+        "/mask_overlap?weight=logits/kernel&run=seeded&run=poly",
+        "/mask?run=seeded&weight=hidden/kernel&step=9&compare_run=poly",
+    ]
+    with browser.TensorBoardProcess(tfmot_pair_logdir, ["--load_fast=true"]) as tensorboard:
+        tensorboard.wait_for_runs(["poly", "seeded"])
+        for url in urls:
+            path, query = url.split("?")
+            full = "%s%s%s?%s" % (tensorboard.url, PREFIX, path, urllib.parse.quote(query, "=&"))
+            assert browser.fetch_json(full) == _get(client, url), url
