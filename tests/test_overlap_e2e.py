@@ -181,4 +181,21 @@ def test_masks_view_shows_run_a_against_run_b_in_the_routes_colours(served, tab,
     expect(frame.locator("[data-testid=mask-legend] [data-legend=only-b]")).to_contain_text(
         "kept only in seeded"
     )
+    # The comparison is in the URL: a link opens it again (and `diff` is off while it shows).
+    assert "compare=seeded" in frame.evaluate("() => location.hash")
+    browser.open_view(tab.frame, expect, "overview")
+    browser.open_view(
+        tab.frame,
+        expect,
+        "masks",
+        run=["seeded", "poly"],
+        focusRun="poly",
+        focusWeight=weight,
+        step=step,
+        compare="seeded",
+    )
+    expect(canvas).to_have_attribute("data-compared", "true")
+    expect(frame.locator("[data-testid=mask-compare]")).to_have_value("seeded")
+    expect(frame.locator("[data-testid=mask-diff]")).to_be_disabled()
+    np.testing.assert_array_equal(_canvas_rgba(frame, "#mask-canvas"), expected)
     assert tab.errors.messages == []

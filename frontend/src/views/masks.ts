@@ -80,7 +80,7 @@ class MaskPlayer {
   private index: number;
   private diff: boolean;
   /** The run compared with (null: none): its mask of the weight in force at the same step. */
-  private compare: string | null = null;
+  private compare: string | null;
   /** The compare grids of the drawn mask (kept in both, only here, only in the other run). */
   private shownCompare: [Uint8Array, Uint8Array, Uint8Array] | null = null;
   private region: Region | null;
@@ -188,15 +188,19 @@ class MaskPlayer {
 
     // Another run with this weight: shown against this one at the same step.
     const others = ctx.runs.filter((r) => r.run !== steps.run && r.weights.includes(steps.weight));
+    // A run from a link that does not have this weight (or is this run) is not compared with.
+    this.compare = others.some((r) => r.run === s.compare) ? s.compare : null;
     const compareSelect = select(
       { id: "mask-compare", "data-testid": "mask-compare" },
       [["", "no other run"], ...others.map((r) => [r.run, r.run] as const)],
-      "",
+      this.compare ?? "",
     );
     compareSelect.disabled = !others.length;
+    diffBox.disabled = this.compare !== null;
     compareSelect.addEventListener("change", () => {
       this.compare = compareSelect.value || null;
       diffBox.disabled = this.compare !== null;
+      this.saveState();
       this.load();
     });
 
@@ -312,7 +316,12 @@ class MaskPlayer {
   private saveState(): void {
     window.clearTimeout(this.saveTimer);
     this.saveTimer = 0;
-    this.ctx.replaceState({ step: this.steps.steps[this.index]!, diff: this.diff, region: this.region });
+    this.ctx.replaceState({
+      step: this.steps.steps[this.index]!,
+      diff: this.diff,
+      compare: this.compare,
+      region: this.region,
+    });
   }
 
   /**
