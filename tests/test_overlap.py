@@ -165,6 +165,30 @@ def test_overlap_groups_runs_by_shape_and_pairs_over_the_union_of_steps(written)
     ]
 
 
+def test_overlap_pairs_step_only_at_their_own_runs_records(written, tmp_path):
+    """Regression: with three runs, each pair was compared at every step any run recorded (a
+    third run's record added steps to the other two's pair); a pair's steps are the union of
+    its own two runs' records."""
+    import shutil
+
+    logdir = tmp_path / "logdir"
+    for run in ("a", "b"):
+        shutil.copytree(written / run, logdir / run)
+    with lb.RunWriter(logdir / "c") as w:
+        w.add(3, [summary.mask("w", np.array([[1, 1, 1], [0, 0, 0]], bool))])
+        w.add(5, [summary.mask("w", np.array([[0, 0, 0], [1, 1, 1]], bool))])
+    client = route_bodies.tensorboard_client(logdir)[0]
+    (group,) = _get(client, "/mask_overlap?weight=w&run=b&run=a&run=c")["groups"]
+    assert [(p["runs"], p["steps"]) for p in group["pairs"]] == [
+        (["b", "a"], [2, 4, 6]),
+        (["b", "c"], [3, 5, 6]),
+        (["a", "c"], [3, 4, 5]),
+    ]
+    # a@4 = [[1, 1, 0], [1, 0, 0]] against c@3, c@5: kept in both 2 of 4, then 1 of 5.
+    assert group["pairs"][2]["intersection"] == [3, 2, 1]
+    assert group["pairs"][2]["union"] == [6, 4, 5]
+
+
 def test_overlap_of_two_masks_that_keep_nothing_is_null(written):
     client = route_bodies.tensorboard_client(written)[0]
     group = _get(client, "/mask_overlap?weight=w&run=empty&run=empty2")["groups"][0]

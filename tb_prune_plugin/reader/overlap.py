@@ -155,22 +155,26 @@ class MaskOverlap:
         pairs = {}  # (run a, run b) -> PairOverlap, for the pairs seen with one shape
         while any(p is not None for p in pending.values()):
             step = min(p[0] for p in pending.values() if p is not None)
+            changed = set()
             for run, p in pending.items():
                 if p is not None and p[0] == step:
                     current[run] = p
+                    changed.add(run)
                     pending[run] = next(streams[run], None)
-            _compare_at(step, [r for r in listings if r in current], current, pairs)
+            names = [r for r in listings if r in current]
+            _compare_at(step, names, changed, current, pairs)
         unreadable = {r for r in listings if r not in current}
         return _groups(listings, current, pairs), unreadable
 
 
-def _compare_at(step, names, current, pairs):
+def _compare_at(step, names, changed, current, pairs):
     """Appends to `pairs` the overlap at `step` of every two of `names`' masks in force there
-    (`current`) that have one shape."""
+    (`current`) that have one shape, for the pairs one of whose runs recorded a mask at `step`
+    (in `changed`): a pair's steps are the union of its two runs' records."""
     for i, a in enumerate(names):
         for b in names[i + 1 :]:
             mask_a, mask_b = current[a][1], current[b][1]
-            if mask_a.shape != mask_b.shape:
+            if (a not in changed and b not in changed) or mask_a.shape != mask_b.shape:
                 continue
             pair = pairs.setdefault((a, b), PairOverlap((a, b)))
             inter, union = kept_overlap(mask_a, mask_b)
