@@ -4,6 +4,7 @@ the masks `reader.load` decodes, over real TF-MOT trainings (delta-coded masks) 
 log directories."""
 
 import json
+import time
 
 import numpy as np
 import pytest
@@ -168,6 +169,9 @@ def test_convergence_is_kept_until_a_new_mask_record(written, tmp_path):
     pruning_reader, multiplexer = _reader(logdir)
     first = pruning_reader.mask_convergence(ctx, "", "settles", "d/kernel")
     assert pruning_reader.mask_convergence(ctx, "", "settles", "d/kernel") is first
+    # A later second in the new event file's name: TensorBoard's loader reads the files of a
+    # run in name order, and one named in the same second may sort first (its counter suffix).
+    time.sleep(1.1)
     with lb.RunWriter(logdir / "settles") as w:
         w.add(6, [summary.mask("d/kernel", np.zeros([100, 100], bool))])
     multiplexer.Reload()  # the same reader: its kept result is for another last record

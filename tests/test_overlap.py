@@ -5,6 +5,7 @@ over two real TF-MOT trainings of one model and over written log directories."""
 
 import base64
 import json
+import time
 
 import numpy as np
 import pytest
@@ -275,6 +276,9 @@ def test_mask_compare_answer_follows_a_new_record_of_the_other_run(written, tmp_
     before = body()
     assert (before["compare_step"], before["intersection"]) == (6, 1)
     assert body() == before
+    # A later second in the new event file's name: TensorBoard's loader reads the files of a
+    # run in name order, and one named in the same second may sort first (its counter suffix).
+    time.sleep(1.1)
     with lb.RunWriter(logdir / "b") as w:
         w.add(8, [summary.mask("w", np.ones([2, 3], bool))])
     multiplexer.Reload()
