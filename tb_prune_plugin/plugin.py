@@ -20,7 +20,7 @@ from tensorboard.plugins import base_plugin
 from tensorboard.util import tb_logging
 from werkzeug import wrappers
 
-from tb_prune_plugin import bodies, metadata, params, reader
+from tb_prune_plugin import analysis_bodies, bodies, metadata, params, reader
 
 logger = tb_logging.get_logger()
 
@@ -117,7 +117,7 @@ ROUTES = (
     Route("/mask_steps", bodies.mask_steps_body, (_RUN, _WEIGHT)),
     Route(
         "/mask",
-        bodies.mask_body,
+        analysis_bodies.mask_body,
         (
             _RUN,
             _WEIGHT,
@@ -125,8 +125,11 @@ ROUTES = (
             _param("diff", params.flag, name="diff"),
             ("bounds", params.bounds),
             ("max_cells", params.max_cells),
+            _param("compare_run", params.single, name="compare_run", required=False),
         ),
     ),
+    Route("/mask_convergence", analysis_bodies.mask_convergence_body, (_WEIGHT, _MULTI_RUNS)),
+    Route("/mask_overlap", analysis_bodies.mask_overlap_body, (_WEIGHT, _MULTI_RUNS)),
 )
 
 

@@ -8,7 +8,6 @@ and leave the browser console free of errors. Each test saves a screenshot of it
 view under the pytest tmp path, and into $TB_PRUNE_SCREENSHOTS when that is set.
 """
 
-import base64
 import decimal
 import math
 import os
@@ -164,22 +163,7 @@ def _js_percent(value, decimals=2):
     return str(scaled.quantize(decimal.Decimal(1).scaleb(-decimals), decimal.ROUND_HALF_UP)) + "%"
 
 
-def _canvas_rgba(frame, selector):
-    """The canvas's pixels as a [height, width, 4] uint8 array (its backing store, unscaled)."""
-    data = frame.evaluate(
-        """selector => {
-            const canvas = document.querySelector(selector);
-            const pixels = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height);
-            let text = "";
-            for (let i = 0; i < pixels.data.length; i += 0x8000) {
-              text += String.fromCharCode.apply(null, pixels.data.subarray(i, i + 0x8000));
-            }
-            return {width: canvas.width, height: canvas.height, b64: btoa(text)};
-        }""",
-        selector,
-    )
-    rgba = np.frombuffer(base64.b64decode(data["b64"]), np.uint8)
-    return rgba.reshape(data["height"], data["width"], 4)
+_canvas_rgba = browser.canvas_rgba
 
 
 def _attr_rgb(canvas, name):

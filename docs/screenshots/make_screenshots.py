@@ -5,8 +5,8 @@
 
 Starts `tensorboard --logdir <logdir>` on 127.0.0.1, opens each view in Debian's headless
 Chromium (1280x800) and writes overview.png, schedules.png, masks.png, accuracy.png,
-distributions.png, stability.png, structure.png, configuration.png and statistics.png next to
-this script (or into --out). Each view is
+distributions.png, stability.png, convergence.png, overlap.png, masks_compare.png, structure.png,
+configuration.png and statistics.png next to this script (or into --out). Each view is
 shown through its URL state and captured once it has drawn; a console error fails the run.
 """
 
@@ -37,6 +37,9 @@ SOME_RUNS = ["manual_keras3_80", "tfmot_const_70", "tfmot_poly_90"]
 STRUCTURE_RUNS = ["tfmot_2of4", "tfmot_cnn_60", "tfmot_poly_90"]
 # Every kind of schedule: polynomial, constant, 2:4, and manual pruning (none).
 CONFIG_RUNS = ["manual_keras3_80", "tfmot_2of4", "tfmot_const_70", "tfmot_poly_90"]
+# Two TF-MOT runs of one MLP on other schedules: their masks' convergence and overlap.
+PAIR_RUNS = ["tfmot_const_70", "tfmot_poly_90"]
+PAIR_STATE = [("tab", "stability"), ("weightFilter", "fc2")] + [("run", r) for r in PAIR_RUNS]
 
 # (file name, URL state of the plugin, (a selector to wait for, an attribute it must have))
 SHOTS = [
@@ -66,6 +69,23 @@ SHOTS = [
         "stability",
         [("tab", "stability"), ("weightFilter", "fc")],
         ("figure[data-testid=chart-stability][data-weight='fc2/kernel']", "data-series-count"),
+    ),
+    (
+        "convergence",
+        PAIR_STATE,
+        ("figure[data-testid=chart-convergence][data-weight='fc2/kernel']", "data-series-count"),
+    ),
+    ("overlap", PAIR_STATE, ("figure[data-testid=chart-overlap]", "data-series-count")),
+    (
+        "masks_compare",
+        [
+            ("tab", "masks"),
+            ("focusRun", "tfmot_poly_90"),
+            ("focusWeight", "fc2/kernel"),
+            ("step", "40"),
+        ]
+        + [("run", r) for r in PAIR_RUNS],
+        ("#mask-canvas[data-state=ready][data-step='40']", None),
     ),
     (
         "structure",
@@ -112,6 +132,15 @@ def main(argv=None):
                         )
                     # Every chart of the view has drawn: nothing says "Loading" any more.
                     expect(frame.locator("[data-testid=state-loading]")).to_have_count(0)
+                    if name == "masks_compare":  # run A against run B, once drawn
+                        frame.locator("[data-testid=mask-compare]").select_option(PAIR_RUNS[0])
+                        expect(target).to_have_attribute("data-compared", "true")
+                    if name in ("convergence", "overlap"):  # below the churn charts
+                        target.scroll_into_view_if_needed()
+                        if name == "overlap":
+                            frame.locator("[data-testid=overlap-heatmap]").first.evaluate(
+                                "e => e.scrollIntoView()"
+                            )
                     if name == "schedules":  # the readout under the chart, at about step 60
                         box = target.locator(".u-over").bounding_box()
                         page.mouse.move(box["x"] + box["width"] * 0.45, box["y"] + 10)

@@ -7,6 +7,8 @@ import { routeUrl, type ParamValue } from "./transforms/query";
 import type {
   AlertsResponse,
   HistogramsResponse,
+  MaskConvergenceResponse,
+  MaskOverlapResponse,
   MaskResponse,
   MaskStepsResponse,
   MetricsResponse,
@@ -227,9 +229,27 @@ export class Api {
     return this.cached("mask_steps", { run, weight });
   }
 
+  /** `GET /mask_convergence`: every recorded mask's distance from the last one, per run. */
+  maskConvergence(weight: string, runs: readonly string[]): Promise<MaskConvergenceResponse> {
+    return this.cached("mask_convergence", { weight, run: runs });
+  }
+
+  /** `GET /mask_overlap`: the IoU of the runs' kept sets, last and over steps. */
+  maskOverlap(weight: string, runs: readonly string[]): Promise<MaskOverlapResponse> {
+    return this.cached("mask_overlap", { weight, run: runs });
+  }
+
   /** `GET /mask`: not cached (large), aborted when the ticket goes stale. */
   mask(
-    q: { run: string; weight: string; step: number; diff: boolean; region: Region | null; maxCells: number },
+    q: {
+      run: string;
+      weight: string;
+      step: number;
+      diff: boolean;
+      region: Region | null;
+      maxCells: number;
+      compareRun?: string | null;
+    },
     signal?: AbortSignal,
   ): Promise<MaskResponse> {
     return this.getJson<MaskResponse>(
@@ -244,6 +264,7 @@ export class Api {
         rows: q.region?.rows,
         cols: q.region?.cols,
         max_cells: q.maxCells,
+        compare_run: q.compareRun ?? undefined,
       },
       signal,
     );

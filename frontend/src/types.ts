@@ -209,6 +209,59 @@ export interface HistogramsResponse {
   threshold: (number | null)[];
 }
 
+/** One run of `GET /mask_convergence`: each recorded mask's distance from the run's last one. */
+export interface ConvergenceSeries {
+  run: string;
+  shape: number[];
+  size: number;
+  steps: number[];
+  /** Entries that differ from the last mask; null for a mask of another shape. */
+  differing: (number | null)[];
+  /** differing / size. */
+  fraction: (number | null)[];
+  /** The first step from which fraction stays under `limit` to the end. */
+  early_bird_step: number | null;
+  unreadable: number;
+}
+
+/** `GET /mask_convergence?weight=W&run=R1&run=R2...`. */
+export interface MaskConvergenceResponse {
+  weight: string;
+  limit: number;
+  series: ConvergenceSeries[];
+  missing: string[];
+}
+
+/** One pair of `GET /mask_overlap`: the IoU of the masks in force at each step of the union of their records. */
+export interface OverlapPair {
+  runs: [string, string];
+  steps: number[];
+  intersection: number[];
+  union: number[];
+  iou: (number | null)[];
+}
+
+/** Runs whose last mask of the weight has one shape, and the overlaps of their last masks (runs x runs). */
+export interface OverlapGroup {
+  shape: number[];
+  size: number;
+  runs: string[];
+  last_steps: number[];
+  kept: number[];
+  intersection: number[][];
+  union: number[][];
+  iou: (number | null)[][];
+  pairs: OverlapPair[];
+}
+
+/** `GET /mask_overlap?weight=W&run=R1&run=R2...`. */
+export interface MaskOverlapResponse {
+  weight: string;
+  over_steps: string;
+  groups: OverlapGroup[];
+  missing: string[];
+}
+
 /** `GET /mask_steps?run=R&weight=W`. */
 export interface MaskStepsResponse {
   run: string;
@@ -268,6 +321,18 @@ export interface MaskResponse {
   shape_changed?: boolean;
   newly_pruned?: string;
   regrown?: string;
+  /** Present with compare_run=R2. */
+  compare_run?: string;
+  compare_step?: number | null;
+  compare_kept_total?: number | null;
+  shape_differs?: boolean;
+  /** Grids like `kept`: kept in both runs, only in this run (A), only in compare_run (B). */
+  both?: string;
+  only_a?: string;
+  only_b?: string;
+  intersection?: number;
+  union?: number;
+  iou?: number | null;
 }
 
 /** The body of a 400 or 404 answer. */

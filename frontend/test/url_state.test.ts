@@ -10,6 +10,7 @@ const FULL: ViewState = {
   focusWeight: "dense/kernel",
   step: 20,
   diff: false,
+  compare: "tfmot_const",
   region: { row0: 8, col0: 16, rows: 16, cols: 32 },
   metric: "epoch/val_accuracy",
   better: "lower",
@@ -25,7 +26,7 @@ describe("URL state", () => {
   it("test_full_state_encodes_exactly", () => {
     expect(encodeState(FULL)).toBe(
       "tab=masks&run=tfmot_poly&run=a%26b+c&runFilter=%5Etf&weightFilter=dense_%5Cd" +
-        "&focusRun=tfmot_poly&focusWeight=dense%2Fkernel&step=20&diff=0&region=8%2C16%2C16%2C32" +
+        "&focusRun=tfmot_poly&focusWeight=dense%2Fkernel&step=20&diff=0&compare=tfmot_const&region=8%2C16%2C16%2C32" +
         "&metric=epoch%2Fval_accuracy&better=lower&x=remaining",
     );
   });

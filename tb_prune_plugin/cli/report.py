@@ -8,13 +8,16 @@ opens from `file://` with no server and no network. The frontend is not changed.
 
 What the report holds: `/runs`, `/overview`, `/alerts`, `/overview.csv` (per run, for the Overview's
 download link), `/config`, `/metrics`, `/model_series_multi`, `/sensitivity` (every scan),
-`/weight_series_multi` (every field, filtered per request), `/histograms` and `/mask_steps`
-for every run and weight, and `/mask` (with the diff) for at most `max_mask_weights`
-weights and `max_mask_steps` recorded mask steps per weight (the first, the last and
-evenly between), taking every run's first weight (in path order), then every run's second, ...
+`/weight_series_multi` (every field, filtered per request), `/histograms`, `/mask_steps`,
+`/mask_convergence` and `/mask_overlap` (all runs, filtered per request: a run's convergence and
+a pair's overlap do not depend on the other runs asked) for every run and weight, and `/mask`
+(with the diff) for at most `max_mask_weights` weights and `max_mask_steps` recorded mask steps
+per weight (the first, the last and evenly between), taking every run's first weight (in path
+order), then every run's second, ...
 `/mask_steps` then lists only the steps held; what was left out is said in
 the notices the dashboard shows above every view, and on stderr. Zooming into a mask needs
-the live dashboard (a region the report does not hold is answered with an error).
+the live dashboard (a region the report does not hold is answered with an error), and so does
+comparing a mask with another run's.
 """
 
 import json
@@ -133,7 +136,7 @@ def collect(
     data["model_series_multi"] = {"series": [], "missing": []}
     for chunk in _chunks(runs, _RUNS_PER_REQUEST):
         data["model_series_multi"]["series"] += routes.ok("model_series_multi", run=chunk)["series"]
-    for name in ("weight_series_multi", "histograms", "mask_steps", "mask"):
+    for name in ("weight_series_multi", "histograms", "mask_steps", "mask", "mask_convergence"):
         data[name] = {}
     weights = sorted({w for r in runs_body["runs"] for w in r["weights"]})
     # Masks of every run's first weight, then of every run's second, ... (in path order).
@@ -145,9 +148,16 @@ def collect(
         progress("reading weight %d of %d: %s" % (i + 1, len(weights), weight))
         weight_runs = [r["run"] for r in runs_body["runs"] if weight in r["weights"]]
         data["weight_series_multi"][weight] = []
+        data["mask_convergence"][weight] = []
         for chunk in _chunks(weight_runs, _RUNS_PER_REQUEST):
             body = routes.ok("weight_series_multi", weight=weight, run=chunk)
             data["weight_series_multi"][weight] += body["series"]
+            body = routes.ok("mask_convergence", weight=weight, run=chunk)
+            data["mask_convergence"][weight] += body["series"]
+        if len(weight_runs) > 1:
+            data.setdefault("mask_overlap", {})[weight] = routes.ok(
+                "mask_overlap", weight=weight, run=weight_runs[:_RUNS_PER_REQUEST]
+            )
         for run in weight_runs:
             _collect_weight(routes, data, run, weight, budget, left_out)
     notes = _notes(max_mask_weights, max_mask_steps, sorted(left_out["weights"]), left_out["steps"])
@@ -220,6 +230,26 @@ _SHIM = r"""
     }
     return out;
   }
+  // /mask_overlap for `runs` from the answer for every run: each group's rows, columns and
+  // pairs of the runs asked (a pair's overlap depends on its two runs only).
+  function overlapOf(full, weight, runs) {
+    const out = { weight: weight, over_steps: full ? full.over_steps : "", groups: [] };
+    const found = new Set();
+    for (const g of full ? full.groups : []) {
+      const idx = g.runs.map((r, i) => [r, i]).filter(([r]) => runs.includes(r)).map(([, i]) => i);
+      if (!idx.length) continue;
+      const names = idx.map((i) => g.runs[i]);
+      names.forEach((r) => found.add(r));
+      const sub = (m) => idx.map((i) => idx.map((j) => m[i][j]));
+      out.groups.push(Object.assign({}, g, {
+        runs: names, last_steps: idx.map((i) => g.last_steps[i]), kept: idx.map((i) => g.kept[i]),
+        intersection: sub(g.intersection), union: sub(g.union), iou: sub(g.iou),
+        pairs: g.pairs.filter((p) => names.includes(p.runs[0]) && names.includes(p.runs[1])),
+      }));
+    }
+    out.missing = [...new Set(runs)].filter((r) => !found.has(r));
+    return out;
+  }
   function answer(route, q) {
     const run = q.get("run"), weight = q.get("weight"), runs = q.getAll("run");
     const fields = (q.get("fields") || "").split(",").filter((f) => f);
@@ -243,10 +273,16 @@ _SHIM = r"""
       case "weight_series_multi":
         const series = DATA.weight_series_multi[weight] || [];
         return [200, Object.assign({ weight: weight }, pick(series, runs, fields))];
+      case "mask_convergence": {
+        const picked = pick(DATA.mask_convergence[weight] || [], runs, []);
+        return [200, Object.assign({ weight: weight, limit: 0.01 }, picked)];
+      }
+      case "mask_overlap": return [200, overlapOf((DATA.mask_overlap || {})[weight], weight, runs)];
       case "histograms": return held(DATA.histograms[key], "weight '" + weight + "'");
       case "mask_steps": return held(DATA.mask_steps[key], "weight '" + weight + "'");
       case "mask": {
         if (q.has("row0") || q.has("rows")) return notHeld("a zoomed region (zoom in TensorBoard)");
+        if (q.get("compare_run")) return notHeld("a comparison of runs (compare in TensorBoard)");
         const step = q.get("step");
         const body = DATA.mask[JSON.stringify([run, weight, Number(step)])];
         if (!body) return notHeld("the mask of '" + weight + "' in '" + run + "' at step " + step);

@@ -14,9 +14,11 @@ does not decode, ...) is skipped with one warning naming it.
 `load(logdir)` reads a whole log directory into dataclasses for notebooks.
 
 The modules, by job: `run_index` (runs, their series, configs and restarts), `series`
-(tensor series), `masks` (masks and their caches), `overview`, `notebook` (`load`),
-`sensitivity` (sensitivity scans), `records` (the classes returned), `caches` (the one LRU
-class), `pruning_reader` (the reader put together). This package never imports TensorFlow
+(tensor series), `masks` (masks and their caches), `convergence` (each mask's distance from
+the last one, the early-bird step), `overlap` (the IoU of runs' kept sets), `overview`,
+`alerts`, `notebook` (`load`), `sensitivity` (sensitivity scans), `records` (the classes
+returned), `caches` (the one LRU class), `pruning_reader` (the reader put together). This
+package never imports TensorFlow
 (TensorBoard's event loading may).
 """
 

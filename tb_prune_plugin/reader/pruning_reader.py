@@ -7,6 +7,7 @@ import threading
 
 from tb_prune_plugin.reader.alerts import Alerts
 from tb_prune_plugin.reader.caches import IndexCache, LruCache
+from tb_prune_plugin.reader.convergence import MaskConvergence
 from tb_prune_plugin.reader.masks import (
     BLOB_READ_THREADS,
     MASK_CACHE_BYTES,
@@ -17,6 +18,7 @@ from tb_prune_plugin.reader.masks import (
     mask_nbytes,
     view_bytes,
 )
+from tb_prune_plugin.reader.overlap import MaskOverlap
 from tb_prune_plugin.reader.overview import Overview
 from tb_prune_plugin.reader.records import DOWNSAMPLE_ALL
 from tb_prune_plugin.reader.run_index import RunIndex
@@ -32,9 +34,14 @@ logger = logging.getLogger("tb_prune_plugin.reader")
 # once. `runs()` (the /runs route) always lists afresh and renews the index.
 INDEX_MAX_AGE_SECONDS = 30.0
 INDEX_CACHE_ENTRIES = 32
+# Mask analyses kept (convergence and overlap results: a few numbers per recorded step), each
+# keyed by the mask records it was computed from.
+ANALYSIS_CACHE_ENTRIES = 256
 
 
-class PruningReader(RunIndex, TensorSeries, Masks, Overview, Alerts, Sensitivity):
+class PruningReader(
+    RunIndex, TensorSeries, Masks, Overview, Alerts, Sensitivity, MaskConvergence, MaskOverlap
+):
     """Reads pruning data of the `pruning` plugin through a TensorBoard data provider.
 
     Every method takes a `tensorboard.context.RequestContext` and an experiment id, as
@@ -60,6 +67,7 @@ class PruningReader(RunIndex, TensorSeries, Masks, Overview, Alerts, Sensitivity
         self._index_cache = IndexCache(index_max_age, INDEX_CACHE_ENTRIES)
         self._header_cache = LruCache(MASK_HEADER_CACHE_ENTRIES)
         self._listing_cache = LruCache(MASK_LISTING_CACHE_ENTRIES)
+        self._analysis_cache = LruCache(ANALYSIS_CACHE_ENTRIES)
         self._blob_pool = None
         self._blob_pool_lock = threading.Lock()
 

@@ -22,6 +22,8 @@ export interface ViewState {
   /** The Masks view's step; null means the last recorded mask. */
   step: number | null;
   diff: boolean;
+  /** The run the Masks view compares the focused run with; null: none. */
+  compare: string | null;
   /** The Masks view's zoom region; null means the whole layout. */
   region: Region | null;
   /** "<scope>/<name>", e.g. "epoch/val_accuracy"; null means the default metric. */
@@ -40,6 +42,7 @@ export const DEFAULT_STATE: Readonly<ViewState> = Object.freeze({
   focusWeight: null,
   step: null,
   diff: true,
+  compare: null,
   region: null,
   metric: null,
   better: null,
@@ -74,6 +77,7 @@ export function encodeState(state: ViewState): string {
   if (state.focusWeight !== null) q.append("focusWeight", state.focusWeight);
   if (state.step !== null) q.append("step", String(state.step));
   if (!state.diff) q.append("diff", "0");
+  if (state.compare !== null) q.append("compare", state.compare);
   if (state.region) {
     const r = state.region;
     q.append("region", `${r.row0},${r.col0},${r.rows},${r.cols}`);
@@ -98,6 +102,7 @@ export function decodeState(hash: string): ViewState {
     focusWeight: q.get("focusWeight"),
     step: parseInteger(q.get("step")),
     diff: q.get("diff") !== "0",
+    compare: q.get("compare") || null,
     region: parseRegion(q.get("region")),
     metric: q.get("metric"),
     better: q.get("better") === "lower" ? "lower" : q.get("better") === "higher" ? "higher" : null,

@@ -1,7 +1,9 @@
 // Masks: one weight's mask at a recorded step, drawn as a heatmap (kept vs
 // pruned; reduced grids as density), with a step scrubber and playback, the
 // diff against the previous recorded mask, zoom to a region at full
-// resolution, and per-output-unit sparsity bars beside the rows.
+// resolution, per-output-unit sparsity bars beside the rows, and the mask
+// compared with another run's mask of the same weight at the same step (kept
+// in both, only in this run, only in the other).
 //
 // The canvas is drawn at an integer scale (one cell = k x k pixels) in four
 // exact colours for exact masks, and says what it shows in data attributes,
@@ -10,6 +12,7 @@
 import { Generation, RequestWindow, isAbort } from "../api";
 import { formatCount, formatPercent } from "../transforms/format";
 import { MASK_COLORS, cellSize, decodeBase64, maskCellColors, scaleImage, unitBars } from "../transforms/mask_grid";
+import { COMPARE_COLORS, compareCellColors, compareCellText } from "../transforms/overlap";
 import {
   clampRegion,
   columnIndices,
@@ -21,7 +24,7 @@ import {
   zoomRegion,
 } from "../transforms/region";
 import type { MaskResponse, MaskStepsResponse, Region } from "../types";
-import { el, replaceChildren } from "../ui/dom";
+import { el, replaceChildren, select } from "../ui/dom";
 import { indexInForce, nearestStepIndex } from "../transforms/steps";
 import { errorState, loadingState, noticeState } from "../ui/states";
 import { withFocus, type Focus } from "./focus";
@@ -76,6 +79,10 @@ function show(root: HTMLElement, ctx: ViewContext, focus: Focus): void {
 class MaskPlayer {
   private index: number;
   private diff: boolean;
+  /** The run compared with (null: none): its mask of the weight in force at the same step. */
+  private compare: string | null;
+  /** The compare grids of the drawn mask (kept in both, only here, only in the other run). */
+  private shownCompare: [Uint8Array, Uint8Array, Uint8Array] | null = null;
   private region: Region | null;
   private playing = false;
   private playTimer = 0;
@@ -179,6 +186,24 @@ class MaskPlayer {
       this.load();
     });
 
+    // Another run with this weight: shown against this one at the same step.
+    const others = ctx.runs.filter((r) => r.run !== steps.run && r.weights.includes(steps.weight));
+    // A run from a link that does not have this weight (or is this run) is not compared with.
+    this.compare = others.some((r) => r.run === s.compare) ? s.compare : null;
+    const compareSelect = select(
+      { id: "mask-compare", "data-testid": "mask-compare" },
+      [["", "no other run"], ...others.map((r) => [r.run, r.run] as const)],
+      this.compare ?? "",
+    );
+    compareSelect.disabled = !others.length;
+    diffBox.disabled = this.compare !== null;
+    compareSelect.addEventListener("change", () => {
+      this.compare = compareSelect.value || null;
+      diffBox.disabled = this.compare !== null;
+      this.saveState();
+      this.load();
+    });
+
     const zoomIn = el("button", { type: "button", "data-testid": "mask-zoom-in" }, "Zoom in");
     zoomIn.addEventListener("click", () => this.zoom(0.5));
     const zoomOut = el("button", { type: "button", "data-testid": "mask-zoom-out" }, "Zoom out");
@@ -218,6 +243,8 @@ class MaskPlayer {
         this.playButton,
         this.stepLabel,
         el("label", { class: "check" }, diffBox, " changes since the previous recorded mask"),
+        el("label", { for: "mask-compare" }, "compare with "),
+        compareSelect,
       ),
       el("div", { class: "controls" }, zoomIn, zoomOut, whole, this.regionLabel, el("span", { class: "hint" }, "or drag on the mask to zoom; \u2190 \u2192 step through the masks")),
       this.info,
@@ -289,7 +316,12 @@ class MaskPlayer {
   private saveState(): void {
     window.clearTimeout(this.saveTimer);
     this.saveTimer = 0;
-    this.ctx.replaceState({ step: this.steps.steps[this.index]!, diff: this.diff, region: this.region });
+    this.ctx.replaceState({
+      step: this.steps.steps[this.index]!,
+      diff: this.diff,
+      compare: this.compare,
+      region: this.region,
+    });
   }
 
   /**
@@ -314,9 +346,10 @@ class MaskPlayer {
       run: this.steps.run,
       weight: this.steps.weight,
       step,
-      diff: this.diff,
+      diff: this.compare === null && this.diff,
       region: region && !isFullRegion(region, layout) ? region : null,
       maxCells: maxCellsFor(target.rows, target.cols),
+      compareRun: this.compare,
     };
   }
 
@@ -375,7 +408,11 @@ class MaskPlayer {
       );
       return;
     }
-    const withDiff = this.diff && !m.shape_changed && !!m.newly_pruned && !!m.regrown;
+    const compare: [Uint8Array, Uint8Array, Uint8Array] | null =
+      m.compare_run && m.both && m.only_a && m.only_b
+        ? [decodeBase64(m.both), decodeBase64(m.only_a), decodeBase64(m.only_b)]
+        : null;
+    const withDiff = !m.compare_run && this.diff && !m.shape_changed && !!m.newly_pruned && !!m.regrown;
     const newly = withDiff ? decodeBase64(m.newly_pruned!) : null;
     const regrown = withDiff ? decodeBase64(m.regrown!) : null;
     const available = Math.max(200, this.area.clientWidth - BAR_WIDTH - 32);
@@ -385,7 +422,8 @@ class MaskPlayer {
     if (!this.image || this.image.width !== width || this.image.height !== height) {
       this.image = new ImageData(width, height);
     }
-    scaleImage(maskCellColors(kept, newly, regrown), rows, cols, k, this.image.data);
+    const colors = compare ? compareCellColors(...compare) : maskCellColors(kept, newly, regrown);
+    scaleImage(colors, rows, cols, k, this.image.data);
 
     // Resizing a canvas reallocates and clears it: only when the size changes.
     if (this.canvas.width !== width) this.canvas.width = width;
@@ -395,6 +433,7 @@ class MaskPlayer {
     this.shownKept = kept;
     this.shownNewly = newly;
     this.shownRegrown = regrown;
+    this.shownCompare = compare;
     this.k = k;
     const attrs: Record<string, string> = {
       "data-run": m.run,
@@ -413,6 +452,12 @@ class MaskPlayer {
       "data-pruned-rgb": MASK_COLORS.pruned.join(","),
       "data-newly-pruned-rgb": MASK_COLORS.newlyPruned.join(","),
       "data-regrown-rgb": MASK_COLORS.regrown.join(","),
+      "data-compare-run": m.compare_run ?? "",
+      "data-compare-step": m.compare_step === null || m.compare_step === undefined ? "" : String(m.compare_step),
+      "data-compared": String(compare !== null),
+      "data-both-rgb": COMPARE_COLORS.both.join(","),
+      "data-only-a-rgb": COMPARE_COLORS.onlyA.join(","),
+      "data-only-b-rgb": COMPARE_COLORS.onlyB.join(","),
       "data-state": "ready",
       role: "img",
       "aria-label": `Mask of ${m.weight} in ${m.run} at step ${m.step}: ${m.kept_total} of ${m.size} weights kept`,
@@ -421,7 +466,7 @@ class MaskPlayer {
 
     this.drawGuides(m, k, width, height);
     this.drawBars(unitBars(m.unit_sparsity, m.grid.cell_rows, rows), k, height);
-    this.describe(m, withDiff);
+    this.describe(m, withDiff, compare !== null);
   }
 
   /**
@@ -454,7 +499,7 @@ class MaskPlayer {
     });
   }
 
-  private describe(m: MaskResponse, withDiff: boolean): void {
+  private describe(m: MaskResponse, withDiff: boolean, compared: boolean): void {
     const L = m.layout;
     const colAxes = L.col_axes.length ? L.col_axes.join(" \u00d7 ") : "entry";
     const sparsity = m.size ? 1 - m.kept_total / m.size : null;
@@ -469,13 +514,14 @@ class MaskPlayer {
             ? ` Faint lines separate input channels (${L.col_axes.slice(1).join(" \u00d7 ")} columns each) when cells are large enough.`
             : "")
         : `Each cell covers ${m.grid.cell_rows}\u00d7${m.grid.cell_cols} weights; its shade is the fraction kept. Zoom in to see single weights.`,
-      this.diff
+      this.diff && !m.compare_run
         ? m.shape_changed
           ? `The shape changed since step ${formatCount(m.previous_step ?? null)}: no changes to show.`
           : m.previous_step === null || m.previous_step === undefined
             ? "This is the first recorded mask: nothing to compare with."
             : `Changes since the mask recorded at step ${formatCount(m.previous_step)}.`
         : null,
+      m.compare_run ? this.compareText(m) : null,
     ];
     replaceChildren(this.info, ...lines.filter((l): l is string => l !== null).map((l) => el("p", {}, l)));
 
@@ -484,7 +530,15 @@ class MaskPlayer {
       sw.style.background = rgb(color);
       return el("span", { class: "legend-item", "data-legend": key }, sw, label);
     };
-    replaceChildren(
+    if (compared) {
+      replaceChildren(
+        this.legend,
+        item(COMPARE_COLORS.both, "kept in both", "both"),
+        item(COMPARE_COLORS.onlyA, `kept only in ${m.run}`, "only-a"),
+        item(COMPARE_COLORS.onlyB, `kept only in ${m.compare_run}`, "only-b"),
+        item(COMPARE_COLORS.neither, "pruned in both", "neither"),
+      );
+    } else replaceChildren(
       this.legend,
       item(MASK_COLORS.kept, m.exact ? "kept" : "all kept", "kept"),
       item(MASK_COLORS.pruned, m.exact ? "pruned" : "all pruned", "pruned"),
@@ -497,6 +551,20 @@ class MaskPlayer {
       ? "whole mask"
       : `rows ${formatCount(r.row0)}\u2013${formatCount(r.row0 + r.rows - 1)} of ${formatCount(L.rows)}, ` +
         `columns ${formatCount(r.col0)}\u2013${formatCount(r.col0 + r.cols - 1)} of ${formatCount(L.cols)}`;
+  }
+
+  /** The comparison with another run, in words. */
+  private compareText(m: MaskResponse): string {
+    const other = m.compare_run!;
+    if (m.compare_step === null || m.compare_step === undefined) {
+      return `${other} has no mask of ${m.weight} at or before step ${formatCount(m.requested_step)}: nothing to compare with.`;
+    }
+    if (m.shape_differs) return `${other}'s mask (step ${formatCount(m.compare_step)}) has another shape: nothing to compare.`;
+    const iou = m.iou === null || m.iou === undefined ? "\u2014" : formatPercent(m.iou);
+    return (
+      `Against ${other}'s mask in force at this step (recorded at step ${formatCount(m.compare_step)}): ` +
+      `${formatCount(m.intersection ?? null)} weights kept in both, ${formatCount(m.union ?? null)} in either: IoU ${iou}.`
+    );
   }
 
   private cellAt(x: number, y: number): { r: number; c: number } | null {
@@ -520,6 +588,10 @@ class MaskPlayer {
         ? m.layout.col_axes.map((a, j) => `${a} ${parts[j] ?? "?"}`).join(", ")
         : `column ${col0}`;
       let what = keptFraction > 0 ? "kept" : "pruned";
+      if (this.shownCompare) {
+        const [b, a, o] = this.shownCompare;
+        what = compareCellText(b[i]!, a[i]!, o[i]!, m.run, m.compare_run ?? "");
+      }
       if (this.shownNewly?.[i]) what = "newly pruned";
       if (this.shownRegrown?.[i]) what = "regrown";
       return `${m.layout.row_axis ?? "row"} ${row0}, ${where}: ${what}`;
@@ -529,6 +601,7 @@ class MaskPlayer {
     let text = `rows ${row0}\u2013${rowEnd}, columns ${col0}\u2013${colEnd}: ${formatPercent(keptFraction, 0)} kept`;
     if (this.shownNewly) text += `, ${formatPercent(this.shownNewly[i]! / 255, 0)} newly pruned`;
     if (this.shownRegrown) text += `, ${formatPercent(this.shownRegrown[i]! / 255, 0)} regrown`;
+    if (this.shownCompare) text += `, ${formatPercent(this.shownCompare[0][i]! / 255, 0)} kept in both`;
     return text;
   }
 
