@@ -168,8 +168,13 @@ def _mask_value(weight, header, payload, with_metadata):
     )
 
 
-def _model_vector(kind, tag, fields, values, with_metadata):
-    """A model-wide vector record of `kind`: `values` maps every name in `fields` to a float."""
+def _model_vector(kind, values, with_metadata):
+    """A model-wide vector record of `kind` (model_stats or stripped_size): `values` maps every
+    name of the kind's fields to a float."""
+    tag, fields = {
+        metadata.KIND_MODEL_STATS: (MODEL_STATS_TAG, metadata.MODEL_STATS_FIELDS),
+        metadata.KIND_STRIPPED_SIZE: (STRIPPED_SIZE_TAG, metadata.STRIPPED_SIZE_FIELDS),
+    }[kind]
     missing = [f for f in fields if f not in values]
     if missing:
         raise ValueError("%s lacks %s" % (kind, missing))
@@ -179,24 +184,12 @@ def _model_vector(kind, tag, fields, values, with_metadata):
 
 def model_stats(values, *, with_metadata=True):
     """A model_stats record: `values` maps every name in `MODEL_STATS_FIELDS` to a float."""
-    return _model_vector(
-        metadata.KIND_MODEL_STATS,
-        MODEL_STATS_TAG,
-        metadata.MODEL_STATS_FIELDS,
-        values,
-        with_metadata,
-    )
+    return _model_vector(metadata.KIND_MODEL_STATS, values, with_metadata)
 
 
 def stripped_size(values, *, with_metadata=True):
     """A stripped_size record: `values` maps every name in `STRIPPED_SIZE_FIELDS` to a number."""
-    return _model_vector(
-        metadata.KIND_STRIPPED_SIZE,
-        STRIPPED_SIZE_TAG,
-        metadata.STRIPPED_SIZE_FIELDS,
-        values,
-        with_metadata,
-    )
+    return _model_vector(metadata.KIND_STRIPPED_SIZE, values, with_metadata)
 
 
 def run_config(config):
