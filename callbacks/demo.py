@@ -9,7 +9,9 @@ Runs (each a directory under --logdir, all recorded with PruningMonitor):
 - tfmot_2of4: TF-MOT 2:4 structured sparsity;
 - tfmot_cnn_60: TF-MOT PolynomialDecay to 60% on a small CNN (Conv2D kernels);
 - manual_keras3_80: Keras 3, the user's own magnitude pruning to 80% every 10 steps;
-- dense_baseline: Keras 3, no pruning (the accuracy to compare against).
+- dense_baseline: Keras 3, no pruning (the accuracy to compare against);
+- scan_dense_baseline: `sensitivity_scan` of the trained dense_baseline: each weight alone
+  pruned to each of a few sparsities, the validation loss and accuracy measured.
 The data set ships inside scikit-learn; nothing is downloaded.
 """
 
@@ -184,6 +186,14 @@ def _keras3_runs(logdir, train, val):
             verbose=0,
             callbacks=callbacks,
         )
+    from tb_prune_plugin.callbacks import sensitivity_scan
+
+    sensitivity_scan(
+        model,  # the dense baseline, trained
+        val,
+        os.path.join(logdir, "scan_dense_baseline"),
+        sparsities=(0.0, 0.25, 0.5, 0.75, 0.9, 0.95),
+    )
 
 
 def train_demo_runs(logdir):

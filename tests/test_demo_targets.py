@@ -14,7 +14,18 @@ def test_demo_manual_target_follows_its_ramp_and_the_baseline_has_none(tmp_path,
     train, val = demo._data()
     demo._keras3_runs(str(tmp_path), train, val)
     exp = reader.load(str(tmp_path))
-    assert sorted(exp.runs) == ["dense_baseline", "manual_keras3_80"]
+    assert sorted(exp.runs) == ["dense_baseline", "manual_keras3_80", "scan_dense_baseline"]
+    # The scan of the trained baseline: every weight at the demo's levels; removing nothing
+    # gives the validation figures Keras logged at the end of training.
+    scans = exp.runs["scan_dense_baseline"].sensitivity
+    assert sorted(scans) == sorted(exp.runs["dense_baseline"].weights)
+    epoch = exp.runs["dense_baseline"].metrics["epoch"]
+    for name, scan in scans.items():
+        assert scan.sparsities.tolist() == [0.0, 0.25, 0.5, 0.75, 0.9, 0.95], name
+        assert sorted(scan.metrics) == ["accuracy", "loss"], name
+        for metric in ("loss", "accuracy"):
+            logged = epoch["val_" + metric].values[-1]
+            np.testing.assert_allclose(scan.metrics[metric][0], logged, rtol=1e-5, err_msg=name)
 
     steps = demo.EPOCHS * int(np.ceil(len(train[0]) / demo.BATCH))  # 2 * 22 = 44
     ramp = int(steps * 0.7)  # 30
