@@ -6,7 +6,7 @@
 Starts `tensorboard --logdir <logdir>` on 127.0.0.1, opens each view in Debian's headless
 Chromium (1280x800) and writes overview.png, schedules.png, masks.png, accuracy.png,
 distributions.png, stability.png, convergence.png, overlap.png, masks_compare.png, structure.png,
-configuration.png and statistics.png next to this script (or into --out). Each view is
+configuration.png, statistics.png and sensitivity.png next to this script (or into --out). Each view is
 shown through its URL state and captured once it has drawn; a console error fails the run.
 """
 
@@ -30,6 +30,7 @@ DEMO_RUNS = [
     "tfmot_cnn_60",
     "tfmot_const_70",
     "tfmot_poly_90",
+    "scan_dense_baseline",
 ]
 # Three runs for the weight statistics (one chart per statistic, fewer lines to tell apart).
 SOME_RUNS = ["manual_keras3_80", "tfmot_const_70", "tfmot_poly_90"]
@@ -101,6 +102,12 @@ SHOTS = [
         "statistics",
         [("tab", "statistics"), ("focusWeight", "fc2/kernel")] + [("run", r) for r in SOME_RUNS],
         ("figure[data-testid=chart-statistic][data-stat=std]", "data-series-count"),
+    ),
+    # The demo's scan of its dense baseline: allocation, snippet, ranking and curves.
+    (
+        "sensitivity",
+        [("tab", "sensitivity")],
+        ("figure[data-testid=chart-sensitivity]", "data-series-count"),
     ),
 ]
 
