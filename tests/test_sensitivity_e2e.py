@@ -177,3 +177,15 @@ def test_sensitivity_snippet_sparsities_equal_the_allocation(served, tab):
         tab.page.screenshot(
             path=os.path.join(os.environ["TB_PRUNE_SCREENSHOTS"], "sensitivity.png")
         )
+
+
+def test_runs_of_scans_alone_are_left_to_the_sensitivity_view(served, tab):
+    """Regression: a run written by sensitivity_scan alone (no weights, no metrics) was asked
+    for its /config by the Configuration view (a 404 in the console) and counted as a run
+    without the metric by Accuracy vs sparsity. Other views now leave such runs out."""
+    for view in ("configuration", "accuracy", "schedules"):
+        browser.open_view(tab.frame, expect, view)
+        expect(tab.frame.locator("[data-testid=state-notice]").first).to_contain_text(
+            "No run is selected"
+        )
+    assert tab.errors.messages == []

@@ -6,8 +6,8 @@
 Starts `tensorboard --logdir <logdir>` on 127.0.0.1, opens each view in Debian's headless
 Chromium (1280x800) and writes overview.png, schedules.png, masks.png, accuracy.png,
 distributions.png, stability.png, convergence.png, overlap.png, masks_compare.png, structure.png,
-configuration.png, statistics.png and sensitivity.png next to this script (or into --out). Each view is
-shown through its URL state and captured once it has drawn; a console error fails the run.
+configuration.png, statistics.png and sensitivity.png next to this script (or into --out). Each
+view is shown through its URL state and captured once it has drawn; a console error fails the run.
 """
 
 import argparse

@@ -5,7 +5,7 @@
 import { Api, Generation, isAbort } from "./api";
 import { compileFilter } from "./transforms/filter";
 import { changedRuns } from "./transforms/run_changes";
-import { denseCandidates, runKind, type RunKind } from "./transforms/run_kind";
+import { denseCandidates, holdsTraining, runKind, type RunKind } from "./transforms/run_kind";
 import { TABS, decodeState, encodeState, type TabId, type ViewState } from "./transforms/url_state";
 import type { RunInfo } from "./types";
 import { el, replaceChildren } from "./ui/dom";
@@ -224,7 +224,11 @@ export class App {
     const runs = this.runs ?? [];
     const selected = this.state.runs === null ? null : new Set(this.state.runs);
     const filter = compileFilter(this.state.runFilter);
-    return runs.filter((r) => (selected === null || selected.has(r.run)) && filter.test(r.run));
+    // Runs of sensitivity scans alone have nothing the other views draw.
+    const scansToo = this.state.tab === "sensitivity";
+    return runs.filter(
+      (r) => (selected === null || selected.has(r.run)) && filter.test(r.run) && (scansToo || holdsTraining(r)),
+    );
   }
 
   private renderView(): void {

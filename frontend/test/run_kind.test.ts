@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { denseCandidates, runKind } from "../src/transforms/run_kind";
+import { denseCandidates, holdsTraining, runKind } from "../src/transforms/run_kind";
 import type { OverviewResponse, RunInfo } from "../src/types";
 
 const run = (name: string, method: RunInfo["method"]): RunInfo => ({
@@ -54,5 +54,15 @@ describe("run kinds", () => {
     expect(runKind(runs[0]!, true, [])).toBe("manual");
     expect(runKind(runs[1]!, false, [0])).toBe("manual");
     expect(runKind(runs[2]!, false, [0])).toBe("tfmot");
+  });
+});
+
+describe("holdsTraining", () => {
+  it("test_a_run_of_scans_alone_holds_no_training", () => {
+    const scan: RunInfo = { run: "scan", weights: [], metrics: { epoch: [], batch: [] }, last_step: 0, method: null };
+    expect(holdsTraining(scan)).toBe(false);
+    expect(holdsTraining(run("poly", "tfmot"))).toBe(true);
+    expect(holdsTraining({ ...scan, metrics: { epoch: ["loss"], batch: [] } })).toBe(true);
+    expect(holdsTraining({ ...scan, metrics: { epoch: [], batch: ["loss"] } })).toBe(true);
   });
 });

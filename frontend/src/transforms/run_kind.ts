@@ -42,6 +42,14 @@ export function denseCandidates(runs: readonly RunInfo[], overview: OverviewResp
  * sparsity was 0 at every recorded step (`globalSparsity`, at least one value); otherwise
  * the method its config names ("tfmot", "manual"), or null when it names none.
  */
+/**
+ * Whether a run holds training records (pruned weights or metrics), not only sensitivity
+ * scans: a run written by `sensitivity_scan` alone is shown by the Sensitivity view only.
+ */
+export function holdsTraining(run: RunInfo): boolean {
+  return run.weights.length > 0 || run.metrics.epoch.length > 0 || run.metrics.batch.length > 0;
+}
+
 export function runKind(
   run: RunInfo,
   candidate: boolean,
