@@ -186,14 +186,15 @@ def _keras3_runs(logdir, train, val):
             verbose=0,
             callbacks=callbacks,
         )
+    _scan(logdir, model, val)  # the dense baseline, trained
+
+
+def _scan(logdir, model, val):
+    """The sensitivity scan of the trained `model` (the dense baseline), at a few levels."""
     from tb_prune_plugin.callbacks import sensitivity_scan
 
-    sensitivity_scan(
-        model,  # the dense baseline, trained
-        val,
-        os.path.join(logdir, "scan_dense_baseline"),
-        sparsities=(0.0, 0.25, 0.5, 0.75, 0.9, 0.95),
-    )
+    sparsities = (0.0, 0.25, 0.5, 0.75, 0.9, 0.95)
+    sensitivity_scan(model, val, os.path.join(logdir, "scan_dense_baseline"), sparsities)
 
 
 def train_demo_runs(logdir):
