@@ -138,9 +138,7 @@ _MASK_COLUMNS = [DEVICE_FIELDS.index(name) for name in MASK_FIELDS]
 _BOOLS = {}  # the graph's `force` argument as tensors, converted once, not at every call
 # Weights from this size on keep their kept indices on the device and are measured from the
 # gathered kept weights, mask figures only when the mask changed. Below it, branches and a
-# gather cost more than they save (measured on a 2-core CPU: 205k weights at 50% sparsity
-# took 1.46 ms that way against 1.12 ms computed from scratch; 0.8M and 1M weights took
-# half the time).
+# gather cost more than they save (docs/design_figures.md).
 GATHER_MIN_SIZE = 1 << 18
 
 
@@ -199,9 +197,9 @@ class Measurer:
         """Runs the graph on flat arguments.
 
         A `tf.function` call binds its arguments to the signature again at every call; the
-        traced concrete function's own flat call skips that: 2.71 against 3.35 ms a call on
-        the small CNN (2-core CPU, median of 15 interleaved rounds). Falls back to the
-        ordinary call where TensorFlow lacks the flat call.
+        traced concrete function's own flat call skips that, which is measurably cheaper
+        (docs/design_figures.md). Falls back to the ordinary call where TensorFlow lacks the
+        flat call.
         """
         for flag in (force, unchanged):
             if flag not in _BOOLS:
@@ -299,8 +297,8 @@ class Measurer:
 
             mask_figures, kept, source_out, mask_out = tf.cond(changed, new_mask, same_mask)
             # The kept weights alone; pruned ones are zeros of the effective weights.
-            # gather_nd, not gather: GatherV2 copies one element at a time; GatherNd took
-            # 0.73x its time on 1M weights at 20, 50 and 90% sparsity (2-core CPU, 9 rounds).
+            # gather_nd, not gather: GatherV2 copies one element at a time, GatherNd is faster
+            # here (docs/design_figures.md).
             n_kept = tf.shape(kept)[0]
             values = tf.cond(tf.equal(n_kept, size), lambda: flat, lambda: tf.gather_nd(flat, kept))
             pruned_in_values = tf.constant(0, tf.int32)

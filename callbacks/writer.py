@@ -6,9 +6,7 @@ masked CRC32Cs, in C++), on any `tf.io.gfile` file system. The file is named and
 (its `file_version` header event) by TensorFlow's own summary writer, which is closed at
 once: the names keep TensorFlow's per-process numbering. The events are the same bytes the
 summary writer's ops (`WriteRawProtoSummary`, `FlushSummaryWriter`: eager ops, with two
-tensor conversions per record) wrote, at less cost: a record of the TF-MOT MLP's 3 weights,
-written inside training, took 0.28 ms against 0.98 ms through those ops (median of 6
-interleaved fits of 100 records each; 0.03 against 0.10 ms outside training).
+tensor conversions per record) wrote, at less cost (docs/design_figures.md).
 
 Flushing: on a local file system every write is flushed at once (a flush is a
 cheap write into the OS's cache), so a process killed with SIGKILL loses no
