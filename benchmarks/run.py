@@ -1,6 +1,6 @@
 """The benchmarks of tb_prune_plugin, in one command.
 
-    python benchmarks/run.py            # full run (about 10 to 15 minutes): docs/performance.md
+    python benchmarks/run.py            # full run (about 30 minutes): docs/performance.md
     python benchmarks/run.py --quick --out /tmp/performance.md   # tiny sizes, a smoke test
 
 Runs each stage in its own Python process (so that TensorFlow, Keras and TensorBoard state
