@@ -17,13 +17,10 @@ when `begin_step <= p`, `p <= end_step` (or `end_step < 0`) and
 schedule is called, as TF-MOT calls it, on each step in question.
 """
 
-import logging
-
 import tensorflow as tf
 
 from tb_prune_plugin.callbacks import keras_state
-
-logger = logging.getLogger("tb_prune_plugin")
+from tb_prune_plugin.callbacks.warn_once import WarnOnce
 
 # TF-MOT's schedules whose pruning steps follow the begin/end/frequency rule.
 _RULE_SCHEDULES = ("ConstantSparsity", "PolynomialDecay")
@@ -44,7 +41,7 @@ class MaskChangeSteps:
                 wrappers.setdefault(id(w.wrapper), w)
         self._weights = list(wrappers.values())
         self._rules = None  # per wrapper: (offset, rule), set by start()
-        self._warned = False
+        self._warn = WarnOnce()
 
     @property
     def has_tfmot(self):
@@ -70,14 +67,12 @@ class MaskChangeSteps:
                 if rule(first + offset, last + offset):
                     return True
             except Exception as e:  # noqa: BLE001 - an unknown schedule: assume a change
-                if not self._warned:
-                    self._warned = True
-                    logger.warning(
-                        "PruningMonitor could not evaluate a pruning schedule (%s: %s); it "
-                        "records every step whose mask it cannot rule out.",
-                        type(e).__name__,
-                        e,
-                    )
+                self._warn(
+                    "PruningMonitor could not evaluate a pruning schedule (%s: %s); it "
+                    "records every step whose mask it cannot rule out.",
+                    type(e).__name__,
+                    e,
+                )
                 return True
         return False
 

@@ -1,7 +1,5 @@
 """`PruningMonitor`: the Keras callback that records what pruning does, step by step."""
 
-import logging
-
 import tf_keras
 
 from tb_prune_plugin import summary
@@ -17,9 +15,8 @@ from tb_prune_plugin.callbacks import (
     run_config,
 )
 from tb_prune_plugin.callbacks import stripped_size as _stripped_size
+from tb_prune_plugin.callbacks.warn_once import WarnOnce
 from tb_prune_plugin.callbacks.writer import GuardedWriter
-
-logger = logging.getLogger("tb_prune_plugin")
 
 # How a record is due at a step (see PruningMonitor._due).
 _NOT_DUE, _ORDINARY, _FORCED = 0, 1, 2
@@ -150,7 +147,7 @@ class PruningMonitor(tf_keras.callbacks.Callback):
         self._new_fit = True  # no record yet in this fit: masks may have changed since the last
         self._in_batch = False  # between a batch begin and this monitor's batch end
         self._training = False
-        self._order_warned = False
+        self._warn_order = WarnOnce()
         self._writer = None
         self._stripped_size = _stripped_size.StrippedSizeRecorder() if stripped_size else None
         self._measurer = None
@@ -164,7 +161,7 @@ class PruningMonitor(tf_keras.callbacks.Callback):
         self._is_chief = True
         self._config_written = False
         self._model_constants = None
-        self._measure_warned = False
+        self._warn_measure = WarnOnce()
         self._failures_seen = (0, 0)  # the writer's dropped_steps and failures, last looked at
         self._config = None  # the run config's contents, built once per model
         self._config_mark = {}  # {"start_step": s} while a first training's config is due
@@ -309,15 +306,13 @@ class PruningMonitor(tf_keras.callbacks.Callback):
             self._record(step, None)
             self._policy.spent(self._policy.clock() - began, step, True, forced=True)
             return
-        if not self._order_warned:
-            self._order_warned = True
-            logger.warning(
-                "PruningMonitor.mark_pruned() was called at step %d after the monitor recorded "
-                "that step, so the change is recorded at the next step. Place the callback "
-                "that prunes before PruningMonitor in the callbacks list to record it at its "
-                "step.",
-                step,
-            )
+        self._warn_order(
+            "PruningMonitor.mark_pruned() was called at step %d after the monitor recorded "
+            "that step, so the change is recorded at the next step. Place the callback "
+            "that prunes before PruningMonitor in the callbacks list to record it at its "
+            "step.",
+            step,
+        )
         self._prune_marked = True
 
     def masks_may_have_changed(self, step):
@@ -459,15 +454,13 @@ class PruningMonitor(tf_keras.callbacks.Callback):
             if batch_logs:
                 values.extend(records.metric_values("batch", batch_logs))
         except Exception as e:  # noqa: BLE001 - monitoring must never stop training
-            if not self._measure_warned:
-                self._measure_warned = True
-                logger.warning(
-                    "PruningMonitor could not measure the weights at step %d (%s: %s); training "
-                    "goes on without pruning records. Please report this with your model.",
-                    step,
-                    type(e).__name__,
-                    e,
-                )
+            self._warn_measure(
+                "PruningMonitor could not measure the weights at step %d (%s: %s); training "
+                "goes on without pruning records. Please report this with your model.",
+                step,
+                type(e).__name__,
+                e,
+            )
             return due
         if self._writer.write(step, values):
             self._config_written = True

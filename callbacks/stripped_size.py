@@ -20,8 +20,7 @@ import zlib
 
 from tb_prune_plugin import summary
 from tb_prune_plugin.callbacks import discovery
-
-logger = logging.getLogger("tb_prune_plugin")
+from tb_prune_plugin.callbacks.warn_once import WarnOnce
 
 GZIP_LEVEL = 6
 _CHUNK = 1 << 22
@@ -100,7 +99,7 @@ class StrippedSizeRecorder:
     """
 
     def __init__(self):
-        self._warned = False
+        self._warn = WarnOnce()
 
     def record(self, model, writer, step):
         """Writes the stripped size of `model` at `step` with `writer` (a `GuardedWriter`;
@@ -108,15 +107,13 @@ class StrippedSizeRecorder:
         try:
             sizes = measure(model)
         except Exception as e:  # noqa: BLE001 - optional work never stops training
-            if not self._warned:
-                self._warned = True
-                logger.warning(
-                    "PruningMonitor could not measure the stripped model's saved size at step %d "
-                    "(%s: %s); the run has no stripped_size record.",
-                    step,
-                    type(e).__name__,
-                    e,
-                )
+            self._warn(
+                "PruningMonitor could not measure the stripped model's saved size at step %d "
+                "(%s: %s); the run has no stripped_size record.",
+                step,
+                type(e).__name__,
+                e,
+            )
             return None
         if writer is not None:
             writer.write(step, [summary.stripped_size(sizes)])

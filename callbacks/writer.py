@@ -36,14 +36,13 @@ never had) among the new ones.
 """
 
 import collections
-import logging
 import struct
 import time
 
 import tensorflow as tf
 from tensorboard.compat.proto import event_pb2, summary_pb2
 
-logger = logging.getLogger("tb_prune_plugin")
+from tb_prune_plugin.callbacks.warn_once import WarnOnce
 
 MAX_BACKLOG_STEPS = 256
 _MAX_BACKOFF = 64
@@ -75,7 +74,7 @@ class GuardedWriter:
         self._writer = None
         self._path = None  # the current event file, when known
         self._tags_with_metadata = set()
-        self._warned = False
+        self._warn = WarnOnce()
         # (step, values) to write, oldest first; values None: a SessionLog START event.
         self._backlog = collections.deque(maxlen=MAX_BACKLOG_STEPS)
         self._unflushed = []  # entries written since the last flush, kept until it succeeds
@@ -244,16 +243,14 @@ class GuardedWriter:
 
     def _fail(self, what, error):
         self.failures += 1
-        if not self._warned:
-            self._warned = True
-            logger.warning(
-                "PruningMonitor could not %s to %r (%s: %s); training goes on, and recording "
-                "resumes when the directory is writable again. Further failures are not reported.",
-                what,
-                self.log_dir,
-                type(error).__name__,
-                error,
-            )
+        self._warn(
+            "PruningMonitor could not %s to %r (%s: %s); training goes on, and recording "
+            "resumes when the directory is writable again. Further failures are not reported.",
+            what,
+            self.log_dir,
+            type(error).__name__,
+            error,
+        )
         # What the failed file may not hold is written again, before anything newer.
         pending = self._unflushed + list(self._backlog)
         overflow = max(0, len(pending) - MAX_BACKLOG_STEPS)
