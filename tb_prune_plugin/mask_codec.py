@@ -170,6 +170,11 @@ def popcount(a):
     return _POPCOUNT_TABLE[a]
 
 
+def count_bits(a):
+    """The number of set bits in uint8 array `a` (a Python int)."""
+    return int(popcount(a).sum(dtype=np.int64))
+
+
 _BITWISE_COUNT = getattr(np, "bitwise_count", None)  # numpy >= 2.0
 _POPCOUNT_TABLE = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1).sum(
     axis=1, dtype=np.uint8
@@ -252,7 +257,7 @@ def decode_packed(header_bytes, payload, parsed_header=None):
         bits = bits.copy()
         bits[-1] &= (0xFF << (8 - size % 8)) & 0xFF
     bits.flags.writeable = False
-    found = int(popcount(bits).sum(dtype=np.int64))
+    found = count_bits(bits)
     if found != kept:
         raise MaskDecodeError("mask payload keeps %d weights, header says %d" % (found, kept))
     return PackedMask(shape, bits, kept)

@@ -34,7 +34,7 @@ def mask_distance(a, b):
     if a.shape != b.shape:
         raise ValueError("cannot compare masks of shapes %s and %s" % (a.shape, b.shape))
     # The padding bits of the last byte are 0 in both, so they never count.
-    return int(mask_codec.popcount(np.bitwise_xor(a.bits, b.bits)).sum(dtype=np.int64))
+    return mask_codec.count_bits(np.bitwise_xor(a.bits, b.bits))
 
 
 def early_bird_index(fractions, limit=EARLY_BIRD_FRACTION):

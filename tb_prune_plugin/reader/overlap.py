@@ -32,15 +32,12 @@ _BATCH = 4
 OVER_STEPS = "mask in force at each step of the union of both runs' mask records"
 
 
-def _count(bits):
-    return int(mask_codec.popcount(bits).sum(dtype=np.int64))
-
-
 def kept_overlap(a, b):
     """`(|A & B|, |A | B|)` of the kept entries of `PackedMask`s `a` and `b` (one shape)."""
     if a.shape != b.shape:
         raise ValueError("cannot compare masks of shapes %s and %s" % (a.shape, b.shape))
-    return _count(np.bitwise_and(a.bits, b.bits)), _count(np.bitwise_or(a.bits, b.bits))
+    count = mask_codec.count_bits
+    return count(np.bitwise_and(a.bits, b.bits)), count(np.bitwise_or(a.bits, b.bits))
 
 
 def iou(intersection, union):
