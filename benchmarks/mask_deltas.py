@@ -126,18 +126,19 @@ def changed_masks(masks):
 
 
 def per_interval(records, interval):
-    """Bits per weight per change and mean encode time (s) with `interval`."""
+    """Bits per weight per change and mean encode time (s) with `interval`; `records` is any
+    iterable of (step, mask), a generator included (the 4096 x 4096 masks are made one by one)."""
     from tb_prune_plugin.callbacks import mask_delta
 
     encoder = mask_delta.MaskDeltaEncoder(keyframe_interval=interval)
-    sizes, times, values = [], [], []
+    sizes, times, values, size = [], [], [], None
     for step, mask in records:
+        size = mask.size
         start = time.perf_counter()
         value = encoder.record("big/kernel", mask, step)
         times.append(time.perf_counter() - start)
         sizes.append(len(value.SerializeToString()))
         values.append((step, value))
-    size = records[0][1].size
     return 8 * sum(sizes[1:]) / (len(sizes) - 1) / size, statistics.mean(times[1:]), values
 
 

@@ -84,6 +84,10 @@ def route_queries(run, weight, shape, mask_step):
         "/metrics": q(run=run),
         "/histograms": q(run=run, weight=weight),
         "/mask_steps": q(run=run, weight=weight),
+        "/alerts": q(run=run),
+        "/mask_convergence": q(weight=weight, run=run),
+        "/mask_overlap": q(weight=weight, run=run),
+        "/sensitivity": "",
         "/mask": q(
             run=run, weight=weight, step=mask_step, diff=1, max_cells=masks_view_max_cells(shape)
         ),
