@@ -284,3 +284,40 @@ def test_alerts_read_the_epoch_metrics_alone(trained):
         assert series.steps.tolist() == [8, 16, 24, 32]
         np.testing.assert_array_equal(series.values, every["epoch"][name].values)
         np.testing.assert_allclose(series.values, history[name], rtol=1e-7)
+
+
+def test_kept_alerts_follow_a_new_record(tmp_path):
+    """The alerts are kept between requests (the Overview asks at every refresh), and a new
+    record, once the run index is renewed (as /runs does), is read: here a weight turning
+    non-finite at step 2 after two healthy records."""
+    import time
+
+    from tensorboard.backend.event_processing import data_provider, plugin_event_multiplexer
+
+    from tb_prune_plugin import summary
+
+    def record(step, nonfinite):
+        fields = lb.stats(size=10, nonzeros=10, sparsity=0.0, nonfinite=nonfinite)
+        return [summary.weight_stats("d/kernel", fields)]
+
+    with lb.RunWriter(tmp_path / "r") as w:
+        w.add(0, record(0, 0))
+        w.add(1, record(1, 0))
+    multiplexer = plugin_event_multiplexer.EventMultiplexer(
+        tensor_size_guidance={reader.PLUGIN_NAME: 0}
+    )
+    multiplexer.AddRunsFromDirectory(str(tmp_path))
+    multiplexer.Reload()
+    ctx = lb.request_context()
+    pruning_reader = reader.PruningReader(
+        data_provider.MultiplexerDataProvider(multiplexer, str(tmp_path))
+    )
+    assert pruning_reader.alerts(ctx, "") == []
+    assert pruning_reader.alerts(ctx, "") == []
+    time.sleep(1.1)  # a later second in the new event file's name: it is read after the first
+    with lb.RunWriter(tmp_path / "r") as w:
+        w.add(2, record(2, 1))
+    multiplexer.Reload()
+    pruning_reader.runs(ctx, "")
+    found = pruning_reader.alerts(ctx, "")
+    assert [(a.run, a.kind, a.step, a.weight) for a in found] == [("r", "nonfinite", 2, "d/kernel")]

@@ -369,6 +369,8 @@ class Alerts:
 
         Reads every weight_stats series of the runs in one provider call, and each run's
         epoch metrics (one call per run that has any). An unknown run raises NotFoundError.
+        The answer is kept while each run's series, last step and run config stay the same
+        (the Overview asks again at every refresh).
         """
         index = self._index(ctx, experiment_id, runs, lambda i: all(r in i for r in runs or ()))
         for run in runs or ():
@@ -376,6 +378,17 @@ class Alerts:
                 raise errors.NotFoundError("no pruning data for run %r" % (run,))
         names = sorted(set(runs) if runs else index)
         configs = self.run_configs(ctx, experiment_id, [index[r] for r in names])
+        key = ("alerts", experiment_id) + tuple(
+            (r, index[r].last_step, index[r].config_wall_time, len(index[r].records)) for r in names
+        )
+        kept = self._analysis_cache.get(key)
+        if kept is None:
+            kept = tuple(self._run_alerts(ctx, experiment_id, index, names, configs))
+            self._analysis_cache.put(key, kept)
+        return list(kept)
+
+    def _run_alerts(self, ctx, experiment_id, index, names, configs):
+        """The alerts of runs `names` of `index` (their run configs `configs`), computed."""
         tags = {
             (run, weight): t[metadata.KIND_WEIGHT_STATS]
             for run in names
