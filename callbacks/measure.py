@@ -26,6 +26,14 @@ import math
 import numpy as np
 import tensorflow as tf
 
+from tb_prune_plugin.callbacks.measure_values import (  # noqa: F401  (SUM_ROW, _signed_sum: tests)
+    SUM_ROW,
+    _as_tensor,
+    _signed_sum,
+    _value_figures,
+    schedule_columns,
+)
+
 # Order of the per-weight vector the graph returns.
 DEVICE_FIELDS = (
     "nonzeros",
@@ -46,14 +54,6 @@ DEVICE_FIELDS = (
     "histogram_hi",
 )
 _NAN = float("nan")
-
-
-def _as_tensor(variable):
-    # A Keras 3 variable holds its tf.Variable in `.value`; a tf.Variable's `.value` is a method.
-    value = getattr(variable, "value", None)
-    if value is not None and not callable(value):
-        variable = value
-    return tf.convert_to_tensor(variable)
 
 
 def _mask_counts(maskf, shape):
@@ -110,22 +110,6 @@ def _block_sparsity(mask, shape, block):
     return tf.reduce_mean(tf.cast(none_kept, tf.float64))
 
 
-def _schedule_values(pw):
-    """(target_sparsity, should_prune) as float64 tensors; NaN when no schedule applies."""
-    if pw.wrapper is None:
-        return tf.constant(_NAN, tf.float64), tf.constant(_NAN, tf.float64)
-    step = tf.convert_to_tensor(pw.wrapper.pruning_step)
-    if pw.sparsity_m_by_n is not None:
-        # TF-MOT sets an N:M mask once, at pruning step 1, whatever the schedule says.
-        zeros, n = pw.sparsity_m_by_n
-        return (
-            tf.constant(zeros / n, tf.float64),
-            tf.cast(tf.equal(step, 1), tf.float64),
-        )
-    should_prune, target = pw.wrapper.pruning_schedule(step)
-    return tf.cast(target, tf.float64), tf.cast(should_prune, tf.float64)
-
-
 # The figures derived from the mask alone: computed when the mask changed, reused otherwise.
 MASK_FIELDS = (
     "nonzeros",
@@ -135,6 +119,9 @@ MASK_FIELDS = (
     "block_sparsity",
 )
 _MASK_COLUMNS = [DEVICE_FIELDS.index(name) for name in MASK_FIELDS]
+_TARGET, _SHOULD_PRUNE = DEVICE_FIELDS.index("target_sparsity"), DEVICE_FIELDS.index("should_prune")
+assert _SHOULD_PRUNE == _TARGET + 1
+_ROW_COLUMNS = [f for f in range(len(DEVICE_FIELDS)) if f not in (_TARGET, _SHOULD_PRUNE)]
 _BOOLS = {}  # the graph's `force` argument as tensors, converted once, not at every call
 # Weights from this size on keep their kept indices on the device and are measured from the
 # gathered kept weights, mask figures only when the mask changed. Below it, branches and a
@@ -312,7 +299,6 @@ class Measurer:
         changed, mask_figures, kept, source_out, mask_out, values, pruned_in_values = (
             self._mask_part(pw, source, flat, force, unchanged, last_source, kept)
         )
-        target, should_prune = _schedule_values(pw)
         if pw.threshold_variable is not None and pw.sparsity_m_by_n is None:
             threshold = tf.cast(_as_tensor(pw.threshold_variable), tf.float64)
         else:  # manual pruning has none; TF-MOT's N:M threshold is a dummy value
@@ -320,27 +306,26 @@ class Measurer:
         nonfinite, mean, std, wmin, wmax, l1, l2, hi, counts = _value_figures(
             values, size, last_source is not None, pruned_in_values, self.histogram_bins
         )
-        vector = tf.stack(
-            [
-                mask_figures[0],
-                target,
-                should_prune,
-                threshold,
-                mean,
-                std,
-                wmin,
-                wmax,
-                l1,
-                l2,
-                mask_figures[1],
-                mask_figures[2],
-                mask_figures[3],
-                mask_figures[4],
-                tf.cast(nonfinite, tf.float64),
-                tf.cast(hi, tf.float64),
-            ]
-        )
-        return vector, counts, changed, source_out, kept, mask_out
+        # The row of DEVICE_FIELDS; the schedule's two come from `schedule_columns`.
+        row = [
+            mask_figures[0],
+            None,
+            None,
+            threshold,
+            mean,
+            std,
+            wmin,
+            wmax,
+            l1,
+            l2,
+            mask_figures[1],
+            mask_figures[2],
+            mask_figures[3],
+            mask_figures[4],
+            tf.cast(nonfinite, tf.float64),
+            tf.cast(hi, tf.float64),
+        ]
+        return row, counts, changed, source_out, kept, mask_out
 
     def _compute(self, force, unchanged, last_sources, kept_indices):
         vectors, histograms, changed, sources, kept, masks = [], [], [], [], [], []
@@ -360,7 +345,12 @@ class Measurer:
         for v in self.other_variables:
             other_nonzeros += tf.math.count_nonzero(_as_tensor(v), dtype=tf.int64)
         if vectors:
-            vectors, histograms = tf.stack(vectors), tf.stack(histograms)
+            # Column by column: the schedule's columns are computed once per schedule.
+            targets, should_prune = schedule_columns(self.weights)
+            columns = [tf.stack([row[f] for row in vectors]) for f in _ROW_COLUMNS]
+            columns.insert(_TARGET, targets)
+            columns.insert(_SHOULD_PRUNE, should_prune)
+            vectors, histograms = tf.stack(columns, axis=1), tf.stack(histograms)
             changed = tf.stack(changed)
         else:
             vectors = tf.zeros([0, len(DEVICE_FIELDS)], tf.float64)
@@ -422,61 +412,3 @@ def itemsize(variable):
 def packed_mask_bytes(size):
     """Bytes of a 1-bit-per-weight mask."""
     return math.ceil(size / 8)
-
-
-def _value_figures(values, size, gathered, pruned_in_values, bins):
-    """(nonfinite, mean, std, min, max, l1, l2, max |w|, |w| histogram counts) of a weight's
-    effective values. `gathered`: `values` holds the kept weights alone (pruned ones are the
-    zeros of the effective weights); else every weight, `pruned_in_values` of them pruned
-    zeros."""
-    if size:
-        # The signed sum in float64 (a mean near zero needs it); the other passes in float32.
-        total = tf.reduce_sum(tf.cast(values, tf.float64))
-        # Sums of non-negative terms cancel nothing: float32 is exact enough (about 1e-7).
-        squares = tf.cast(tf.reduce_sum(tf.square(values)), tf.float64)
-        absf = tf.abs(values)
-        l1 = tf.cast(tf.reduce_sum(absf), tf.float64)
-        mean = total / size
-        std = tf.sqrt(tf.maximum(squares / size - tf.square(mean), 0.0))
-        wmin = tf.reduce_min(values)
-        wmax = tf.reduce_max(values)
-        if gathered:
-            # Only kept weights were gathered: an empty reduction is +-inf, and with
-            # pruned weights the effective weights hold 0.
-            some_pruned = tf.size(values) < size
-            wmin = tf.where(some_pruned, tf.minimum(wmin, 0.0), wmin)
-            wmax = tf.where(some_pruned, tf.maximum(wmax, 0.0), wmax)
-        wmin32, wmax32 = wmin, wmax
-        wmin, wmax = tf.cast(wmin, tf.float64), tf.cast(wmax, tf.float64)
-        l2 = tf.sqrt(squares)
-        # NaN and Inf reach every sum; only then are they counted and kept out.
-        all_finite = tf.math.is_finite(squares)
-        nonfinite = tf.cond(
-            all_finite,
-            lambda: tf.constant(0, tf.int64),
-            lambda: tf.math.count_nonzero(
-                tf.logical_not(tf.math.is_finite(values)), dtype=tf.int64
-            ),
-        )
-        absf = tf.cond(
-            all_finite,
-            lambda: absf,
-            lambda: tf.where(tf.math.is_finite(absf), absf, tf.zeros_like(absf)),
-        )
-        # max |w| is max(|min|, |max|) when every value is finite: no pass over absf.
-        hi = tf.cond(
-            all_finite,
-            lambda: tf.maximum(tf.abs(wmin32), tf.abs(wmax32)),
-            lambda: tf.maximum(tf.reduce_max(absf), 0.0),
-        )
-        counts = tf.histogram_fixed_width(absf, tf.stack([0.0, tf.maximum(hi, 1e-30)]), nbins=bins)
-        # Pruned (zero) and non-finite entries were counted in the first bin; take them out.
-        not_kept = pruned_in_values + tf.cast(nonfinite, tf.int32)
-        counts = tf.tensor_scatter_nd_sub(counts, [[0]], tf.reshape(not_kept, [1]))
-    else:
-        nonfinite = tf.constant(0, tf.int64)
-        mean = std = wmin = wmax = tf.constant(_NAN, tf.float64)
-        l1 = l2 = tf.constant(0.0, tf.float64)
-        hi = tf.constant(0.0, tf.float32)
-        counts = tf.zeros([bins], tf.int32)
-    return nonfinite, mean, std, wmin, wmax, l1, l2, hi, counts

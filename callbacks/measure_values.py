@@ -1,0 +1,179 @@
+"""The weight statistics and the pruning schedule's values in the measuring graph.
+
+Split from `measure` (which builds the graph): the passes over a weight's values (sums, extremes,
+the |w| histogram) and the schedule's target and pruning flag for every wrapped weight.
+"""
+
+import tensorflow as tf
+
+_NAN = float("nan")
+
+
+def _as_tensor(variable):
+    # A Keras 3 variable holds its tf.Variable in `.value`; a tf.Variable's `.value` is a method.
+    value = getattr(variable, "value", None)
+    if value is not None and not callable(value):
+        variable = value
+    return tf.convert_to_tensor(variable)
+
+
+def _schedule_values(pw):
+    """(target_sparsity, should_prune) as float64 tensors; NaN when no schedule applies."""
+    if pw.wrapper is None:
+        return tf.constant(_NAN, tf.float64), tf.constant(_NAN, tf.float64)
+    step = tf.convert_to_tensor(pw.wrapper.pruning_step)
+    if pw.sparsity_m_by_n is not None:
+        # TF-MOT sets an N:M mask once, at pruning step 1, whatever the schedule says.
+        zeros, n = pw.sparsity_m_by_n
+        return (
+            tf.constant(zeros / n, tf.float64),
+            tf.cast(tf.equal(step, 1), tf.float64),
+        )
+    should_prune, target = pw.wrapper.pruning_schedule(step)
+    return tf.cast(target, tf.float64), tf.cast(should_prune, tf.float64)
+
+
+# TF-MOT's own schedules, whose values are elementwise in the step: one call of such a schedule
+# answers for every weight it prunes (each wrapper has its own step variable).
+_VECTOR_SCHEDULES = ("PolynomialDecay", "ConstantSparsity")
+
+
+def _schedule_group(pw):
+    """A key shared by the weights whose schedule can be computed in one call, else None."""
+    if pw.wrapper is None or pw.sparsity_m_by_n is not None:
+        return None
+    schedule = pw.wrapper.pruning_schedule
+    cls = type(schedule)
+    if cls.__name__ not in _VECTOR_SCHEDULES or not cls.__module__.startswith(
+        "tensorflow_model_optimization."
+    ):
+        return None
+    try:
+        return cls, repr(sorted(schedule.get_config()["config"].items()))
+    except Exception:  # noqa: BLE001 - an unexpected config: computed weight by weight
+        return None
+
+
+def schedule_columns(weights):
+    """(target_sparsity [W], should_prune [W]) as float64 vectors in the order of `weights`.
+
+    Weights pruned by equal TF-MOT schedules share one call of the schedule on the vector of
+    their steps (a graph of many small ops costs per op: one call per weight would add some
+    twenty ops each); any other schedule is called per weight (`_schedule_values`).
+    """
+    groups, order, pieces = {}, [], []
+    for i, pw in enumerate(weights):
+        key = _schedule_group(pw)
+        if key is None:
+            order.append([i])
+            target, should_prune = _schedule_values(pw)
+            pieces.append((tf.reshape(target, [1]), tf.reshape(should_prune, [1])))
+        else:
+            groups.setdefault(key, []).append(i)
+    for indices in groups.values():
+        steps = tf.stack([tf.convert_to_tensor(weights[i].wrapper.pruning_step) for i in indices])
+        should_prune, target = weights[indices[0]].wrapper.pruning_schedule(steps)
+        n = len(indices)
+        order.append(indices)
+        pieces.append(
+            (
+                tf.broadcast_to(tf.cast(target, tf.float64), [n]),
+                tf.broadcast_to(tf.cast(should_prune, tf.float64), [n]),
+            )
+        )
+    flat_order = [i for indices in order for i in indices]
+    if flat_order == list(range(len(weights))):
+        return tf.concat([p[0] for p in pieces], 0), tf.concat([p[1] for p in pieces], 0)
+    position = [0] * len(weights)
+    for at, i in enumerate(flat_order):
+        position[i] = at
+    return (
+        tf.gather(tf.concat([p[0] for p in pieces], 0), position),
+        tf.gather(tf.concat([p[1] for p in pieces], 0), position),
+    )
+
+
+# Row length of a large weight's float32 partial sums (see `_signed_sum`).
+SUM_ROW = 256
+
+
+def _signed_sum(values):
+    """The sum of a 1-D float32 tensor as a float64 scalar, in one pass over the values.
+
+    A mean near zero needs more than one float32 accumulator over millions of terms, but a
+    cast to float64 first writes (and reads again) a copy twice the values' size, which costs
+    several times the pass itself on a large weight. Instead, rows of `SUM_ROW` values are
+    summed in float32 (an error of about 1e-9 of the sum of |x|), and those partial sums,
+    with the few values left over, in float64. Small weights (measured without the kept
+    state) keep the exact float64 sum: there the copy costs little.
+    """
+    n = tf.size(values)
+    rows = n // SUM_ROW
+    head = tf.reshape(values[: rows * SUM_ROW], [rows, SUM_ROW])
+    partial = tf.reduce_sum(tf.cast(tf.reduce_sum(head, axis=1), tf.float64))
+    return partial + tf.reduce_sum(tf.cast(values[rows * SUM_ROW :], tf.float64))
+
+
+def _finite_parts(values, squares, absf, wmin, wmax):
+    """(non-finite count, |w| with non-finite values as 0, max finite |w|) of a large weight's
+    values: NaN and Inf reach every sum, so only when the sum of squares is not finite are
+    they counted and kept out; else max |w| is max(|min|, |max|), without a pass over |w|."""
+    all_finite = tf.math.is_finite(squares)
+    nonfinite = tf.cond(
+        all_finite,
+        lambda: tf.constant(0, tf.int64),
+        lambda: tf.math.count_nonzero(tf.logical_not(tf.math.is_finite(values)), dtype=tf.int64),
+    )
+    absf = tf.cond(
+        all_finite,
+        lambda: absf,
+        lambda: tf.where(tf.math.is_finite(absf), absf, tf.zeros_like(absf)),
+    )
+    hi = tf.cond(
+        all_finite,
+        lambda: tf.maximum(tf.abs(wmin), tf.abs(wmax)),
+        lambda: tf.maximum(tf.reduce_max(absf), 0.0),
+    )
+    return nonfinite, absf, hi
+
+
+def _value_figures(values, size, gathered, pruned_in_values, bins):
+    """(nonfinite, mean, std, min, max, l1, l2, max |w|, |w| histogram counts) of a weight's
+    effective values. `gathered`: `values` holds the kept weights alone (pruned ones are the
+    zeros of the effective weights); else every weight, `pruned_in_values` of them pruned
+    zeros."""
+    if size:
+        if gathered:
+            total = _signed_sum(values)
+        else:
+            total = tf.reduce_sum(tf.cast(values, tf.float64))
+        # Sums of non-negative terms cancel nothing: float32 is exact enough (about 1e-7).
+        # l2_loss is sum(x**2) / 2 in one pass (square then sum would write a squared copy).
+        squares = tf.cast(2.0 * tf.nn.l2_loss(values), tf.float64)
+        absf = tf.abs(values)
+        l1 = tf.cast(tf.reduce_sum(absf), tf.float64)
+        mean = total / size
+        std = tf.sqrt(tf.maximum(squares / size - tf.square(mean), 0.0))
+        wmin = tf.reduce_min(values)
+        wmax = tf.reduce_max(values)
+        if gathered:
+            # Only kept weights were gathered: an empty reduction is +-inf, and with
+            # pruned weights the effective weights hold 0.
+            some_pruned = tf.size(values) < size
+            wmin = tf.where(some_pruned, tf.minimum(wmin, 0.0), wmin)
+            wmax = tf.where(some_pruned, tf.maximum(wmax, 0.0), wmax)
+        wmin32, wmax32 = wmin, wmax
+        wmin, wmax = tf.cast(wmin, tf.float64), tf.cast(wmax, tf.float64)
+        l2 = tf.sqrt(squares)
+        nonfinite, absf, hi = _finite_parts(values, squares, absf, wmin32, wmax32)
+        counts = tf.histogram_fixed_width(absf, tf.stack([0.0, tf.maximum(hi, 1e-30)]), nbins=bins)
+        # Pruned (zero) and non-finite entries were counted in the first bin; take them out.
+        not_kept = pruned_in_values + tf.cast(nonfinite, tf.int32)
+        counts = tf.tensor_scatter_nd_sub(counts, [[0]], tf.reshape(not_kept, [1]))
+    else:
+        nonfinite = tf.constant(0, tf.int64)
+        mean = std = wmin = wmax = tf.constant(_NAN, tf.float64)
+        l1 = l2 = tf.constant(0.0, tf.float64)
+        hi = tf.constant(0.0, tf.float32)
+        counts = tf.zeros([bins], tf.int32)
+    return nonfinite, mean, std, wmin, wmax, l1, l2, hi, counts
