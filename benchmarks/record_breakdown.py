@@ -13,8 +13,8 @@ measure module no longer offers is left out, not guessed.
 Each part returns one scalar (every output it computes feeds it), except the host copy of the
 masks, which returns them. The parts take turns with one `measure()` and the floor for `rounds`
 rounds (alternating order); each part's time is a ratio to the floor of its round. The parts
-overlap (the statistics part holds the sums and the histogram) and leave out the graph's fixed
-costs, so they do not add up to the record: the difference is shown as it is.
+overlap (the statistics part holds the sums and the histogram) and each pays one call's fixed
+cost, as the floor does, so they do not add up to the record.
 """
 
 import time
@@ -136,7 +136,7 @@ def _value_parts(weights, bins):
         "float64 sum of the values": _graph(
             lambda: tf.add_n([tf.reduce_sum(tf.cast(v, tf.float64)) for v in values])
         ),
-        "sum of squares, sum of |w|, min, max": _graph(
+        "sum of squares, sum of magnitudes, min, max": _graph(
             lambda: [
                 [
                     tf.reduce_sum(tf.square(v)),
@@ -147,7 +147,7 @@ def _value_parts(weights, bins):
                 for v in values
             ]
         ),
-        "|w| histogram": _graph(
+        "histogram of magnitudes": _graph(
             lambda: [
                 tf.histogram_fixed_width(
                     tf.abs(v), tf.stack([0.0, tf.maximum(hi, 1e-30)]), nbins=bins
