@@ -501,9 +501,12 @@ def main(argv=None):
         json.dump(results, f, indent=1)
     if args.md:
         import report  # the section's text is in benchmarks/templates/real_models.md
+        import report_issue10
 
         with open(args.md, "w") as f:
             f.write(report.real_models_section(results) + "\n")
+            parts = report_issue10.record_parts_section(results)
+            f.write("\n" + parts + "\n" if parts else "")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """The benchmarks of tb_prune_plugin, in one command.
 
-    python benchmarks/run.py            # full run (about 30 minutes): docs/performance.md
+    python benchmarks/run.py            # full run (about 35 to 40 minutes): docs/performance.md
     python benchmarks/run.py --quick --out /tmp/performance.md   # tiny sizes, a smoke test
 
 Runs each stage in its own Python process (so that TensorFlow, Keras and TensorBoard state
@@ -17,9 +17,11 @@ does not leak between them) and renders their results with the machine's descrip
 - scale_run.py: TensorBoard over a ResNet-50-size log directory of 100,000 steps: load, memory,
   every route against /scalars, the Masks view's first draw (issue 10, item 5).
 
-Durations of the full run, one stage after the other on 2 shared cores: overhead, disk and
-dashboard about 30 minutes together, real_models about 10, mask_deltas a few minutes, scale_run
-about 5 (python benchmarks/run.py prints each stage's time as it ends).
+Durations of the full run, one stage after the other on 2 cores (from the stages' last full
+runs, which docs/ record; a loaded machine takes longer): overhead, disk and dashboard about 6 to
+10 minutes together, real_models about 20, mask_deltas about 3 (its /mask route adds a
+TensorBoard over 60 masks of 4096 x 4096), scale_run about 5; about 35 to 40 minutes in all.
+python benchmarks/run.py prints each stage's time as it ends.
 
 The full run writes docs/performance.md (or --out). --quick runs tiny sizes, with the stages
 in parallel, and must be given --out: its figures mean nothing, it only proves the benchmarks
@@ -36,6 +38,7 @@ which commit and date.
     python benchmarks/run.py --json-dir /tmp/bench             # measure all, keep the JSON
     python benchmarks/run.py --from-json /tmp/bench            # render again, measure nothing
     python benchmarks/run.py --only dashboard --from-json /tmp/bench --json-dir /tmp/bench2
+    python benchmarks/run.py --only mask_deltas,scale_run --from-json /tmp/bench --json-dir /tmp/b3
 """
 
 import argparse

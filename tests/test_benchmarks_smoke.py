@@ -83,7 +83,9 @@ def test_quick_benchmarks_report_every_figure(tmp_path):
         "scale_run.json",
     ]
     # The real-size section: a record-against-floor row per model, a step-time row per variant.
-    real = text[text.index("## Recording at real model sizes") :]
+    real = text[
+        text.index("## Recording at real model sizes") : text.index("### Where one record's time")
+    ]
     for model in ("keras3_mlp", "tfmot_mlp", "mobilenet_v2", "bert_encoder"):
         assert real.count("\n| %s |" % model) == (1 if "mlp" in model else 3), model
 
