@@ -1,6 +1,10 @@
 """Delta-coded masks on a gradual schedule: bits per weight per change, encoding and read cost.
 
-    python benchmarks/mask_deltas.py [--units 1024] [--json out.json]
+    python benchmarks/mask_deltas.py [--units 1024] [--json out.json] [--route]
+    python benchmarks/mask_deltas.py --stage --out out.json [--quick]   # as run.py runs it
+
+`benchmarks/run.py` runs it as its `mask_deltas` stage (`--stage`: keyframe intervals 1 and the
+encoder's default only, and the /mask route; with --quick a 64 x 64 kernel and 256 x 256 masks).
 
 A real TF-MOT training: one Dense kernel of 1024 x 1024 weights (1,048,576) wrapped by
 `prune_low_magnitude` with PolynomialDecay(0 -> 0.9, begin_step=0, end_step=100,
@@ -40,6 +44,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tb_prune_plugin import mask_codec  # noqa: E402
 
 INTERVALS = (1, 4, 8, 10, 16, 32)
+# Defaults of --units, --side and --chains (the /mask route's chains); --quick's tiny sizes.
+FULL = {"units": 1024, "side": 4096, "chains": 6}
+QUICK = {"units": 64, "side": 256, "chains": 3}
 FINAL_SPARSITY = 0.9
 CHANGES = 100
 
@@ -219,18 +226,54 @@ def route_first_requests(side, interval, chains, workdir):
     }
 
 
-def main():
+def _arguments(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--units", type=int, default=1024)
-    parser.add_argument("--side", type=int, default=4096, help="side of the synthetic masks")
-    parser.add_argument("--json", help="write the results here as JSON")
+    parser.add_argument("--units", type=int, help="side of the trained kernel (default 1024)")
+    parser.add_argument("--side", type=int, help="side of the synthetic masks (default 4096)")
+    parser.add_argument("--chains", type=int, help="chains the /mask route reads (default 6)")
+    parser.add_argument("--json", "--out", dest="json", help="write the results here as JSON")
     parser.add_argument("--route", action="store_true", help="also time /mask in TensorBoard")
     parser.add_argument("--route-only", action="store_true", help="only time /mask")
-    args = parser.parse_args()
-    results = {}
+    parser.add_argument(
+        "--stage",
+        action="store_true",
+        help="what benchmarks/run.py measures: keyframe intervals 1 (format version 1) and the "
+        "encoder's default only, and /mask in TensorBoard",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="tiny sizes (a smoke test whose figures mean nothing): %s unless given"
+        % ", ".join("--%s %d" % kv for kv in QUICK.items()),
+    )
+    args = parser.parse_args(argv)
+    for name, value in (QUICK if args.quick else FULL).items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    args.route = args.route or args.stage
+    return args
+
+
+def main(argv=None):
+    from tb_prune_plugin.callbacks import mask_delta
+
+    args = _arguments(argv)
+    interval = mask_delta.KEYFRAME_INTERVAL
+    results = {
+        "config": {
+            "units": args.units,
+            "side": args.side,
+            "changes": CHANGES,
+            "final_sparsity": FINAL_SPARSITY,
+            "keyframe_interval": interval,
+            "route_chains": args.chains,
+            "quick": bool(args.quick),
+        }
+    }
+    started = time.monotonic()
     if args.route_only:
         with tempfile.TemporaryDirectory() as workdir:
-            results["route"] = route_first_requests(args.side, 10, 6, workdir)
+            results["route"] = route_first_requests(args.side, interval, args.chains, workdir)
         print(json.dumps(results, indent=1))
         return
     with tempfile.TemporaryDirectory() as logdir:
@@ -244,39 +287,49 @@ def main():
         "deltas": kinds.count("delta"),
     }
     records = changed_masks(masks)
-    changes = [np.count_nonzero(a != b) / size for (_, a), (_, b) in zip(records, records[1:])]
-    entropy = [-(p * np.log2(p) + (1 - p) * np.log2(1 - p)) for p in changes if 0 < p < 1]
-    results["changes"] = {
-        "count": len(changes),
-        "mean_fraction_changed": float(np.mean(changes)),
-        "entropy_bits_per_weight": float(np.mean(entropy)),
-    }
+    results["changes"] = change_entropy(records, size)
     big = list(synthetic_records(args.side)) if args.side <= 2048 else None
     results["intervals"] = {}
-    for interval in INTERVALS:
-        bits, encode, values = per_interval(records, interval)
-        read, length = chain_read_seconds(values, interval) if interval > 1 else (None, 1)
-        big_bits, big_encode, big_values = per_interval(
-            big or synthetic_records(args.side), interval
-        )
-        big_read = chain_read_seconds(big_values, interval)[0] if interval > 1 else None
-        results["intervals"][interval] = {
-            "bits_per_weight_per_change": bits,
-            "encode_ms_per_1M_weights": 1e3 * encode * (1 << 20) / size,
-            "longest_chain_read_ms": None if read is None else 1e3 * read,
-            "big_bits_per_weight_per_change": big_bits,
-            "big_encode_ms": 1e3 * big_encode,
-            "big_longest_chain_read_ms": None if big_read is None else 1e3 * big_read,
-        }
-        print(interval, json.dumps(results["intervals"][interval]), flush=True)
+    for k in sorted({1, interval}) if args.stage else INTERVALS:
+        results["intervals"][k] = measure_interval(records, size, big, args.side, k)
+        print(k, json.dumps(results["intervals"][k]), flush=True)
     if args.route:
         with tempfile.TemporaryDirectory() as workdir:
-            results["route"] = route_first_requests(args.side, 10, 6, workdir)
+            results["route"] = route_first_requests(args.side, interval, args.chains, workdir)
         print("route", json.dumps(results["route"]), flush=True)
+    results["seconds"] = time.monotonic() - started
     print(json.dumps(results, indent=1))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
+
+
+def change_entropy(records, size):
+    """How much each change changed: mean fraction of weights and its entropy per weight."""
+    changes = [np.count_nonzero(a != b) / size for (_, a), (_, b) in zip(records, records[1:])]
+    entropy = [-(p * np.log2(p) + (1 - p) * np.log2(1 - p)) for p in changes if 0 < p < 1]
+    return {
+        "count": len(changes),
+        "mean_fraction_changed": float(np.mean(changes)),
+        "entropy_bits_per_weight": float(np.mean(entropy)),
+    }
+
+
+def measure_interval(records, size, big, side, interval):
+    """Bits, encode and longest-chain read times with `interval`, on the trained kernel's masks
+    and on the synthetic [side, side] ones (`big`, or made again one by one when None)."""
+    bits, encode, values = per_interval(records, interval)
+    read, _ = chain_read_seconds(values, interval) if interval > 1 else (None, 1)
+    big_bits, big_encode, big_values = per_interval(big or synthetic_records(side), interval)
+    big_read = chain_read_seconds(big_values, interval)[0] if interval > 1 else None
+    return {
+        "bits_per_weight_per_change": bits,
+        "encode_ms_per_1M_weights": 1e3 * encode * (1 << 20) / size,
+        "longest_chain_read_ms": None if read is None else 1e3 * read,
+        "big_bits_per_weight_per_change": big_bits,
+        "big_encode_ms": 1e3 * big_encode,
+        "big_longest_chain_read_ms": None if big_read is None else 1e3 * big_read,
+    }
 
 
 if __name__ == "__main__":

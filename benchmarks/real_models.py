@@ -53,6 +53,7 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import overhead  # noqa: E402  (the MLP, CNN and Keras 3 models, and its timing helpers)
+import record_breakdown  # noqa: E402
 import tb_server  # noqa: E402
 
 FULL = {
@@ -242,6 +243,8 @@ def record_against_floor(measurer, rounds):
         "recorded_weights": len(measurer.weights),
         "recorded_values": int(sum(w.size for w in measurer.weights)),
         "floor_bytes": int(sum(int(np.prod(t.shape)) * measure.itemsize(t) for t in tensors)),
+        # Where the time goes: each part of a record against the floor, in rounds of their own.
+        "breakdown": record_breakdown.breakdown(measurer, lambda: read_pass().numpy(), rounds),
     }
 
 
@@ -498,9 +501,12 @@ def main(argv=None):
         json.dump(results, f, indent=1)
     if args.md:
         import report  # the section's text is in benchmarks/templates/real_models.md
+        import report_issue10
 
         with open(args.md, "w") as f:
             f.write(report.real_models_section(results) + "\n")
+            parts = report_issue10.record_parts_section(results)
+            f.write("\n" + parts + "\n" if parts else "")
 
 
 if __name__ == "__main__":

@@ -7,10 +7,12 @@ and the table rows from the stages' results and fill the templates in; the summa
 """
 
 import datetime
-import os
-import string
 
-TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
+import report_issue10
+from report_text import fill, table_rows
+from report_text import num as _num
+from report_text import paragraph as _paragraph
+from report_text import verdict as _verdict
 
 OVERHEAD_TARGETS = {"monitor_every_1": 1.05, "monitor_every_10": 1.02}
 BITS_TARGET = 1.0
@@ -34,12 +36,6 @@ VARIANT_TITLES = {
 }
 
 
-def _num(value, digits=1):
-    if value is None:
-        return "n/a"
-    return "{:,.{d}f}".format(value, d=digits)
-
-
 def _pct(ratio):
     if ratio is None:
         return "n/a"
@@ -58,12 +54,6 @@ def _bytes(n):
     return "{:,} B".format(int(n))
 
 
-def _verdict(ok):
-    if ok is None:
-        return "n/a"
-    return "**met**" if ok else "**missed**"
-
-
 def _spread(summary, fmt=_num):
     if not summary:
         return "n/a"
@@ -79,29 +69,6 @@ def _ratio_spread(summary):
         summary["min"],
         summary["max"],
     )
-
-
-# Sections ------------------------------------------------------------------------------------
-
-
-def fill(name, **values):
-    """benchmarks/templates/<name>.md with `values` put in for its `$placeholders` (the file's
-    final newline left off: a template is the text of its lines, joined by newlines)."""
-    with open(os.path.join(TEMPLATES, name + ".md"), encoding="utf-8") as f:
-        text = f.read()
-    if text.endswith("\n"):
-        text = text[:-1]
-    return string.Template(text).substitute(values)
-
-
-def table_rows(rows):
-    """Markdown table rows, one per tuple of cells (the header is in the template)."""
-    return "\n".join("| " + " | ".join(str(cell) for cell in row) + " |" for row in rows)
-
-
-def _paragraph(text):
-    """A paragraph put after another one (a blank line before it); nothing for no text."""
-    return "\n\n" + text if text else ""
 
 
 # Sections ------------------------------------------------------------------------------------
@@ -459,6 +426,7 @@ def _summary_table(results):
     if "dashboard" in results:
         rows += _dashboard_summary_rows(results["dashboard"])
         rows += _frontend_summary_rows(results["dashboard"])
+    rows += report_issue10.summary_rows(results)
     return fill("summary", rows=table_rows(rows))
 
 
@@ -962,6 +930,9 @@ def render(results, machine, meta, kept_stages=None):
     `kept_stages`: stage -> the meta of the earlier run its results come from (`--from-json`).
     """
     sections = [_header(meta, machine, kept_stages), _summary_table(results)]
+    missed = report_issue10.missed_section(results)
+    if missed:
+        sections.append(missed)
     if "overhead" in results:
         sections.append(_overhead_section(results["overhead"]))
     if "disk" in results:
@@ -971,6 +942,7 @@ def render(results, machine, meta, kept_stages=None):
         sections.append(_frontend_section(results["dashboard"]))
     if "real_models" in results:
         sections.append(real_models_section(results["real_models"]))
+    sections += report_issue10.sections(results)
     return "\n\n".join(sections).rstrip() + "\n"
 
 

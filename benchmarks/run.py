@@ -1,6 +1,6 @@
 """The benchmarks of tb_prune_plugin, in one command.
 
-    python benchmarks/run.py            # full run (about 30 minutes): docs/performance.md
+    python benchmarks/run.py            # full run (about 35 to 40 minutes): docs/performance.md
     python benchmarks/run.py --quick --out /tmp/performance.md   # tiny sizes, a smoke test
 
 Runs each stage in its own Python process (so that TensorFlow, Keras and TensorBoard state
@@ -10,8 +10,18 @@ does not leak between them) and renders their results with the machine's descrip
 - disk.py: bytes on disk (figure 2);
 - dashboard.py: route latency, TensorBoard's memory and the frontend in Chromium (3 and 4);
 - real_models.py: ResNet-50, MobileNetV2 and a BERT-base-width encoder (and the small models):
-  one record against the memory-read floor, step time, bytes per 1,000 steps, TensorBoard's
-  memory (issue 10).
+  one record against the memory-read floor and where its time goes, step time, bytes per 1,000
+  steps, TensorBoard's memory (issue 10, items 1, 2 and 4);
+- mask_deltas.py --stage: delta-coded masks on a gradual schedule, bits per weight per change,
+  the longest chain's decode, /mask's first request at the end of a chain (issue 10, item 3);
+- scale_run.py: TensorBoard over a ResNet-50-size log directory of 100,000 steps: load, memory,
+  every route against /scalars, the Masks view's first draw (issue 10, item 5).
+
+Durations of the full run, one stage after the other on 2 cores (from the stages' last full
+runs, which docs/ record; a loaded machine takes longer): overhead, disk and dashboard about 6 to
+10 minutes together, real_models about 20, mask_deltas about 3 (its /mask route adds a
+TensorBoard over 60 masks of 4096 x 4096), scale_run about 5; about 35 to 40 minutes in all.
+python benchmarks/run.py prints each stage's time as it ends.
 
 The full run writes docs/performance.md (or --out). --quick runs tiny sizes, with the stages
 in parallel, and must be given --out: its figures mean nothing, it only proves the benchmarks
@@ -28,6 +38,7 @@ which commit and date.
     python benchmarks/run.py --json-dir /tmp/bench             # measure all, keep the JSON
     python benchmarks/run.py --from-json /tmp/bench            # render again, measure nothing
     python benchmarks/run.py --only dashboard --from-json /tmp/bench --json-dir /tmp/bench2
+    python benchmarks/run.py --only mask_deltas,scale_run --from-json /tmp/bench --json-dir /tmp/b3
 """
 
 import argparse
@@ -43,7 +54,7 @@ import checkout
 import machine
 import report
 
-STAGES = ("overhead", "disk", "dashboard", "real_models")
+STAGES = ("overhead", "disk", "dashboard", "real_models", "mask_deltas", "scale_run")
 RUN_JSON = "run.json"  # in --json-dir: the machine, the run's meta and each stage's origin
 DEFAULT_OUT = os.path.join(checkout.REPO_ROOT, "docs", "performance.md")
 
@@ -57,6 +68,8 @@ def _stage_command(stage, out_json, quick, workdir):
     ]
     if quick:
         command.append("--quick")
+    if stage == "mask_deltas":
+        command.append("--stage")
     if stage == "overhead":
         command += ["--logdir", os.path.join(workdir, "overhead_runs")]
     if stage == "disk":

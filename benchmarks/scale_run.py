@@ -1,7 +1,11 @@
 """TensorBoard over a ResNet-50-size run of 100,000 steps (issue 10, item 5).
 
-    python benchmarks/scale_run.py --out scale.json --md scale.md [--steps 100000]
+    python benchmarks/scale_run.py --out scale.json [--md scale.md] [--steps 100000]
         [--logdir DIR] [--rounds 10] [--browser-trials 5] [--python-loader]
+    python benchmarks/scale_run.py --quick --out scale.json   # tiny: a smoke test
+
+`benchmarks/run.py` runs it as its `scale` stage (at these defaults; with --quick: 300 steps
+of the 4 smallest kernels, 2 rounds, 2 browser trials).
 
 1. Writes `scale_logdir.py`'s log directory (54 kernels, 23.5M weights, what the default
    `PruningMonitor()` records over `--steps` steps) into a temporary directory (or reuses
@@ -46,14 +50,16 @@ import dashboard
 import machine
 import scale_logdir
 import tb_server
+from scale_report import TARGET_RATIO, render
 
 from tb_prune_plugin import plugin
 
 PREFIX = "/data/plugin/pruning"
 SCALARS = "/data/plugin/scalars/scalars"
-TARGET_RATIO = 1.5
-TARGET_MASKS_VIEW_MS = 1000
 FRAME_PATH = "/data/plugin_entry.html?name=pruning"
+# Defaults of --steps, --kernels, --rounds and --browser-trials; --quick's tiny sizes.
+FULL = {"steps": 100_000, "kernels": None, "rounds": 10, "browser_trials": 5}
+QUICK = {"steps": 300, "kernels": 4, "rounds": 2, "browser_trials": 2}
 
 
 def masks_view_max_cells(shape, budget=262144, max_side=2048):
@@ -293,9 +299,20 @@ def _trim(profile_text):
     return profile_text.strip()
 
 
-def generate(logdir, steps):
-    """Writes the run into `logdir` (unless it is there) and returns its description."""
+def smallest_kernels(kernels, count):
+    """The `count` smallest of `kernels`, in layer order (a tiny log directory for --quick)."""
+    if not count:
+        return kernels
+    keep = sorted(range(len(kernels)), key=lambda i: math.prod(kernels[i][1]))[:count]
+    return [kernels[i] for i in sorted(keep)]
+
+
+def generate(logdir, steps, kernel_count=None):
+    """Writes the run into `logdir` (unless it is there) and returns its description.
+
+    `kernel_count`: only that many of ResNet-50's kernels, the smallest (None: all 54)."""
     kernels, model_size = scale_logdir.resnet50_kernels()
+    kernels = smallest_kernels(kernels, kernel_count)
     run_dir = os.path.join(logdir, scale_logdir.RUN_NAME)
     # The first of the largest in layer order (three 3x3x512x512 kernels tie).
     largest = max(kernels, key=lambda k: math.prod(k[1]))
@@ -310,7 +327,7 @@ def generate(logdir, steps):
     if os.path.exists(info_path):
         with open(info_path) as f:
             cached = json.load(f)
-        if cached["steps"] == steps:
+        if cached["steps"] == steps and cached["kernels"] == len(kernels):
             cached["reused"] = True
             return cached
     run = scale_logdir.write_run(
@@ -384,12 +401,13 @@ def run(args):
     if logdir is None:
         own_dir = logdir = tempfile.mkdtemp(prefix="tb_prune_scale_")
     try:
-        info = generate(logdir, args.steps)
+        info = generate(logdir, args.steps, args.kernels)
         results = {
             "machine": machine.describe(),
             "load_average_start": os.getloadavg(),
             "logdir": info,
             "flags": "tensorboard --logdir DIR --host 127.0.0.1 --port 0 (defaults otherwise)",
+            "quick": bool(args.quick),
         }
         results["server"] = serve_and_time(logdir, info, args.rounds, args.load_timeout)
         run_name, weight = scale_logdir.RUN_NAME, info["largest_kernel"]["path"]
@@ -425,182 +443,22 @@ def run(args):
             shutil.rmtree(own_dir, ignore_errors=True)
 
 
-def _mib(n):
-    return "%.1f MiB" % (n / 2**20)
-
-
-def _bytes(n):
-    return _mib(n) if n >= 2**20 else ("%.1f KiB" % (n / 1024) if n >= 1024 else "%d B" % n)
-
-
-def _ok(flag):
-    return "met" if flag else "**missed**"
-
-
-def render(results):
-    """The Markdown section of `results`: figures beside their targets."""
-    info, server = results["logdir"], results["server"]
-    routes = server["routes"]
-    lines = [
-        "## TensorBoard at ResNet-50 size (issue 10, item 5)",
-        "",
-        "Log directory: `benchmarks/scale_logdir.py`, what `PruningMonitor()` (default arguments) "
-        "writes for ResNet-50 (%d kernels, %s prunable weights; largest kernel `%s` %s) pruned by "
-        "TF-MOT PolynomialDecay 0 -> 90%% over %s steps at frequency 100: %s recorded steps "
-        "(ordinary interval %d), %s mask records; %s on disk, written in %.0f s."
-        % (
-            info["kernels"],
-            format(info["prunable_weights"], ","),
-            info["largest_kernel"]["path"],
-            "x".join(str(d) for d in info["largest_kernel"]["shape"]),
-            format(info["steps"], ","),
-            format(info["records"], ","),
-            info["interval"],
-            format(info["mask_records"], ","),
-            _mib(info["bytes"]),
-            info["generate_seconds"],
-        ),
-        "",
-        "Served by `%s` (`benchmarks/tb_server.py`), requests one at a time with urllib on "
-        "loopback. Load average %.2f at the start, %.2f at the end (2 cores, shared)."
-        % (results["flags"], results["load_average_start"][0], results["load_average_end"][0]),
-        "",
-        "| figure | measured | target | |",
-        "|---|---|---|---|",
-        "| loaded (last record served) | %.0f s after the process started | loads | %s |"
-        % (server["load_seconds"], _ok(True)),
-    ]
-    for label, memory in (
-        ("memory once loaded", server["memory_loaded"]),
-        ("memory after the route rounds", server["memory_after_routes"]),
-    ):
-        per = ", ".join("%s %.0f MiB" % (p["name"], p["rss_mib"]) for p in memory["processes"])
-        lines.append(
-            "| %s (RSS; peak %.0f MiB) | %.0f MiB (%s) | reported | |"
-            % (label, memory["peak_rss_mib"], memory["rss_mib"], per)
-        )
-    lines.append(
-        "| the second TensorBoard (for the browser) loaded | %.0f s after it started | loads | |"
-        % results["browser_server_load_seconds"]
-    )
-    loader = results.get("python_loader")
-    if loader:
-        lines.append(
-            "| with `--load_fast=false` (the Python loader): loaded; RSS | %.0f s after it "
-            "started; %.0f MiB (peak %.0f MiB) | reported | |"
-            % (
-                loader["load_seconds"],
-                loader["memory_loaded"]["rss_mib"],
-                loader["memory_loaded"]["peak_rss_mib"],
-            )
-        )
-        lines.append(
-            "| with `--load_fast=false`: first /mask_steps, /mask; a /scalars after them "
-            "| %.0f ms, %.0f ms; %.0f ms | | |"
-            % (loader["/mask_steps"]["first_ms"], loader["/mask"]["first_ms"], loader["scalars_ms"])
-        )
-    view = results["masks_view"]["trials"]
-    drawn = [t["drawn_ms"] for t in view]
-    lines.append(
-        "| Masks view of `%s` drawn, first open (a second TensorBoard, no mask read yet) "
-        "| %.0f ms | < %d ms | %s |"
-        % (
-            info["largest_kernel"]["path"],
-            drawn[0],
-            TARGET_MASKS_VIEW_MS,
-            _ok(drawn[0] < TARGET_MASKS_VIEW_MS),
-        )
-    )
-    if len(drawn) > 1:
-        warm = statistics.median(drawn[1:])
-        lines.append(
-            "| the same, opened again (median of %d, range %.0f to %.0f) | %.0f ms | < %d ms | %s |"
-            % (
-                len(drawn) - 1,
-                min(drawn[1:]),
-                max(drawn[1:]),
-                warm,
-                TARGET_MASKS_VIEW_MS,
-                _ok(warm < TARGET_MASKS_VIEW_MS),
-            )
-        )
-    lines += [
-        "",
-        "Routes against `%s` (the largest kernel's sparsity tag; %s): the first request of "
-        "each route (right after a scalars request; its ratio is to the rounds' median "
-        "scalars time), then %d interleaved rounds (ratios per round; medians and range). "
-        "Target: every route within %.1fx /scalars."
-        % (
-            "/data/plugin/scalars/scalars",
-            _bytes(routes["scalars_bytes"]),
-            routes["warm"][next(iter(routes["warm"]))]["ms"]["n"],
-            TARGET_RATIO,
-        ),
-        "",
-        "| route | first ms (ratio) | warm ms, median (range) | warm ratio, median (range) "
-        "| response | target |",
-        "|---|---|---|---|---|---|",
-        "| scalars (TensorBoard) | | %.0f (%.0f to %.0f) | 1.00 | %s | |"
-        % (
-            routes["scalars_ms"]["median"],
-            routes["scalars_ms"]["min"],
-            routes["scalars_ms"]["max"],
-            _bytes(routes["scalars_bytes"]),
-        ),
-    ]
-    for path, warm in routes["warm"].items():
-        first = routes["first"][path]
-        met = warm["ratio"]["median"] <= TARGET_RATIO and first["ratio"] <= TARGET_RATIO
-        lines.append(
-            "| %s | %.0f (%.2f) | %.0f (%.0f to %.0f) | %.2f (%.2f to %.2f) | %s | %s |"
-            % (
-                path,
-                first["ms"],
-                first["ratio"],
-                warm["ms"]["median"],
-                warm["ms"]["min"],
-                warm["ms"]["max"],
-                warm["ratio"]["median"],
-                warm["ratio"]["min"],
-                warm["ratio"]["max"],
-                _bytes(warm["bytes"]),
-                _ok(met),
-            )
-        )
-    lines += ["", "Masks view requests (first open): " + _requests_line(view[0])]
-    for name, runs in results.get("profiled", {}).items():
-        for label, prof in runs.items():
-            lines += [
-                "",
-                "Profile of `%s`, %s request in-process (%.0f ms), top calls by cumulative time:"
-                % (name, label, prof["ms"]),
-                "",
-                "```",
-                prof["profile"],
-                "```",
-            ]
-    return "\n".join(lines) + "\n"
-
-
-def _requests_line(trial):
-    parts = []
-    for r in trial["requests"]:
-        path = urllib.parse.urlparse(r["url"]).path.rsplit("/", 1)[-1]
-        parts.append(
-            "%s %.0f to %.0f ms (%s)" % (path, r["start_ms"], r["end_ms"], _bytes(r["bytes"] or 0))
-        )
-    return "; ".join(parts) + "."
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", required=True, help="the JSON results")
-    parser.add_argument("--md", required=True, help="the Markdown section")
-    parser.add_argument("--steps", type=int, default=100_000)
+    parser.add_argument("--md", help="also write the Markdown section here")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="tiny sizes (a smoke test whose figures mean nothing): --steps %d --kernels %d "
+        "--rounds %d --browser-trials %d unless given" % tuple(QUICK.values()),
+    )
+    parser.add_argument("--steps", type=int)
+    parser.add_argument("--kernels", type=int, help="only the N smallest kernels (default: all)")
     parser.add_argument("--logdir", help="write (or reuse) the log directory here")
     parser.add_argument("--keep", action="store_true", help="keep the temporary log directory")
-    parser.add_argument("--rounds", type=int, default=10)
-    parser.add_argument("--browser-trials", type=int, default=5)
+    parser.add_argument("--rounds", type=int)
+    parser.add_argument("--browser-trials", type=int)
     parser.add_argument("--load-timeout", type=int, default=1800)
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument(
@@ -609,11 +467,15 @@ def main(argv=None):
         help="also load the directory with --load_fast=false (load time, memory)",
     )
     args = parser.parse_args(argv)
+    for name, value in (QUICK if args.quick else FULL).items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
     results = run(args)
     with open(args.out, "w") as f:
         json.dump(results, f, indent=1)
-    with open(args.md, "w") as f:
-        f.write(render(results))
+    if args.md:
+        with open(args.md, "w") as f:
+            f.write(render(results))
     print(render(results))
 
 

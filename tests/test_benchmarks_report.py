@@ -1,11 +1,16 @@
 """docs/performance.md is rendered from the stages' results and benchmarks/templates/: the same
-document, byte for byte, as the string-building report.py rendered before (issue 14).
+document, byte for byte, as the string-building report.py rendered before (issue 14), and issue
+10's figures each beside its target, with verdicts computed from the results.
 
 tests/fixtures/benchmark_run_quick/ is a run kept with `python benchmarks/run.py --quick
 --json-dir DIR` (the stages' JSON and run.json); the `expected*.md` beside it were rendered from it
-by report.py before it was restructured (commit 6f65e35's report.py and real_models.render). The
-variants reach the branches a quick run does not: a stage kept from an earlier run, a frontend
-scenario that failed, a third memory row, no one-pass floor, stages left out.
+by report.py before it was restructured (commit 6f65e35's report.py and real_models.render), then
+rendered again when issue 10's stages were added: real_models.json, mask_deltas.json and
+scale_run.json are the real output of `real_models.py --quick`, `mask_deltas.py --stage --quick`
+and `scale_run.py --quick`, and the documents gained issue 10's summary rows and sections (the
+sections of before are unchanged but for the real_models figures of the new run). The variants
+reach the branches a quick run does not: a stage kept from an earlier run, a frontend scenario
+that failed, a third memory row, no one-pass floor, stages left out.
 """
 
 import copy
@@ -16,7 +21,7 @@ from tests.test_benchmarks_smoke import _report_module
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURE = os.path.join(REPO_ROOT, "tests", "fixtures", "benchmark_run_quick")
-STAGES = ("overhead", "disk", "dashboard", "real_models")
+STAGES = ("overhead", "disk", "dashboard", "real_models", "mask_deltas", "scale_run")
 
 
 def kept_run():
@@ -72,3 +77,104 @@ def test_report_renders_a_run_of_some_stages_as_before():
     text = _report_module().render(partial, machine, meta)
     assert "## 1. Recording overhead" not in text and "## 4. Frontend" in text
     assert text == _expected("expected_partial.md")
+
+
+# Issue 10's rows: every verdict is computed from the results -----------------------------------
+
+
+def _row(text, figure):
+    """The cells of the summary row of `figure` (exactly one such row)."""
+    rows = [line for line in text.splitlines() if line.startswith("| %s |" % figure)]
+    assert len(rows) == 1, (figure, rows)
+    return [cell.strip() for cell in rows[0].strip("|").split(" | ")]
+
+
+def _render(results):
+    _, machine, meta = kept_run()
+    return _report_module().render(results, machine, meta)
+
+
+def test_issue10_rows_one_per_model_and_target():
+    results, _, _ = kept_run()
+    text = _render(results)
+    rm = results["real_models"]
+    for name in list(rm["small_models"]) + list(rm["models"]):
+        _row(text, "10.2 one record / floor, %s" % name)
+        _row(text, "10.2 one record, masks_unchanged / floor, %s" % name)
+        _row(text, "10.4 step ratio, PruningMonitor() default arguments, %s" % name)
+        _row(text, "10.2 step ratio, every_n_steps=1, %s" % name)
+    for name in rm["models"]:
+        _row(text, "10.4 bytes per 10,000 steps beyond the mask changes, %s" % name)
+        _row(text, "10.1 TensorBoard memory, %s" % name)
+    routes = results["scale_run"]["server"]["routes"]["warm"]
+    for path in routes:
+        _row(text, "10.5 %s vs /scalars, first and warm request" % path)
+    _row(text, "10.5 Masks view of the largest kernel drawn, first open")
+    # Not measured is said, never judged: the small models' default-argument step ratio.
+    row = _row(text, "10.4 step ratio, PruningMonitor() default arguments, tfmot_mlp")
+    assert row[2].startswith("not measured") and row[4] == "n/a"
+
+
+def test_issue10_verdicts_follow_the_figures_at_their_targets():
+    results, _, _ = kept_run()
+    md = results["mask_deltas"]
+    k = str(md["config"]["keyframe_interval"])
+    side = md["config"]["side"]
+    bits = "10.3 delta-coded masks, bits per weight per change, %dx%d" % (side, side)
+    first = "10.3 delta-coded masks, /mask first request at the end of a chain, %dx%d" % (
+        side,
+        side,
+    )
+    rm = results["real_models"]
+    rm["models"]["resnet50"] = rm["models"].pop("mobilenet_v2")  # the model with a bytes target
+    rm["models"]["resnet50"]["bytes"]["monitor_default"]["bytes_per_other_step"] = 500.0
+    record = rm["small_models"]["tfmot_mlp"]
+    record["ratio"]["median"] = record["ratio_masks_unchanged"]["median"] = 2.0
+    md["intervals"][k]["big_bits_per_weight_per_change"] = 0.15
+    md["route"]["first_request_ms"]["deltas"] = [50.0, 99.9]
+    text = _render(results)
+    assert _row(text, bits)[4] == "**met**"
+    assert _row(text, first)[4] == "**met**"
+    assert _row(text, "10.4 bytes per 10,000 steps beyond the mask changes, resnet50")[2:] == [
+        "5.00 MB (500 B per step without a mask change, mean of %d steps)"
+        % rm["models"]["resnet50"]["bytes"]["monitor_default"]["other_steps"],
+        "<= 5 MB",
+        "**met**",
+    ]
+    assert _row(text, "10.2 one record / floor, tfmot_mlp")[4] == "**met**"
+    assert "One record / floor on tfmot_mlp" not in text
+    assert "`/mask` of the %d x %d weight at the end of a chain" % (side, side) not in text
+
+    rm["models"]["resnet50"]["bytes"]["monitor_default"]["bytes_per_other_step"] = 501.0
+    record["ratio"]["median"] = 2.01
+    md["intervals"][k]["big_bits_per_weight_per_change"] = 0.151
+    md["route"]["first_request_ms"]["deltas"] = [50.0, 100.0]
+    text = _render(results)
+    assert _row(text, bits)[4] == "**missed**"
+    assert _row(text, first)[4] == "**missed**"
+    assert _row(text, "10.4 bytes per 10,000 steps beyond the mask changes, resnet50")[4] == (
+        "**missed**"
+    )
+    assert _row(text, "10.2 one record / floor, tfmot_mlp")[4] == "**missed**"
+    # Where the time goes: the three largest parts of the record, largest first.
+    parts = sorted(record["breakdown"]["parts"].items(), key=lambda kv: -kv[1]["ratio"]["median"])[
+        :3
+    ]
+    largest = "; ".join("%s %.2f x" % (name, e["ratio"]["median"]) for name, e in parts)
+    assert "- One record / floor on tfmot_mlp: 2.01 x (" in text
+    assert "The largest parts, each against the floor: %s." % largest in text
+    assert "- `/mask` of the %d x %d weight at the end of a chain: up to 100 ms" % (side, side) in (
+        text
+    )
+
+
+def test_issue10_stages_render_alone():
+    """`--only mask_deltas,scale_run --from-json` renders the new stages without the others."""
+    results, _, _ = kept_run()
+    text = _render({s: results[s] for s in ("mask_deltas", "scale_run")})
+    assert "## Delta-coded masks (issue 10, item 3)" in text
+    assert "## TensorBoard at ResNet-50 size (issue 10, item 5)" in text
+    assert "## Recording at real model sizes" not in text
+    rows = [line for line in text.splitlines() if line.startswith("| 10.")]
+    routes = results["scale_run"]["server"]["routes"]["warm"]
+    assert len(rows) == 4 + 2 + len(routes) + 1

@@ -15,7 +15,11 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _report_module():
-    """benchmarks/report.py, which names the figures (loaded by path: benchmarks/ is no package)."""
+    """benchmarks/report.py, which names the figures (loaded by path: benchmarks/ is no package;
+    its own modules, report_text.py and report_issue10.py, are imported from benchmarks/)."""
+    benchmarks = os.path.join(REPO_ROOT, "benchmarks")
+    if benchmarks not in sys.path:
+        sys.path.append(benchmarks)
     spec = importlib.util.spec_from_file_location(
         "benchmarks_report", os.path.join(REPO_ROOT, "benchmarks", "report.py")
     )
@@ -58,16 +62,30 @@ def test_quick_benchmarks_report_every_figure(tmp_path):
         assert len(matching) == 1, (name, rows)
         measured = matching[0].split(" | ")[2]
         assert measured.strip() and "n/a" not in measured, matching[0]
-    assert len(rows) == len(figures)
+    assert len([row for row in rows if not row.startswith("| 10.")]) == len(figures)
+    # Issue 10's rows, one per model and target (tests/test_benchmarks_report.py pins them):
+    # each item has rows, and each row a measured figure or says why it has none.
+    for item in ("10.1", "10.2", "10.3", "10.4", "10.5"):
+        assert any(row.startswith("| %s " % item) for row in rows), item
+    for row in (row for row in rows if row.startswith("| 10.")):
+        assert row.split(" | ")[2].strip(), row
+    assert len([row for row in rows if row.startswith("| 10.3 ")]) == 4
+    for section in ("## Delta-coded masks", "## TensorBoard at ResNet-50 size"):
+        assert section in text
+    assert "### Where one record's time goes" in text
     assert sorted(os.listdir(kept)) == [
         "dashboard.json",
         "disk.json",
+        "mask_deltas.json",
         "overhead.json",
         "real_models.json",
         "run.json",
+        "scale_run.json",
     ]
     # The real-size section: a record-against-floor row per model, a step-time row per variant.
-    real = text[text.index("## Recording at real model sizes") :]
+    real = text[
+        text.index("## Recording at real model sizes") : text.index("### Where one record's time")
+    ]
     for model in ("keras3_mlp", "tfmot_mlp", "mobilenet_v2", "bert_encoder"):
         assert real.count("\n| %s |" % model) == (1 if "mlp" in model else 3), model
 
@@ -93,6 +111,15 @@ def test_quick_benchmarks_report_every_figure(tmp_path):
     first_table = "| machine | |"
     assert again.read_text() == text.replace(first_table, note + first_table, 1)
 
+    # One of issue 10's stages measured again, the others kept: as the lead re-measures one.
+    result = _run("--quick", "--only", "mask_deltas", "--from-json", str(kept), "--out", str(again))
+    assert result.returncode == 0, result.stderr[-6000:]
+    remeasured = again.read_text()
+    for stage in ("overhead", "dashboard", "real_models", "scale_run"):
+        assert "The %s stage was not measured again" % stage in remeasured, stage
+    assert "The mask_deltas stage was not measured again" not in remeasured
+    assert "## Delta-coded masks (issue 10, item 3)" in remeasured
+
 
 def test_from_json_and_only_reject_what_they_cannot_use(tmp_path):
     result = _run("--from-json", str(tmp_path), "--out", str(tmp_path / "x.md"), timeout=120)
@@ -103,7 +130,7 @@ def test_from_json_and_only_reject_what_they_cannot_use(tmp_path):
     assert result.returncode == 2
     assert (
         "--only dashbord,disk: unknown stage(s) dashbord; the stages are "
-        "overhead,disk,dashboard,real_models" in result.stderr
+        "overhead,disk,dashboard,real_models,mask_deltas,scale_run" in result.stderr
     )
     assert not (tmp_path / "x.md").exists()
 
