@@ -102,8 +102,8 @@ def _per_step(timer, skip):
 
 # Models -------------------------------------------------------------------------------------
 
-TFMOT_VARIANTS = 4
-KERAS3_VARIANTS = 3
+TFMOT_VARIANTS = 5
+KERAS3_VARIANTS = 4
 
 
 def _tfmot_model(config, kind):
@@ -162,6 +162,10 @@ def _tfmot_variants(sparsity, logdir, group):
 
     return {
         "update_pruning_step": [sparsity.UpdatePruningStep()],
+        "monitor_default": [
+            sparsity.UpdatePruningStep(),
+            PruningMonitor(run_dir("monitor_default")),
+        ],
         "monitor_every_1": [
             sparsity.UpdatePruningStep(),
             PruningMonitor(run_dir("monitor_every_1"), every_n_steps=1),
@@ -261,6 +265,10 @@ def _keras3_variants(config, logdir, group):
 
     return {
         "manual_pruning": [pruning],
+        "monitor_default": [
+            pruning,
+            PruningMonitor(run_dir("monitor_default"), target_sparsity=target),
+        ],
         "monitor_every_1": [
             pruning,
             PruningMonitor(run_dir("monitor_every_1"), every_n_steps=1, target_sparsity=target),
