@@ -52,6 +52,7 @@ import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+import default_policy  # noqa: E402
 import overhead  # noqa: E402  (the MLP, CNN and Keras 3 models, and its timing helpers)
 import record_breakdown  # noqa: E402
 import tb_server  # noqa: E402
@@ -164,8 +165,11 @@ def _total_steps(config):
     return len(_variant_names()) * per_variant
 
 
-def _pruned_model(name, config):
-    """The model wrapped whole by prune_low_magnitude, compiled; (model, build seconds)."""
+def _pruned_model(name, config, frequency=None, end_step=None):
+    """The model wrapped whole by prune_low_magnitude, compiled; (model, build seconds).
+
+    The schedule prunes every `frequency` steps (config's by default) up to `end_step` (the
+    run's last step by default)."""
     import tensorflow_model_optimization as tfmot
     import tf_keras
 
@@ -176,8 +180,8 @@ def _pruned_model(name, config):
         0.0,
         FINAL_SPARSITY,
         begin_step=0,
-        end_step=_total_steps(config),
-        frequency=config["frequency"],
+        end_step=_total_steps(config) if end_step is None else end_step,
+        frequency=config["frequency"] if frequency is None else frequency,
     )
     model = sparsity.prune_low_magnitude(_base_model(name, config), pruning_schedule=schedule)
     model.compile(
@@ -465,6 +469,8 @@ def run(config, logdir, log=print):
         result["tensorboard"] = tensorboard_memory(run_dir)
         results["models"][name] = result
         del model, measurer
+        log("%s: the default policy at TF-MOT's frequency 100" % name)
+        result["default_policy"] = default_policy.measure(name, config, logdir, config["quick"])
     results["load_end"] = os.getloadavg()[0]
     results["seconds"] = time.monotonic() - started
     return results

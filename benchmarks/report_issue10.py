@@ -87,13 +87,15 @@ def step_rows(rm, overhead=None):
             num(m["per_step_ms"]["update_pruning_step"]["median"], 0),
         )
         ratio = m["ratio"]["monitor_default"]
+        rows.append(_default_policy_row(name, m.get("default_policy")))
         rows.append(
             (
-                "10.4 step ratio, PruningMonitor() default arguments, %s" % name,
+                "10.4 step ratio in the short fits (a mask change every %d steps), "
+                "PruningMonitor() default arguments, %s" % (rm["config"]["frequency"], name),
                 setting + "; PruningMonitor's every_n_steps default: %s" % default,
                 _ratio(ratio),
-                "<= %.2f x" % DEFAULT_STEP_TARGET,
-                verdict(ratio["median"] <= DEFAULT_STEP_TARGET),
+                "(reported)",
+                "",
             )
         )
         rows.append(_every_1_row(name, setting, _every_1(m, default)))
@@ -112,6 +114,27 @@ def step_rows(rm, overhead=None):
         every_1 = (group.get("ratio") or {}).get("monitor_every_1")
         rows.append(_every_1_row(name, "overhead.py's model (the overhead stage)", every_1))
     return rows
+
+
+def _default_policy_row(name, dp):
+    """The default arguments' step ratio at TF-MOT's frequency 100 (default_policy.py)."""
+    figure = "10.4 step ratio, PruningMonitor() default arguments, %s" % name
+    target = "<= %.2f x" % DEFAULT_STEP_TARGET
+    if not dp:
+        return (figure, "", "not measured in this run", target, verdict(None))
+    records = [a["records"] for a in dp["monitor"]]
+    setting = (
+        "TF-MOT PolynomialDecay at frequency %d; fits of one %d-step epoch; %s ms per step "
+        "with UpdatePruningStep alone; records per fit: %s"
+        % (
+            dp["frequency"],
+            dp["steps_per_fit"],
+            num(dp["per_step_ms"]["update_pruning_step"]["median"], 0),
+            ", ".join(str(r) for r in records),
+        )
+    )
+    ok = dp["ratio"]["median"] <= DEFAULT_STEP_TARGET
+    return (figure, setting, _ratio(dp["ratio"]), target, verdict(ok))
 
 
 def _every_1_row(name, setting, ratio):
@@ -383,6 +406,32 @@ def _largest_parts(breakdown, count=3):
     return "; ".join("%s %.2f x" % (name, e["ratio"]["median"]) for name, e in parts[:count])
 
 
+def _missed_default_policy(name, dp):
+    """Where the default's time went, by the monitor's own accounting, if its target is missed."""
+    if not dp or dp["ratio"]["median"] <= DEFAULT_STEP_TARGET:
+        return []
+    fits = dp["monitor"]
+    share = [
+        a["monitor_seconds"] / (a["monitor_seconds"] + a["training_seconds_per_step"] * steps)
+        for a in fits
+        if a.get("training_seconds_per_step")
+        for steps in [dp["steps_per_fit"]]
+    ]
+    return [
+        fill(
+            "issue10_missed_default",
+            model=name,
+            ratio="%.3f" % dp["ratio"]["median"],
+            frequency=dp["frequency"],
+            steps=dp["steps_per_fit"],
+            records=", ".join(str(a["records"]) for a in fits),
+            record=", ".join(num(1e3 * (a["record_seconds"] or 0), 0) for a in fits),
+            share=", ".join("%.1f%%" % (100 * x) for x in share) or "not measured",
+            end=", ".join("%.2f" % a.get("on_train_end_seconds", float("nan")) for a in fits),
+        )
+    ]
+
+
 def missed_lines(results):
     """A line per missed figure of issue 10: where its time goes, from the same results."""
     lines = []
@@ -402,10 +451,10 @@ def missed_lines(results):
                 )
             )
     for name, m in (rm or {}).get("models", {}).items():
+        lines += _missed_default_policy(name, m.get("default_policy"))
         for variant, ratio in m["ratio"].items():
-            target = (
-                DEFAULT_STEP_TARGET if variant == "monitor_default" else EVERY_1_TARGETS.get(name)
-            )
+            # The short fits' default ratio is reported only; the target's is default_policy's.
+            target = None if variant == "monitor_default" else EVERY_1_TARGETS.get(name)
             if target and ratio["median"] > target:
                 step = m["per_step_ms"]["update_pruning_step"]["median"]
                 record = m["record"]["record_ms"]["median"]

@@ -115,26 +115,20 @@ def _signed_sum(values):
 
 
 def _finite_parts(values, squares, absf, wmin, wmax):
-    """(non-finite count, |w| with non-finite values as 0, max finite |w|) of a large weight's
+    """(non-finite count, |w| with non-finite values as 0, max finite |w|) of a weight's
     values: NaN and Inf reach every sum, so only when the sum of squares is not finite are
-    they counted and kept out; else max |w| is max(|min|, |max|), without a pass over |w|."""
-    all_finite = tf.math.is_finite(squares)
-    nonfinite = tf.cond(
-        all_finite,
-        lambda: tf.constant(0, tf.int64),
-        lambda: tf.math.count_nonzero(tf.logical_not(tf.math.is_finite(values)), dtype=tf.int64),
-    )
-    absf = tf.cond(
-        all_finite,
-        lambda: absf,
-        lambda: tf.where(tf.math.is_finite(absf), absf, tf.zeros_like(absf)),
-    )
-    hi = tf.cond(
-        all_finite,
-        lambda: tf.maximum(tf.abs(wmin), tf.abs(wmax)),
-        lambda: tf.maximum(tf.reduce_max(absf), 0.0),
-    )
-    return nonfinite, absf, hi
+    they counted and kept out; else max |w| is max(|min|, |max|), without a pass over |w|.
+    One branch for the three (each branch of a graph costs some ops of its own)."""
+
+    def finite():
+        return tf.constant(0, tf.int64), absf, tf.maximum(tf.abs(wmin), tf.abs(wmax))
+
+    def not_finite():
+        kept = tf.where(tf.math.is_finite(absf), absf, tf.zeros_like(absf))
+        count = tf.math.count_nonzero(tf.logical_not(tf.math.is_finite(values)), dtype=tf.int64)
+        return count, kept, tf.maximum(tf.reduce_max(kept), 0.0)
+
+    return tf.cond(tf.math.is_finite(squares), finite, not_finite)
 
 
 def _value_figures(values, size, gathered, pruned_in_values, bins):

@@ -1,0 +1,113 @@
+"""Issue 10's default-argument step ratio at TF-MOT's usual settings, for the real-size models.
+
+real_models.py's fits prune every 4 steps (so that short fits hold mask changes to count bytes):
+there every mask change, every fit's first step and every epoch end is a record the policy must
+write, and the default's ratio mostly measures those. This stage measures what the issue's
+target is about: `PruningMonitor()` with default arguments against `UpdatePruningStep` alone on
+a model pruned by TF-MOT's PolynomialDecay at its default frequency, 100, over a long run
+(end step 100,000), so that a mask changes once every 100 steps. Each fit is one epoch of
+`steps_per_fit` steps; its first step and its end are recorded as they are in real training
+(real epochs are longer, so these forced records weigh more here than there).
+
+The two variants share one model and take turns, one fit each per round, in alternating order,
+after one warm-up fit each (tracing, the first record, the event file). A fit's time is
+`model.fit`'s whole wall time (every hook of the monitor, including its first step's record and
+its epoch-end flush, is inside), per step; the ratio is taken within each round. The monitor's
+own accounting (`PruningMonitor.overhead`: its time in the batch hooks, records and interval)
+is kept per fit, with the time of its `on_train_begin` and `on_train_end` (which saves the
+stripped model and gzips it: `stripped_size=True` by default), which fall outside that
+accounting and are paid once per fit.
+"""
+
+import os
+import time
+
+import numpy as np
+
+FULL = {
+    "frequency": 100,
+    "end_step": 100_000,
+    "rounds": 3,
+    "warmup_steps": 3,
+    "steps_per_fit": {"resnet50": 100, "mobilenet_v2": 200, "bert_encoder": 50},
+}
+QUICK = dict(FULL, frequency=4, rounds=1, warmup_steps=2, steps_per_fit={})
+QUICK_STEPS = 6
+
+
+def _fit_seconds(model, data, callbacks, steps):
+    x, y = data
+    n = steps * (len(x) // steps)
+    start = time.perf_counter()
+    model.fit(
+        x[:n],
+        y[:n],
+        batch_size=n // steps,
+        epochs=1,
+        shuffle=False,
+        verbose=0,
+        callbacks=callbacks,
+    )
+    return time.perf_counter() - start
+
+
+def _time_hooks(monitor, names):
+    """Times each of the monitor's hooks `names` at every call: {name + "_seconds": [...]}."""
+    times = {}
+    for hook in names:
+        original = getattr(monitor, hook)
+        times[hook + "_seconds"] = []
+
+        def timed(*args, _original=original, _times=times[hook + "_seconds"], **kwargs):
+            start = time.perf_counter()
+            try:
+                return _original(*args, **kwargs)
+            finally:
+                _times.append(time.perf_counter() - start)
+
+        setattr(monitor, hook, timed)
+    return times
+
+
+def measure(name, config, logdir, quick=False):
+    """{per_step_ms, ratio, steps_per_fit, frequency, monitor (its overhead per fit)}."""
+    import overhead
+    import real_models
+    import tensorflow_model_optimization as tfmot
+
+    from tb_prune_plugin.callbacks import PruningMonitor
+
+    cfg = QUICK if quick else FULL
+    steps = cfg["steps_per_fit"].get(name, QUICK_STEPS)
+    model, _ = real_models._pruned_model(
+        name, config, frequency=cfg["frequency"], end_step=cfg["end_step"]
+    )
+    batch = config["batch"][name]
+    rng = np.random.default_rng(1)
+    x = rng.random((batch * steps,) + real_models._input_shape(name, config), dtype=np.float32)
+    y = rng.integers(0, 10, batch * steps).astype("int64")
+    update = tfmot.sparsity.keras.UpdatePruningStep()
+    monitor = PruningMonitor(os.path.join(logdir, name, "default_policy"))
+    hooks = _time_hooks(monitor, ("on_train_begin", "on_train_end"))
+    variants = {"update_pruning_step": [update], "monitor_default": [update, monitor]}
+    w = cfg["warmup_steps"]
+    for callbacks in variants.values():
+        _fit_seconds(model, (x[: w * batch], y[: w * batch]), callbacks, w)
+    seconds = {v: [] for v in variants}
+    accounting = []
+    order = list(variants)
+    for r in range(cfg["rounds"]):
+        for v in order if r % 2 == 0 else order[::-1]:
+            seconds[v].append(_fit_seconds(model, (x, y), variants[v], steps))
+            if v == "monitor_default":
+                accounting.append(dict(monitor.overhead, **{k: t[-1] for k, t in hooks.items()}))
+    monitor._writer.close()
+    per_step = {v: [s * 1e3 / steps for s in t] for v, t in seconds.items()}
+    ref = per_step["update_pruning_step"]
+    return {
+        "frequency": cfg["frequency"],
+        "steps_per_fit": steps,
+        "per_step_ms": {v: overhead._summary(t) for v, t in per_step.items()},
+        "ratio": overhead._summary([a / b for a, b in zip(per_step["monitor_default"], ref)]),
+        "monitor": accounting,
+    }
