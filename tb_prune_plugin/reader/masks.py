@@ -295,8 +295,16 @@ class Masks:
 
     def _mask_records(self, ctx, experiment_id, contents, tag, downsample=None, skipped=None):
         run = contents.name
+        header_tag = self._header_tag(contents, tag)
+        vectors = None
+        if header_tag is not None:  # read while the listing is
+            vectors = self._pool().submit(
+                self._header_vectors, ctx, experiment_id, run, header_tag, downsample
+            )
         data = self._mask_data(ctx, experiment_id, contents, tag, downsample)
-        # The headers not seen before, read at once.
+        if vectors is not None:
+            self._cache_header_vectors(data, vectors.result())
+        # The headers not seen before (nor in the mask_header series), read at once.
         blobs = self._read_blobs(
             ctx,
             [
@@ -312,6 +320,38 @@ class Masks:
             if record is not None:
                 records.append(record)
         return records
+
+    @staticmethod
+    def _header_tag(contents, mask_tag):
+        """The tag of the mask_header series beside mask series `mask_tag`, or None (format
+        version 1 and logs written before it, or not listed yet)."""
+        record = contents.records.get(mask_tag)
+        if record is None:
+            return None
+        return contents.weights.get(record.weight, {}).get(metadata.KIND_MASK_HEADER)
+
+    def _header_vectors(self, ctx, experiment_id, run, header_tag, downsample=None):
+        """{(step, wall time): int64 header vector} of a mask_header series (one provider
+        call); empty if the series cannot be read (the headers are then read as blobs)."""
+        answer = self._read_tensors(ctx, experiment_id, [run], [header_tag], downsample)
+        return {(d.step, d.wall_time): d.numpy for d in answer.get(run, {}).get(header_tag, [])}
+
+    def _cache_header_vectors(self, data, vectors):
+        """Puts in the header cache the header of each mask record of `data` (blob sequence
+        data) that the mask_header series holds at the record's step and wall time (written
+        in the same event). A vector that does not check is left out: the record's header
+        blob is read instead, and decides."""
+        for datum in data:
+            if len(datum.values) != 2:
+                continue
+            key = (datum.values[0].blob_key, datum.wall_time)
+            vector = vectors.get((datum.step, datum.wall_time))
+            if vector is None or self._header_cache.get(key) is not None:
+                continue
+            try:
+                self._header_cache.put(key, mask_codec.header_from_vector(vector))
+            except mask_codec.MaskDecodeError:
+                continue
 
     def mask_steps(self, ctx, experiment_id, run, weight, skipped=None):
         """[(step, shape)] of the masks recorded for `weight`, by step (see `mask_records`)."""
