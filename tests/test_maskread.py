@@ -127,6 +127,25 @@ def test_mask_steps_read_no_header_blob_with_the_header_series(tmp_path):
         )
 
 
+def test_cold_mask_reads_only_its_chains_payloads_each_once(tmp_path):
+    """Bug guarded: a first /mask at the end of a chain read the header and payload of its
+    record and the record before, then the headers and payloads of the chain: with the
+    mask_header series, read with the listing, it reads the chain's payloads only, each
+    once, and the masks are exact."""
+    masks = _gradual_masks(12)
+    _write(tmp_path / "r", list(enumerate(masks)))
+    provider = CountingProvider(lb.local_data_provider(tmp_path))
+    pruning_reader = reader.PruningReader(provider)
+    ctx = lb.request_context()
+    at = pruning_reader.mask_at(ctx, "", "r", "w", 11)
+    np.testing.assert_array_equal(at.mask, masks[11])
+    np.testing.assert_array_equal(at.previous_mask, masks[10])
+    payloads = {
+        d.step: d.values[1].blob_key for d in pruning_reader.mask_data(ctx, "", "r", "w")[1]
+    }
+    assert sorted(provider.blob_reads) == sorted(payloads[s] for s in (8, 9, 10, 11))
+
+
 def test_logs_without_the_header_series_read_headers_from_blobs(tmp_path):
     """Logs written before the mask_header series (and version-1 logs) list their masks from
     the header blobs, exactly as before: one blob read per record."""

@@ -12,6 +12,7 @@ from tensorboard import errors
 from tensorboard.data import provider
 
 from tb_prune_plugin import mask_codec, metadata
+from tb_prune_plugin.reader import mask_headers
 from tb_prune_plugin.reader.records import (
     PLUGIN_NAME,
     MaskAtStep,
@@ -204,6 +205,7 @@ class Masks:
                 if self._header_cache.get((header_key, datum.wall_time)) is None:
                     wanted.append(header_key)
                 wanted.append(payload_key)
+        wanted += self._chains_wanted(data, keys, masks, data if series is None else series)
         blobs = self._read_blobs(ctx, wanted) if wanted else {}
         for i in sorted(range(len(data)), key=lambda i: data[i].step):  # in step order
             if keys[i] is None or masks[i] is not None:
@@ -222,6 +224,24 @@ class Masks:
             self._mask_cache.put(keys[i], masks[i])
         return masks
 
+    def _chains_wanted(self, data, keys, masks, series):
+        """The blob keys of the chains of the delta records of `data` to decode whose header
+        is cached (read from the mask_header series, or by /mask_steps): read with the
+        records' own blobs rather than after them."""
+        wanted = []
+        for datum, key, mask in zip(data, keys, masks):
+            parsed = (
+                None
+                if key is None or mask is not None
+                else self._header_cache.get((key[0], datum.wall_time))
+            )
+            if parsed is not None and parsed.kind == mask_codec.KIND_DELTA:
+                try:
+                    wanted += self._unread_keys(self._chain_todo(parsed, datum, series)[3])
+                except mask_codec.MaskDecodeError:
+                    continue  # said when the record is decoded
+        return wanted
+
     def _decode_record(self, ctx, datum, key, blobs, series):
         """The `PackedMask` of mask record `datum` (`key`: its header key, payload key and wall
         time; `blobs`: blobs read for it; `series`: the series' data by step, where a delta
@@ -235,16 +255,14 @@ class Masks:
         parsed = self._parsed_header(ctx, header_key, wall_time, blobs)
         payload = blob_or_raise(blobs[payload_key])
         if parsed.kind == mask_codec.KIND_DELTA:
-            return self._delta_mask(ctx, datum, parsed, payload, series)
+            return self._delta_mask(ctx, datum, parsed, payload, series, blobs)
         return mask_codec.decode_packed(None, payload, parsed_header=parsed)
 
-    def _delta_mask(self, ctx, datum, parsed, payload, series):
-        """The mask of delta record `datum` (header `parsed`): the delta applied to its base,
-        decoded from the records of `series` since the chain's keyframe, from the latest one
-        in the cache on (their blobs read at once). It and its base are cached: scrubbing
-        forward applies one delta a step. MaskDecodeError if a record of the chain is missing
-        or does not decode.
-        """
+    def _chain_todo(self, parsed, datum, series):
+        """`(chain, start, base, todo)` of delta record `datum` (header `parsed`): the records
+        of `series` from its chain's keyframe to its base, the index and mask of the latest
+        of them in the mask cache (-1 and None if none), and the records to decode after it.
+        MaskDecodeError if the base is not in `series`."""
         chain = [d for d in series if parsed.keyframe_step <= d.step < datum.step]
         if not chain or chain[-1].step != parsed.base_step:
             raise mask_codec.MaskDecodeError(
@@ -256,17 +274,31 @@ class Masks:
         while base is None and start > 0:
             start -= 1
             base = self._mask_cache.get((*blob_keys(chain[start]), chain[start].wall_time))
-        todo = chain[start + 1 :] if base is not None else chain
+        return chain, start, base, chain[start + 1 :] if base is not None else chain
+
+    def _unread_keys(self, data):
+        """The blob keys to read to decode the records of `data`: every payload, and the
+        headers not in the header cache."""
+        return [
+            k
+            for d in data
+            for h, p in [blob_keys(d)]
+            for k in (h, p)
+            if k == p or self._header_cache.get((h, d.wall_time)) is None
+        ]
+
+    def _delta_mask(self, ctx, datum, parsed, payload, series, blobs):
+        """The mask of delta record `datum` (header `parsed`): the delta applied to its base,
+        decoded from the records of `series` since the chain's keyframe, from the latest one
+        in the cache on (their blobs read at once). It and its base are cached: scrubbing
+        forward applies one delta a step. MaskDecodeError if a record of the chain is missing
+        or does not decode. `blobs`: blobs read already (the chain's, read with the record's).
+        """
+        chain, start, base, todo = self._chain_todo(parsed, datum, series)
         keys = [blob_keys(d) for d in todo]
-        blobs = self._read_blobs(
-            ctx,
-            [
-                k
-                for (h, p), d in zip(keys, todo)
-                for k in (h, p)
-                if k == p or self._header_cache.get((h, d.wall_time)) is None
-            ],
-        )
+        missing = [k for k in self._unread_keys(todo) if k not in blobs]
+        if missing:
+            blobs = {**blobs, **self._read_blobs(ctx, missing)}
         records = [
             (d.step, self._parsed_header(ctx, h, d.wall_time, blobs), blob_or_raise(blobs[p]))
             for (h, p), d in zip(keys, todo)
@@ -295,15 +327,7 @@ class Masks:
 
     def _mask_records(self, ctx, experiment_id, contents, tag, downsample=None, skipped=None):
         run = contents.name
-        header_tag = self._header_tag(contents, tag)
-        vectors = None
-        if header_tag is not None:  # read while the listing is
-            vectors = self._pool().submit(
-                self._header_vectors, ctx, experiment_id, run, header_tag, downsample
-            )
-        data = self._mask_data(ctx, experiment_id, contents, tag, downsample)
-        if vectors is not None:
-            self._cache_header_vectors(data, vectors.result())
+        data = self._mask_data_with_headers(ctx, experiment_id, contents, tag, downsample)
         # The headers not seen before (nor in the mask_header series), read at once.
         blobs = self._read_blobs(
             ctx,
@@ -321,37 +345,27 @@ class Masks:
                 records.append(record)
         return records
 
-    @staticmethod
-    def _header_tag(contents, mask_tag):
-        """The tag of the mask_header series beside mask series `mask_tag`, or None (format
-        version 1 and logs written before it, or not listed yet)."""
-        record = contents.records.get(mask_tag)
-        if record is None:
+    def _mask_data_with_headers(self, ctx, experiment_id, contents, tag, downsample=None):
+        """`_mask_data`, with the headers of its records put in the header cache from the
+        mask_header series, read at the same time (a header blob is then read only for a
+        record the series lacks)."""
+        vectors = self._header_vectors(ctx, experiment_id, contents, tag, downsample)
+        data = self._mask_data(ctx, experiment_id, contents, tag, downsample)
+        if vectors is not None:
+            mask_headers.cache_header_vectors(self._header_cache, data, vectors.result())
+        return data
+
+    def _header_vectors(self, ctx, experiment_id, contents, mask_tag, downsample=None):
+        """A future of `mask_headers.header_vectors` of the mask_header series beside
+        `mask_tag`, read in the pool; None if the run has none."""
+        tag = mask_headers.header_tag(contents, mask_tag)
+        if tag is None:
             return None
-        return contents.weights.get(record.weight, {}).get(metadata.KIND_MASK_HEADER)
 
-    def _header_vectors(self, ctx, experiment_id, run, header_tag, downsample=None):
-        """{(step, wall time): int64 header vector} of a mask_header series (one provider
-        call); empty if the series cannot be read (the headers are then read as blobs)."""
-        answer = self._read_tensors(ctx, experiment_id, [run], [header_tag], downsample)
-        return {(d.step, d.wall_time): d.numpy for d in answer.get(run, {}).get(header_tag, [])}
+        def read(runs, tags):
+            return self._read_tensors(ctx, experiment_id, runs, tags, downsample)
 
-    def _cache_header_vectors(self, data, vectors):
-        """Puts in the header cache the header of each mask record of `data` (blob sequence
-        data) that the mask_header series holds at the record's step and wall time (written
-        in the same event). A vector that does not check is left out: the record's header
-        blob is read instead, and decides."""
-        for datum in data:
-            if len(datum.values) != 2:
-                continue
-            key = (datum.values[0].blob_key, datum.wall_time)
-            vector = vectors.get((datum.step, datum.wall_time))
-            if vector is None or self._header_cache.get(key) is not None:
-                continue
-            try:
-                self._header_cache.put(key, mask_codec.header_from_vector(vector))
-            except mask_codec.MaskDecodeError:
-                continue
+        return self._pool().submit(mask_headers.header_vectors, read, contents.name, tag)
 
     def mask_steps(self, ctx, experiment_id, run, weight, skipped=None):
         """[(step, shape)] of the masks recorded for `weight`, by step (see `mask_records`)."""
@@ -375,7 +389,9 @@ class Masks:
         if not tag:
             return tag, []
         previous = self._listing_cache.get((experiment_id, run, tag))
-        if prefetch_step is None or previous is None:
+        if previous is None:  # the headers of a series not listed before, with the listing
+            return tag, self._mask_data_with_headers(ctx, experiment_id, contents, tag)
+        if prefetch_step is None:
             return tag, self._mask_data(ctx, experiment_id, contents, tag)
 
         def prefetch():
