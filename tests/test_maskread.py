@@ -22,10 +22,15 @@ class CountingProvider:
     def __init__(self, provider):
         self._provider = provider
         self.blob_reads = []
+        self.tensor_reads = []
 
     def read_blob(self, ctx, *, blob_key):
         self.blob_reads.append(blob_key)
         return self._provider.read_blob(ctx, blob_key=blob_key)
+
+    def read_tensors(self, ctx, **kwargs):
+        self.tensor_reads.append(sorted(kwargs["run_tag_filter"].tags or ()))
+        return self._provider.read_tensors(ctx, **kwargs)
 
     def __getattr__(self, name):
         return getattr(self._provider, name)
@@ -144,6 +149,22 @@ def test_cold_mask_reads_only_its_chains_payloads_each_once(tmp_path):
         d.step: d.values[1].blob_key for d in pruning_reader.mask_data(ctx, "", "r", "w")[1]
     }
     assert sorted(provider.blob_reads) == sorted(payloads[s] for s in (8, 9, 10, 11))
+
+
+def test_mask_steps_again_reads_no_header_series_nor_blob(tmp_path):
+    """Bug guarded: /mask_steps read the mask_header series at every request (a second
+    provider call each time: warm, 1.26x /scalars at ResNet-50 size). Once listed, the
+    headers are cached: a second /mask_steps reads neither the series nor a blob."""
+    masks = _gradual_masks(11)
+    _write(tmp_path / "r", list(enumerate(masks)))
+    provider = CountingProvider(lb.local_data_provider(tmp_path))
+    pruning_reader = reader.PruningReader(provider)
+    ctx = lb.request_context()
+    steps = pruning_reader.mask_steps(ctx, "", "r", "w")
+    assert provider.tensor_reads.count(["pruning/w/mask_header"]) == 1
+    assert pruning_reader.mask_steps(ctx, "", "r", "w") == steps
+    assert provider.tensor_reads.count(["pruning/w/mask_header"]) == 1
+    assert provider.blob_reads == []
 
 
 def test_logs_without_the_header_series_read_headers_from_blobs(tmp_path):

@@ -20,6 +20,23 @@ def header_tag(contents, mask_tag):
     return contents.weights.get(record.weight, {}).get(metadata.KIND_MASK_HEADER)
 
 
+def read_in(pool, read_tensors, contents, mask_tag):
+    """A future of `header_vectors` of the mask_header series beside `mask_tag`, read in
+    `pool` by `read_tensors(runs, tags)`; None if the run has no such series."""
+    tag = header_tag(contents, mask_tag)
+    if tag is None:
+        return None
+    return pool.submit(header_vectors, read_tensors, contents.name, tag)
+
+
+def uncached(header_cache, data):
+    """The number of mask records of `data` whose header is not in `header_cache`."""
+    return sum(
+        len(d.values) == 2 and header_cache.get((d.values[0].blob_key, d.wall_time)) is None
+        for d in data
+    )
+
+
 def header_vectors(read_tensors, run, tag):
     """{(step, wall time): int64 header vector} of mask_header series `tag` of `run`, from
     `read_tensors(runs, tags)` (the reader's, one provider call); empty if it cannot be read."""

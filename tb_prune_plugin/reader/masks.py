@@ -347,25 +347,27 @@ class Masks:
 
     def _mask_data_with_headers(self, ctx, experiment_id, contents, tag, downsample=None):
         """`_mask_data`, with the headers of its records put in the header cache from the
-        mask_header series, read at the same time (a header blob is then read only for a
-        record the series lacks)."""
-        vectors = self._header_vectors(ctx, experiment_id, contents, tag, downsample)
+        mask_header series (a header blob is then read only for a record the series lacks).
+        The series is read at the same time as the listing for a series not listed before,
+        and after it when more than `BLOB_READ_THREADS` records' headers are not cached (a
+        listed series' new records are few: their header blobs are read)."""
+        vectors = None
+        if self._listing_cache.get((experiment_id, contents.name, tag)) is None:
+            vectors = self._header_vectors(ctx, experiment_id, contents, tag, downsample)
         data = self._mask_data(ctx, experiment_id, contents, tag, downsample)
+        if vectors is None and mask_headers.uncached(self._header_cache, data) > BLOB_READ_THREADS:
+            vectors = self._header_vectors(ctx, experiment_id, contents, tag, downsample)
         if vectors is not None:
             mask_headers.cache_header_vectors(self._header_cache, data, vectors.result())
         return data
 
     def _header_vectors(self, ctx, experiment_id, contents, mask_tag, downsample=None):
-        """A future of `mask_headers.header_vectors` of the mask_header series beside
-        `mask_tag`, read in the pool; None if the run has none."""
-        tag = mask_headers.header_tag(contents, mask_tag)
-        if tag is None:
-            return None
+        """`mask_headers.read_in` the pool, by this reader's tensor reads."""
 
         def read(runs, tags):
             return self._read_tensors(ctx, experiment_id, runs, tags, downsample)
 
-        return self._pool().submit(mask_headers.header_vectors, read, contents.name, tag)
+        return mask_headers.read_in(self._pool(), read, contents, mask_tag)
 
     def mask_steps(self, ctx, experiment_id, run, weight, skipped=None):
         """[(step, shape)] of the masks recorded for `weight`, by step (see `mask_records`)."""
