@@ -59,12 +59,15 @@ type MaskQuery = Parameters<ViewContext["api"]["mask"]>[0];
  * listing. Its grid size assumes the full budget (what the mask's shape gives unless the
  * mask is very elongated); the player uses the answer when its own query turns out the same,
  * and the server has read and decoded the mask meanwhile either way. None with a region or a
- * compared run from the link (their queries depend on the listing).
+ * compared run from the link (their queries depend on the listing), and for a run whose
+ * masks TensorBoard's Rust data server cannot read (a name with a quote, a backslash or a
+ * control character: /mask_steps says so, and a failed request would only add an error).
  */
 function earlyMask(ctx: ViewContext, focus: Focus): EarlyMask | null {
   const s = ctx.state;
   const step = s.step ?? focus.run.last_step;
   if (step === null || s.region !== null || s.compare !== null) return null;
+  if (/["\\\u0000-\u001f]/.test(focus.run.run)) return null;
   const query: MaskQuery = {
     run: focus.run.run,
     weight: focus.weight,
