@@ -177,7 +177,8 @@ class _Kernel:
             summary.weight_histogram(self.path, 0.0, self.hi, counts),
         ]
         if changed:
-            values.append(encoder.record(self.path, self.mask, step, keyframe=step == 0))
+            mask_value = encoder.record(self.path, self.mask, step, keyframe=step == 0)
+            values += [mask_value, summary.mask_header(self.path, mask_value)]
             self.mask_steps.append(step)
         values.extend(
             _scalars(

@@ -97,7 +97,8 @@ class StepRecords:
                 )
             )
             if changed or w.path not in self.masks_on_disk:
-                values.append(self.mask_value(w.path, mask, step, writer))
+                mask_value = self.mask_value(w.path, mask, step, writer)
+                values += [mask_value, summary.mask_header(w.path, mask_value)]
                 self.masks_on_disk.add(w.path)
             if self.time_series_scalars:
                 values.extend(

@@ -35,11 +35,12 @@ without unpacking them (`mask_layout`).
 """
 
 import json
+import math
 import zlib
 
 import numpy as np
 
-from tb_prune_plugin import metadata
+from tb_prune_plugin import mask_positions, metadata
 
 # Level 1: much faster than the default 6 on the training thread, whenever a mask changes, for
 # a few percent more bits (docs/design_figures.md).
@@ -50,9 +51,6 @@ ENCODINGS = (ENCODING_ZLIB, ENCODING_RAW)
 ENCODING_GAPS = "gaps-varint-zlib"
 KIND_KEYFRAME = "keyframe"
 KIND_DELTA = "delta"
-
-# A position fits in 31 bits (MAX_MASK_ENTRIES), so a gap takes at most 5 varint bytes.
-_MAX_VARINT_BYTES = 5
 
 # Largest mask the decoder accepts, to bound memory on hostile input.
 MAX_MASK_ENTRIES = 1 << 31
@@ -121,11 +119,15 @@ def _is_count(value):
 def parse_header(header_bytes):
     """Parses and checks a mask header; returns a `MaskHeader` (a `(shape, encoding, kept)`
     tuple). A header without "kind" is a keyframe of format version 1."""
-    header = metadata.json_object(header_bytes, "mask header", MaskDecodeError)
+    return _checked_header(metadata.json_object(header_bytes, "mask header", MaskDecodeError))
+
+
+def _checked_header(header):
+    """The `MaskHeader` of a mask header's fields (a dict), checked; else MaskDecodeError."""
     shape = header.get("shape")
     if not isinstance(shape, list) or not all(_is_count(d) for d in shape):
         raise MaskDecodeError("mask header has an invalid shape: %r" % (shape,))
-    size = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    size = math.prod(shape)
     if size > MAX_MASK_ENTRIES:
         raise MaskDecodeError(
             "mask of shape %s is larger than %d entries" % (shape, MAX_MASK_ENTRIES)
@@ -147,7 +149,7 @@ def parse_header(header_bytes):
         raise MaskDecodeError(
             "unknown mask delta encoding %r; known: %s" % (encoding, (ENCODING_GAPS,))
         )
-    delta = {k: header.get(k) for k in ("base_step", "keyframe_step", "newly_pruned", "regrown")}
+    delta = {k: header.get(k) for k in _DELTA_FIELDS}
     if not all(_is_count(v) for v in delta.values()):
         raise MaskDecodeError("mask delta header has invalid fields: %r" % (header,))
     if delta["newly_pruned"] + delta["regrown"] > size:
@@ -161,6 +163,42 @@ def parse_header(header_bytes):
             % (delta["keyframe_step"], delta["base_step"])
         )
     return MaskHeader(shape, encoding, kept, KIND_DELTA, delta)
+
+
+_DELTA_FIELDS = ("base_step", "keyframe_step", "newly_pruned", "regrown")
+
+# The mask header as a vector of int64 (the mask_header series, docs/format.md): these
+# fields, then the shape's dimensions. Kind and encoding are indices into these tuples; a
+# keyframe's delta fields are -1.
+HEADER_VECTOR_FIELDS = ("kind", "encoding", "kept") + _DELTA_FIELDS
+HEADER_VECTOR_KINDS = (KIND_KEYFRAME, KIND_DELTA)
+HEADER_VECTOR_ENCODINGS = (ENCODING_ZLIB, ENCODING_RAW, ENCODING_GAPS)
+
+
+def header_vector(header_bytes):
+    """The int64 vector of a mask header (`HEADER_VECTOR_FIELDS`, then the shape)."""
+    header = parse_header(header_bytes)
+    fields = [
+        HEADER_VECTOR_KINDS.index(header.kind),
+        HEADER_VECTOR_ENCODINGS.index(header.encoding),
+        header.kept,
+    ]
+    fields += [-1 if getattr(header, k) is None else getattr(header, k) for k in _DELTA_FIELDS]
+    return np.array(fields + list(header.shape), dtype=np.int64)
+
+
+def header_from_vector(vector):
+    """The checked `MaskHeader` of a header vector (`header_vector`); MaskDecodeError if it is
+    not one (too short, an unknown kind or encoding, or fields `parse_header` refuses)."""
+    values = vector.tolist() if isinstance(vector, np.ndarray) else list(vector)
+    n = len(HEADER_VECTOR_FIELDS)
+    if len(values) < n or not 0 <= values[0] < 2 or not 0 <= values[1] < 3:
+        raise MaskDecodeError("mask header vector %r is not one" % (values,))
+    header = dict(zip(HEADER_VECTOR_FIELDS, values))
+    header["kind"] = HEADER_VECTOR_KINDS[values[0]]
+    header["encoding"] = HEADER_VECTOR_ENCODINGS[values[1]]
+    header["shape"] = values[n:]
+    return _checked_header(header)
 
 
 def popcount(a):
@@ -269,45 +307,6 @@ def decode_mask(header_bytes, payload):
     return decode_packed(header_bytes, payload).unpack()
 
 
-def _varints(values):
-    """Unsigned LEB128 of the non-negative int64 `values` (each below 2**35), concatenated."""
-    values = values.astype(np.int64, copy=False)
-    lengths = np.ones(len(values), dtype=np.int64)
-    for k in range(1, _MAX_VARINT_BYTES):
-        lengths += values >= (1 << (7 * k))
-    out = np.empty(int(lengths.sum()), dtype=np.uint8)
-    starts = np.cumsum(lengths) - lengths
-    for k in range(int(lengths.max(initial=0))):
-        sel = lengths > k if k else slice(None)
-        byte = ((values[sel] >> (7 * k)) & 0x7F).astype(np.uint8)
-        byte |= np.where(lengths[sel] > k + 1, 0x80, 0).astype(np.uint8)
-        out[starts[sel] + k] = byte
-    return out.tobytes()
-
-
-def _read_varints(data, count):
-    """The `count` values of the unsigned LEB128 varints `data`; MaskDecodeError if it holds
-    another number of values or a value longer than `_MAX_VARINT_BYTES` bytes."""
-    b = np.frombuffer(data, dtype=np.uint8)
-    ends = np.flatnonzero(b < 0x80)  # the last byte of each value
-    if len(ends) != count or (len(b) and b[-1] >= 0x80):
-        raise MaskDecodeError(
-            "mask delta holds %d complete positions in %d bytes, its header says %d"
-            % (len(ends), len(b), count)
-        )
-    if not count:
-        return np.zeros(0, dtype=np.int64)
-    starts = np.concatenate([[0], ends[:-1] + 1])
-    lengths = ends - starts + 1
-    if lengths.max() > _MAX_VARINT_BYTES:
-        raise MaskDecodeError("mask delta holds a position gap longer than 5 bytes")
-    values = (b[starts] & 0x7F).astype(np.int64)
-    for k in range(1, int(lengths.max())):
-        sel = np.flatnonzero(lengths > k)
-        values[sel] |= (b[starts[sel] + k] & 0x7F).astype(np.int64) << (7 * k)
-    return values
-
-
 def encode_delta(base, mask, base_step, keyframe_step):
     """Encodes boolean `mask` as its change from `base` (the weight's previous mask record, at
     `base_step`, in a chain that starts with the keyframe at `keyframe_step`); returns
@@ -325,7 +324,6 @@ def encode_delta(base, mask, base_step, keyframe_step):
     flat_base = base.reshape(-1)
     positions = np.flatnonzero(flat_base != mask.reshape(-1))
     newly_pruned = int(np.count_nonzero(flat_base[positions]))
-    gaps = np.diff(positions, prepend=-1) - 1
     header = {
         "kind": KIND_DELTA,
         "shape": [int(d) for d in mask.shape],
@@ -336,7 +334,7 @@ def encode_delta(base, mask, base_step, keyframe_step):
         "newly_pruned": newly_pruned,
         "regrown": len(positions) - newly_pruned,
     }
-    return _dumps(header), zlib.compress(_varints(gaps), ZLIB_LEVEL)
+    return _dumps(header), zlib.compress(mask_positions.encode_gaps(positions), ZLIB_LEVEL)
 
 
 def _delta_positions(header, shape, size, payload):
@@ -348,8 +346,11 @@ def _delta_positions(header, shape, size, payload):
             "mask delta of shape %s on a base of shape %s" % (list(header.shape), list(shape))
         )
     count = header.newly_pruned + header.regrown
-    data = _inflate(payload, count * _MAX_VARINT_BYTES, "mask delta payload")
-    positions = np.cumsum(_read_varints(data, count) + 1) - 1
+    data = _inflate(payload, count * mask_positions.MAX_VARINT_BYTES, "mask delta payload")
+    try:
+        positions = mask_positions.decode_positions(data, count)
+    except mask_positions.PositionsError as e:
+        raise MaskDecodeError("mask delta %s" % e) from None
     if count and positions[-1] >= size:
         raise MaskDecodeError(
             "mask delta changes position %d of a mask of %d entries" % (positions[-1], size)
@@ -380,15 +381,21 @@ def apply_delta(base, payload, parsed_header):
     """
     positions = _delta_positions(parsed_header, base.shape, base.size, payload)
     byte_index = positions >> 3
-    bit = (0x80 >> (positions & 7)).astype(np.uint8)
+    bit = _BIT_OF_PLACE[positions & 7]
     kept = _kept_after(parsed_header, base.kept, int(np.count_nonzero(base.bits[byte_index] & bit)))
     bits = base.bits.copy()
     if len(positions):
-        # Positions ascend: the bits of one byte are neighbours, combined before the XOR.
-        first = np.flatnonzero(np.concatenate([[True], byte_index[1:] != byte_index[:-1]]))
-        bits[byte_index[first]] ^= np.bitwise_or.reduceat(bit, first)
+        # Positions ascend: the bits of one byte are neighbours, distinct, so their OR is
+        # their sum, taken as a difference of a running sum at the last bit of each byte.
+        last = np.flatnonzero(np.append(byte_index[1:] != byte_index[:-1], True))
+        total = np.diff(np.cumsum(bit, dtype=np.int32)[last], prepend=0)
+        bits[byte_index[last]] ^= total.astype(np.uint8)
     bits.flags.writeable = False
     return PackedMask(base.shape, bits, kept)
+
+
+# The bit of each place in a byte, as numpy.packbits orders them (first in the most significant).
+_BIT_OF_PLACE = np.array([0x80 >> k for k in range(8)], dtype=np.uint8)
 
 
 def _packed(shape, unpacked, kept):

@@ -46,6 +46,7 @@ FORMAT_VERSION = 2
 KIND_WEIGHT_STATS = "weight_stats"
 KIND_WEIGHT_HISTOGRAM = "weight_histogram"
 KIND_MASK = "mask"
+KIND_MASK_HEADER = "mask_header"
 KIND_MODEL_STATS = "model_stats"
 KIND_RUN_CONFIG = "run_config"
 KIND_METRIC = "metric"
@@ -56,6 +57,7 @@ KINDS = {
     KIND_WEIGHT_STATS: summary_pb2.DATA_CLASS_TENSOR,
     KIND_WEIGHT_HISTOGRAM: summary_pb2.DATA_CLASS_TENSOR,
     KIND_MASK: summary_pb2.DATA_CLASS_BLOB_SEQUENCE,
+    KIND_MASK_HEADER: summary_pb2.DATA_CLASS_TENSOR,
     KIND_MODEL_STATS: summary_pb2.DATA_CLASS_TENSOR,
     KIND_RUN_CONFIG: summary_pb2.DATA_CLASS_TENSOR,
     KIND_METRIC: summary_pb2.DATA_CLASS_TENSOR,
@@ -63,7 +65,7 @@ KINDS = {
     KIND_SENSITIVITY: summary_pb2.DATA_CLASS_TENSOR,
 }
 # The kinds a training's monitor records per weight (the run index's `weights`).
-PER_WEIGHT_KINDS = (KIND_WEIGHT_STATS, KIND_WEIGHT_HISTOGRAM, KIND_MASK)
+PER_WEIGHT_KINDS = (KIND_WEIGHT_STATS, KIND_WEIGHT_HISTOGRAM, KIND_MASK, KIND_MASK_HEADER)
 # Every kind whose record names a weight: those, and a sensitivity scan's per-weight curve
 # (`sensitivity_scan`, written by `summary.sensitivity`), which is not a training record.
 WEIGHT_KINDS = PER_WEIGHT_KINDS + (KIND_SENSITIVITY,)

@@ -161,6 +161,24 @@ def mask_delta(weight, base, mask_array, base_step, keyframe_step, *, with_metad
     return _mask_value(weight, header, payload, with_metadata)
 
 
+def mask_header(weight, mask_value, *, with_metadata=True):
+    """The mask_header record of mask record `mask_value` (`mask` or `mask_delta`'s answer),
+    written beside it at the same step: its header as an int64 vector
+    (`mask_codec.header_vector`), so that a reader lists every mask record's shape and kind
+    in one tensor read instead of one blob read per record."""
+    meta = _metadata(metadata.KIND_MASK_HEADER, weight=weight) if with_metadata else None
+    vector = mask_codec.header_vector(mask_value.tensor.string_val[0])
+    return _value(
+        weight_tag(weight, metadata.KIND_MASK_HEADER),
+        tensor_pb2.TensorProto(
+            dtype=types_pb2.DT_INT64,
+            tensor_shape=_shape(vector.shape),
+            tensor_content=vector.astype("<i8").tobytes(),
+        ),
+        meta,
+    )
+
+
 def _mask_value(weight, header, payload, with_metadata):
     meta = _metadata(metadata.KIND_MASK, weight=weight) if with_metadata else None
     return _value(

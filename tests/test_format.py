@@ -19,6 +19,7 @@ KIND_ARGS = {
     metadata.KIND_WEIGHT_STATS: dict(weight="dense/kernel", fields=metadata.WEIGHT_STATS_FIELDS),
     metadata.KIND_WEIGHT_HISTOGRAM: dict(weight="enc/dense_1/kernel"),
     metadata.KIND_MASK: dict(weight="conv/kernel"),
+    metadata.KIND_MASK_HEADER: dict(weight="conv/kernel"),
     metadata.KIND_MODEL_STATS: dict(fields=metadata.MODEL_STATS_FIELDS),
     metadata.KIND_RUN_CONFIG: dict(),
     metadata.KIND_METRIC: dict(metric="val_accuracy", scope="epoch"),

@@ -9,9 +9,11 @@ import numpy as np
 import tf_keras
 from tensorboard.backend.event_processing import event_file_loader
 
-from tb_prune_plugin import reader
+from benchmarks.fixtures import logdir_builder as lb
+from tb_prune_plugin import mask_codec, reader
 from tb_prune_plugin.callbacks import PruningMonitor
 from tests import training
+from tests.test_maskread import CountingProvider
 
 
 def _mask_headers(logdir):
@@ -23,6 +25,28 @@ def _mask_headers(logdir):
                 if value.tag.endswith("/mask"):
                     header = json.loads(value.tensor.string_val[0])
                     out.append((event.step, value.tag[len("pruning/") : -len("/mask")], header))
+    return out
+
+
+def _header_series_pairs(logdir):
+    """[(mask record's header vector, mask_header value's vector)] of every mask record in
+    the event files: the mask_header value of the same weight in the same event (None if
+    there is none)."""
+    out = []
+    for path in sorted(glob.glob(logdir + "/events.out.tfevents.*")):
+        for event in event_file_loader.EventFileLoader(path).Load():
+            values = {v.tag: v for v in event.summary.value}
+            for tag, value in values.items():
+                if tag.endswith("/mask"):
+                    written = values.get(tag + "_header")
+                    out.append(
+                        (
+                            mask_codec.header_vector(value.tensor.string_val[0]).tolist(),
+                            None
+                            if written is None
+                            else np.frombuffer(written.tensor.tensor_content, "<i8").tolist(),
+                        )
+                    )
     return out
 
 
@@ -61,7 +85,18 @@ def test_gradual_tfmot_masks_across_keyframe_boundaries(tmp_path):
         ],
     )
     _assert_masks_read_equal(tmp_path, "run", probe.masks, range(31))
+    # Every mask record has its header, as a vector, in the mask_header series of the same
+    # event; listing the masks then reads no header blob.
+    pairs = _header_series_pairs(str(tmp_path / "run"))
+    assert len(pairs) >= 32 and all(vector == written for vector, written in pairs)
+    provider = CountingProvider(lb.local_data_provider(tmp_path))
+    listing = reader.PruningReader(provider)
+    ctx = lb.request_context()
     headers = _mask_headers(str(tmp_path / "run"))
+    for weight in ("hidden/kernel", "logits/kernel"):
+        steps = [step for step, w, _ in headers if w == weight]
+        assert [s for s, _ in listing.mask_steps(ctx, "", "run", weight)] == steps
+    assert provider.blob_reads == []
     for weight in ("hidden/kernel", "logits/kernel"):
         records = [(step, h) for step, w, h in headers if w == weight]
         kinds = [h["kind"] for _, h in records]

@@ -39,7 +39,8 @@ def test_tags_tfmot_run_exact_set(poly):
     expected = {"pruning/run_config", "pruning/model_stats", "pruning/global_sparsity"}
     expected.add("pruning/stripped_size")  # at the end of training
     for w in WEIGHTS:
-        for kind in ("weight_stats", "weight_histogram", "mask", "sparsity", "target_sparsity"):
+        kinds = ("weight_stats", "weight_histogram", "mask", "mask_header", "sparsity")
+        for kind in kinds + ("target_sparsity",):
             expected.add("pruning/%s/%s" % (w, kind))
         expected.add("pruning/%s/threshold" % w)
     for scope, names in (

@@ -12,6 +12,7 @@ from tensorboard import errors
 from tensorboard.data import provider
 
 from tb_prune_plugin import mask_codec, metadata
+from tb_prune_plugin.reader import mask_headers
 from tb_prune_plugin.reader.records import (
     PLUGIN_NAME,
     MaskAtStep,
@@ -204,6 +205,7 @@ class Masks:
                 if self._header_cache.get((header_key, datum.wall_time)) is None:
                     wanted.append(header_key)
                 wanted.append(payload_key)
+        wanted += self._chains_wanted(data, keys, masks, data if series is None else series)
         blobs = self._read_blobs(ctx, wanted) if wanted else {}
         for i in sorted(range(len(data)), key=lambda i: data[i].step):  # in step order
             if keys[i] is None or masks[i] is not None:
@@ -222,6 +224,24 @@ class Masks:
             self._mask_cache.put(keys[i], masks[i])
         return masks
 
+    def _chains_wanted(self, data, keys, masks, series):
+        """The blob keys of the chains of the delta records of `data` to decode whose header
+        is cached (read from the mask_header series, or by /mask_steps): read with the
+        records' own blobs rather than after them."""
+        wanted = []
+        for datum, key, mask in zip(data, keys, masks):
+            parsed = (
+                None
+                if key is None or mask is not None
+                else self._header_cache.get((key[0], datum.wall_time))
+            )
+            if parsed is not None and parsed.kind == mask_codec.KIND_DELTA:
+                try:
+                    wanted += self._unread_keys(self._chain_todo(parsed, datum, series)[3])
+                except mask_codec.MaskDecodeError:
+                    continue  # said when the record is decoded
+        return wanted
+
     def _decode_record(self, ctx, datum, key, blobs, series):
         """The `PackedMask` of mask record `datum` (`key`: its header key, payload key and wall
         time; `blobs`: blobs read for it; `series`: the series' data by step, where a delta
@@ -235,16 +255,14 @@ class Masks:
         parsed = self._parsed_header(ctx, header_key, wall_time, blobs)
         payload = blob_or_raise(blobs[payload_key])
         if parsed.kind == mask_codec.KIND_DELTA:
-            return self._delta_mask(ctx, datum, parsed, payload, series)
+            return self._delta_mask(ctx, datum, parsed, payload, series, blobs)
         return mask_codec.decode_packed(None, payload, parsed_header=parsed)
 
-    def _delta_mask(self, ctx, datum, parsed, payload, series):
-        """The mask of delta record `datum` (header `parsed`): the delta applied to its base,
-        decoded from the records of `series` since the chain's keyframe, from the latest one
-        in the cache on (their blobs read at once). It and its base are cached: scrubbing
-        forward applies one delta a step. MaskDecodeError if a record of the chain is missing
-        or does not decode.
-        """
+    def _chain_todo(self, parsed, datum, series):
+        """`(chain, start, base, todo)` of delta record `datum` (header `parsed`): the records
+        of `series` from its chain's keyframe to its base, the index and mask of the latest
+        of them in the mask cache (-1 and None if none), and the records to decode after it.
+        MaskDecodeError if the base is not in `series`."""
         chain = [d for d in series if parsed.keyframe_step <= d.step < datum.step]
         if not chain or chain[-1].step != parsed.base_step:
             raise mask_codec.MaskDecodeError(
@@ -256,17 +274,31 @@ class Masks:
         while base is None and start > 0:
             start -= 1
             base = self._mask_cache.get((*blob_keys(chain[start]), chain[start].wall_time))
-        todo = chain[start + 1 :] if base is not None else chain
+        return chain, start, base, chain[start + 1 :] if base is not None else chain
+
+    def _unread_keys(self, data):
+        """The blob keys to read to decode the records of `data`: every payload, and the
+        headers not in the header cache."""
+        return [
+            k
+            for d in data
+            for h, p in [blob_keys(d)]
+            for k in (h, p)
+            if k == p or self._header_cache.get((h, d.wall_time)) is None
+        ]
+
+    def _delta_mask(self, ctx, datum, parsed, payload, series, blobs):
+        """The mask of delta record `datum` (header `parsed`): the delta applied to its base,
+        decoded from the records of `series` since the chain's keyframe, from the latest one
+        in the cache on (their blobs read at once). It and its base are cached: scrubbing
+        forward applies one delta a step. MaskDecodeError if a record of the chain is missing
+        or does not decode. `blobs`: blobs read already (the chain's, read with the record's).
+        """
+        chain, start, base, todo = self._chain_todo(parsed, datum, series)
         keys = [blob_keys(d) for d in todo]
-        blobs = self._read_blobs(
-            ctx,
-            [
-                k
-                for (h, p), d in zip(keys, todo)
-                for k in (h, p)
-                if k == p or self._header_cache.get((h, d.wall_time)) is None
-            ],
-        )
+        missing = [k for k in self._unread_keys(todo) if k not in blobs]
+        if missing:
+            blobs = {**blobs, **self._read_blobs(ctx, missing)}
         records = [
             (d.step, self._parsed_header(ctx, h, d.wall_time, blobs), blob_or_raise(blobs[p]))
             for (h, p), d in zip(keys, todo)
@@ -295,8 +327,8 @@ class Masks:
 
     def _mask_records(self, ctx, experiment_id, contents, tag, downsample=None, skipped=None):
         run = contents.name
-        data = self._mask_data(ctx, experiment_id, contents, tag, downsample)
-        # The headers not seen before, read at once.
+        data = self._mask_data_with_headers(ctx, experiment_id, contents, tag, downsample)
+        # The headers not seen before (nor in the mask_header series), read at once.
         blobs = self._read_blobs(
             ctx,
             [
@@ -312,6 +344,30 @@ class Masks:
             if record is not None:
                 records.append(record)
         return records
+
+    def _mask_data_with_headers(self, ctx, experiment_id, contents, tag, downsample=None):
+        """`_mask_data`, with the headers of its records put in the header cache from the
+        mask_header series (a header blob is then read only for a record the series lacks).
+        The series is read at the same time as the listing for a series not listed before,
+        and after it when more than `BLOB_READ_THREADS` records' headers are not cached (a
+        listed series' new records are few: their header blobs are read)."""
+        vectors = None
+        if self._listing_cache.get((experiment_id, contents.name, tag)) is None:
+            vectors = self._header_vectors(ctx, experiment_id, contents, tag, downsample)
+        data = self._mask_data(ctx, experiment_id, contents, tag, downsample)
+        if vectors is None and mask_headers.uncached(self._header_cache, data) > BLOB_READ_THREADS:
+            vectors = self._header_vectors(ctx, experiment_id, contents, tag, downsample)
+        if vectors is not None:
+            mask_headers.cache_header_vectors(self._header_cache, data, vectors.result())
+        return data
+
+    def _header_vectors(self, ctx, experiment_id, contents, mask_tag, downsample=None):
+        """`mask_headers.read_in` the pool, by this reader's tensor reads."""
+
+        def read(runs, tags):
+            return self._read_tensors(ctx, experiment_id, runs, tags, downsample)
+
+        return mask_headers.read_in(self._pool(), read, contents, mask_tag)
 
     def mask_steps(self, ctx, experiment_id, run, weight, skipped=None):
         """[(step, shape)] of the masks recorded for `weight`, by step (see `mask_records`)."""
@@ -335,7 +391,9 @@ class Masks:
         if not tag:
             return tag, []
         previous = self._listing_cache.get((experiment_id, run, tag))
-        if prefetch_step is None or previous is None:
+        if previous is None:  # the headers of a series not listed before, with the listing
+            return tag, self._mask_data_with_headers(ctx, experiment_id, contents, tag)
+        if prefetch_step is None:
             return tag, self._mask_data(ctx, experiment_id, contents, tag)
 
         def prefetch():

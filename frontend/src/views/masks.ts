@@ -45,10 +45,48 @@ export function masksView(root: HTMLElement, ctx: ViewContext): void {
   withFocus(root, ctx, (focus) => show(root, ctx, focus));
 }
 
+/** A /mask request made before /mask_steps answered, and what it asked. */
+interface EarlyMask {
+  query: MaskQuery;
+  mask: Promise<MaskResponse>;
+}
+
+type MaskQuery = Parameters<ViewContext["api"]["mask"]>[0];
+
+/**
+ * The first mask's request, sent with /mask_steps rather than after it: /mask answers the
+ * mask in force at any step, so the shown step (the link's, else the run's last) needs no
+ * listing. Its grid size assumes the full budget (what the mask's shape gives unless the
+ * mask is very elongated); the player uses the answer when its own query turns out the same,
+ * and the server has read and decoded the mask meanwhile either way. None with a region or a
+ * compared run from the link (their queries depend on the listing), and for a run whose
+ * masks TensorBoard's Rust data server cannot read (a name with a quote, a backslash or a
+ * control character: /mask_steps says so, and a failed request would only add an error).
+ */
+function earlyMask(ctx: ViewContext, focus: Focus): EarlyMask | null {
+  const s = ctx.state;
+  const step = s.step ?? focus.run.last_step;
+  if (step === null || s.region !== null || s.compare !== null) return null;
+  if (/["\\\u0000-\u001f]/.test(focus.run.run)) return null;
+  const query: MaskQuery = {
+    run: focus.run.run,
+    weight: focus.weight,
+    step,
+    diff: s.diff,
+    region: null,
+    maxCells: maxCellsFor(1, 1),
+    compareRun: null,
+  };
+  const mask = ctx.api.mask(query);
+  mask.catch(() => undefined); // a failure is the player's own request's to report
+  return { query, mask };
+}
+
 function show(root: HTMLElement, ctx: ViewContext, focus: Focus): void {
   root.appendChild(focus.controls);
   const body = el("div", { class: "masks" }, loadingState("the recorded mask steps"));
   root.appendChild(body);
+  const early = earlyMask(ctx, focus);
   ctx.api.maskSteps(focus.run.run, focus.weight).then(
     (steps) => {
       if (!ctx.ticket.isCurrent()) return;
@@ -67,7 +105,7 @@ function show(root: HTMLElement, ctx: ViewContext, focus: Focus): void {
         );
         return;
       }
-      new MaskPlayer(body, ctx, steps);
+      new MaskPlayer(body, ctx, steps, early);
     },
     (e) => {
       if (ctx.ticket.isCurrent() && !isAbort(e)) replaceChildren(body, errorState(e, "the recorded mask steps"));
@@ -119,6 +157,7 @@ class MaskPlayer {
     body: HTMLElement,
     private readonly ctx: ViewContext,
     private readonly steps: MaskStepsResponse,
+    private early: EarlyMask | null = null,
   ) {
     const s = ctx.state;
     const n = steps.steps.length;
@@ -357,7 +396,22 @@ class MaskPlayer {
   private fetch(index: number): { key: string; mask: Promise<MaskResponse> } {
     const q = this.query(index);
     const key = JSON.stringify(q);
-    return { key, mask: this.masks.get(key, (signal) => this.ctx.api.mask(q, signal)) };
+    return { key, mask: this.masks.get(key, (signal) => this.earlyOr(q, signal)) };
+  }
+
+  /**
+   * The early request's answer (`earlyMask`) when it asked what `q` asks but the step, and
+   * the mask in force there is the one recorded at `q.step`; else `q` asked now. Used once.
+   */
+  private earlyOr(q: MaskQuery, signal: AbortSignal): Promise<MaskResponse> {
+    const early = this.early;
+    this.early = null;
+    const ask = () => this.ctx.api.mask(q, signal);
+    if (!early || JSON.stringify({ ...early.query, step: q.step }) !== JSON.stringify(q)) return ask();
+    return early.mask.then(
+      (m) => (m.step === q.step ? { ...m, requested_step: q.step } : ask()),
+      () => ask(),
+    );
   }
 
   /** Step indices to fetch ahead of `index`: the next ones in the stepping direction, else the other way. */
