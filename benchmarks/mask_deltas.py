@@ -107,16 +107,22 @@ def train(units, logdir):
 
 def written_bits(logdir, size):
     """(bits per weight per change as written, records, kinds) of the monitor's mask records
-    of the big kernel (the first record, the initial mask, is not a change)."""
+    of the big kernel (the first record, the initial mask, is not a change), each with the
+    mask_header record written beside it."""
     from tensorboard.backend.event_processing import event_file_loader
 
     sizes, kinds = [], []
     for path in sorted(glob.glob(os.path.join(logdir, "events.out.tfevents.*"))):
         for event in event_file_loader.EventFileLoader(path).Load():
+            header_bytes = 0
+            for v in event.summary.value:
+                if v.tag == "pruning/big/kernel/mask_header":
+                    v.ClearField("metadata")
+                    header_bytes += len(v.SerializeToString())
             for v in event.summary.value:
                 if v.tag == "pruning/big/kernel/mask":
                     v.ClearField("metadata")
-                    sizes.append(len(v.SerializeToString()))
+                    sizes.append(len(v.SerializeToString()) + header_bytes)
                     kinds.append(json.loads(v.tensor.string_val[0]).get("kind"))
     changes = sizes[1:]
     return 8 * sum(changes) / len(changes) / size, len(sizes), kinds
@@ -135,6 +141,7 @@ def changed_masks(masks):
 def per_interval(records, interval):
     """Bits per weight per change and mean encode time (s) with `interval`; `records` is any
     iterable of (step, mask), a generator included (the 4096 x 4096 masks are made one by one)."""
+    from tb_prune_plugin import summary
     from tb_prune_plugin.callbacks import mask_delta
 
     encoder = mask_delta.MaskDeltaEncoder(keyframe_interval=interval)
@@ -144,7 +151,9 @@ def per_interval(records, interval):
         start = time.perf_counter()
         value = encoder.record("big/kernel", mask, step)
         times.append(time.perf_counter() - start)
-        sizes.append(len(value.SerializeToString()))
+        # With the mask_header record the monitor writes beside it (metadata alike).
+        header = summary.mask_header("big/kernel", value, with_metadata=value.HasField("metadata"))
+        sizes.append(len(value.SerializeToString()) + len(header.SerializeToString()))
         values.append((step, value))
     return 8 * sum(sizes[1:]) / (len(sizes) - 1) / size, statistics.mean(times[1:]), values
 
@@ -200,9 +209,12 @@ def route_first_requests(side, interval, chains, workdir):
             for i, (step, mask) in enumerate(synthetic_records(side)):
                 if i == chains * interval:
                     break
-                deltas.add(step, [encoder.record(path, mask, step)])
+                # With each record its mask_header, as the monitor writes them.
+                value = encoder.record(path, mask, step)
+                deltas.add(step, [value, summary.mask_header(path, value)])
                 if i % interval >= interval - 2:
-                    keyframes.add(step, [summary.mask(path, mask)])
+                    value = summary.mask(path, mask)
+                    keyframes.add(step, [value, summary.mask_header(path, value)])
                 steps.append(step)
     ends = [steps[c * interval + interval - 1] for c in range(chains)]
     with tb_server.TensorBoardProcess(workdir, flags=dashboard.FLAGS) as tb:
