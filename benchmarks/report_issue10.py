@@ -406,6 +406,17 @@ def _largest_parts(breakdown, count=3):
     return "; ".join("%s %.2f x" % (name, e["ratio"]["median"]) for name, e in parts[:count])
 
 
+def _ratio_without_end(dp):
+    """The default's ratio less its `on_train_end` time, from the medians (not per round)."""
+    ends = [a.get("on_train_end_seconds") for a in dp["monitor"]]
+    if not ends or None in ends:
+        return "not measured"
+    ms = dp["per_step_ms"]
+    end_ms = 1e3 * sorted(ends)[len(ends) // 2] / dp["steps_per_fit"]
+    ratio = (ms["monitor_default"]["median"] - end_ms) / ms["update_pruning_step"]["median"]
+    return "%.3f x" % ratio
+
+
 def _missed_default_policy(name, dp):
     """Where the default's time went, by the monitor's own accounting, if its target is missed."""
     if not dp or dp["ratio"]["median"] <= DEFAULT_STEP_TARGET:
@@ -428,6 +439,7 @@ def _missed_default_policy(name, dp):
             record=", ".join(num(1e3 * (a["record_seconds"] or 0), 0) for a in fits),
             share=", ".join("%.1f%%" % (100 * x) for x in share) or "not measured",
             end=", ".join("%.2f" % a.get("on_train_end_seconds", float("nan")) for a in fits),
+            without_end=_ratio_without_end(dp),
         )
     ]
 
