@@ -402,19 +402,27 @@ def record_parts_section(rm):
 
 
 def _largest_parts(breakdown, count=3):
+    """The largest parts of a record at a step without a mask change (the parts run only at a
+    change, named so, are said after them)."""
     parts = sorted(breakdown["parts"].items(), key=lambda kv: -kv[1]["ratio"]["median"])
-    return "; ".join("%s %.2f x" % (name, e["ratio"]["median"]) for name, e in parts[:count])
+    ordinary = [(n, e) for n, e in parts if "change" not in n]
+    at_change = [(n, e) for n, e in parts if "change" in n]
+    text = "; ".join("%s %.2f x" % (name, e["ratio"]["median"]) for name, e in ordinary[:count])
+    if at_change:
+        text += " (only at a mask change: %s)" % "; ".join(
+            "%s %.2f x" % (name, e["ratio"]["median"]) for name, e in at_change
+        )
+    return text
 
 
-def _ratio_without_end(dp):
-    """The default's ratio less its `on_train_end` time, from the medians (not per round)."""
+def _end_share(dp):
+    """The median `on_train_end` time as a share of a fit with UpdatePruningStep alone."""
     ends = [a.get("on_train_end_seconds") for a in dp["monitor"]]
     if not ends or None in ends:
         return "not measured"
-    ms = dp["per_step_ms"]
-    end_ms = 1e3 * sorted(ends)[len(ends) // 2] / dp["steps_per_fit"]
-    ratio = (ms["monitor_default"]["median"] - end_ms) / ms["update_pruning_step"]["median"]
-    return "%.3f x" % ratio
+    end = sorted(ends)[len(ends) // 2]
+    fit = dp["steps_per_fit"] * dp["per_step_ms"]["update_pruning_step"]["median"] / 1e3
+    return "%.1f%%" % (100 * end / fit)
 
 
 def _missed_default_policy(name, dp):
@@ -439,7 +447,7 @@ def _missed_default_policy(name, dp):
             record=", ".join(num(1e3 * (a["record_seconds"] or 0), 0) for a in fits),
             share=", ".join("%.1f%%" % (100 * x) for x in share) or "not measured",
             end=", ".join("%.2f" % a.get("on_train_end_seconds", float("nan")) for a in fits),
-            without_end=_ratio_without_end(dp),
+            end_share=_end_share(dp),
         )
     ]
 
