@@ -51,24 +51,6 @@ def _fit_seconds(model, data, callbacks, steps):
     return time.perf_counter() - start
 
 
-def _time_hooks(monitor, names):
-    """Times each of the monitor's hooks `names` at every call: {name + "_seconds": [...]}."""
-    times = {}
-    for hook in names:
-        original = getattr(monitor, hook)
-        times[hook + "_seconds"] = []
-
-        def timed(*args, _original=original, _times=times[hook + "_seconds"], **kwargs):
-            start = time.perf_counter()
-            try:
-                return _original(*args, **kwargs)
-            finally:
-                _times.append(time.perf_counter() - start)
-
-        setattr(monitor, hook, timed)
-    return times
-
-
 def measure(name, config, logdir, quick=False):
     """{per_step_ms, ratio, steps_per_fit, frequency, monitor (its overhead per fit)}."""
     import overhead
@@ -88,7 +70,10 @@ def measure(name, config, logdir, quick=False):
     y = rng.integers(0, 10, batch * steps).astype("int64")
     update = tfmot.sparsity.keras.UpdatePruningStep()
     monitor = PruningMonitor(os.path.join(logdir, name, "default_policy"))
-    hooks = _time_hooks(monitor, ("on_train_begin", "on_train_end"))
+    watch = overhead._Stopwatch()
+    hooks = ("on_train_begin", "on_train_end")
+    for hook in hooks:
+        watch.wrap(monitor, hook, hook + "_seconds", hook=True)
     variants = {"update_pruning_step": [update], "monitor_default": [update, monitor]}
     w = cfg["warmup_steps"]
     for callbacks in variants.values():
@@ -98,9 +83,15 @@ def measure(name, config, logdir, quick=False):
     order = list(variants)
     for r in range(cfg["rounds"]):
         for v in order if r % 2 == 0 else order[::-1]:
+            before = dict(watch.seconds)
             seconds[v].append(_fit_seconds(model, (x, y), variants[v], steps))
             if v == "monitor_default":
-                accounting.append(dict(monitor.overhead, **{k: t[-1] for k, t in hooks.items()}))
+                spent = {
+                    h + "_seconds": watch.seconds.get(h + "_seconds", 0.0)
+                    - before.get(h + "_seconds", 0.0)
+                    for h in hooks
+                }
+                accounting.append(dict(monitor.overhead, **spent))
     monitor._writer.close()
     per_step = {v: [s * 1e3 / steps for s in t] for v, t in seconds.items()}
     ref = per_step["update_pruning_step"]
