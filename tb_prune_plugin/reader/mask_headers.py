@@ -30,11 +30,13 @@ def read_in(pool, read_tensors, contents, mask_tag):
 
 
 def uncached(header_cache, data):
-    """The number of mask records of `data` whose header is not in `header_cache`."""
-    return sum(
-        len(d.values) == 2 and header_cache.get((d.values[0].blob_key, d.wall_time)) is None
+    """The header blob keys of the mask records of `data` whose header is not in
+    `header_cache`."""
+    return [
+        d.values[0].blob_key
         for d in data
-    )
+        if len(d.values) == 2 and header_cache.get((d.values[0].blob_key, d.wall_time)) is None
+    ]
 
 
 def header_vectors(read_tensors, run, tag):

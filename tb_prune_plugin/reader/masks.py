@@ -329,15 +329,7 @@ class Masks:
         run = contents.name
         data = self._mask_data_with_headers(ctx, experiment_id, contents, tag, downsample)
         # The headers not seen before (nor in the mask_header series), read at once.
-        blobs = self._read_blobs(
-            ctx,
-            [
-                d.values[0].blob_key
-                for d in data
-                if len(d.values) == 2
-                and self._header_cache.get((d.values[0].blob_key, d.wall_time)) is None
-            ],
-        )
+        blobs = self._read_blobs(ctx, mask_headers.uncached(self._header_cache, data))
         records = []
         for datum in data:
             record = self._mask_record(ctx, run, tag, datum, skipped, blobs)
@@ -355,7 +347,10 @@ class Masks:
         if self._listing_cache.get((experiment_id, contents.name, tag)) is None:
             vectors = self._header_vectors(ctx, experiment_id, contents, tag, downsample)
         data = self._mask_data(ctx, experiment_id, contents, tag, downsample)
-        if vectors is None and mask_headers.uncached(self._header_cache, data) > BLOB_READ_THREADS:
+        if (
+            vectors is None
+            and len(mask_headers.uncached(self._header_cache, data)) > BLOB_READ_THREADS
+        ):
             vectors = self._header_vectors(ctx, experiment_id, contents, tag, downsample)
         if vectors is not None:
             mask_headers.cache_header_vectors(self._header_cache, data, vectors.result())
