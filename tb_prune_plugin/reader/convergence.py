@@ -8,9 +8,10 @@ which that fraction stays under `EARLY_BIRD_FRACTION` to the end (the last mask 
 between trainings) has no distance, and the early-bird step comes after it.
 
 The distances are counted on the packed masks (`mask_codec.PackedMask`: XOR and a popcount per
-byte), never unpacked, and the masks are decoded through the reader's mask cache a few records
-at a time in step order (a delta-coded chain decodes forward), so the memory held is bounded by
-that cache whatever the number of records. A result is kept per run, weight and last record.
+byte), never unpacked, and the masks are decoded through the reader's mask cache a batch of
+records at a time in step order (`mask_batches`: a delta-coded chain decodes forward), so the
+memory held is bounded by a batch whatever the number of records. A result is kept per run,
+weight and last record.
 """
 
 import dataclasses
@@ -20,13 +21,11 @@ import numpy as np
 from tensorboard import errors
 
 from tb_prune_plugin import mask_codec
+from tb_prune_plugin.reader import mask_batches
 
 # The early-bird point: the first step from which the distance to the last mask stays under
 # this fraction of the mask's size.
 EARLY_BIRD_FRACTION = 0.01
-
-# Mask records decoded at once (their blobs are read together).
-_BATCH = 4
 
 
 def mask_distance(a, b):
@@ -115,7 +114,7 @@ class MaskConvergence:
 
     def _convergence(self, ctx, experiment_id, run, weight, mask_data):
         """`mask_convergence` computed (False: no decodable mask): the last decodable mask
-        first, then the distances in step order, `_BATCH` records at a time, only the last
+        first, then the distances in step order, a batch at a time (`mask_batches`), only the last
         mask held throughout."""
         tag, data = mask_data
         try:
@@ -125,14 +124,12 @@ class MaskConvergence:
         last = at.packed
         todo = [d for d in data if d.step <= at.step]
         steps, differing = [], []
-        for start in range(0, len(todo), _BATCH):
-            batch = todo[start : start + _BATCH]
-            for datum, mask in zip(batch, self._packed_masks(ctx, run, tag, batch, None, data)):
-                if mask is not None:
-                    steps.append(datum.step)
-                    differing.append(
-                        mask_distance(mask, last) if mask.shape == last.shape else None
-                    )
+        for datum, mask in mask_batches.decoded_in_order(
+            lambda batch: self._packed_masks(ctx, run, tag, batch, None, data), todo
+        ):
+            if mask is not None:
+                steps.append(datum.step)
+                differing.append(mask_distance(mask, last) if mask.shape == last.shape else None)
         return _result(steps, differing, last, unreadable=len(data) - len(steps))
 
     def mask_convergence_many(self, ctx, experiment_id, runs, weight):

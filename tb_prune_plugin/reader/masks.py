@@ -6,13 +6,14 @@ Every payload becomes a `PackedMask` in `_decode_record` only, in step order wit
 request: a format whose records depend on the previous one (delta-coded masks) decodes there.
 """
 
+import bisect
 import logging
 
 from tensorboard import errors
 from tensorboard.data import provider
 
 from tb_prune_plugin import mask_codec, metadata
-from tb_prune_plugin.reader import mask_headers
+from tb_prune_plugin.reader import mask_batches, mask_headers
 from tb_prune_plugin.reader.records import (
     PLUGIN_NAME,
     MaskAtStep,
@@ -45,6 +46,10 @@ MASK_VIEW_CACHE_BYTES = 64 << 20
 # records of two blobs each, and /mask_steps a header per record it has not seen. TensorBoard's
 # data providers are thread-safe (its WSGI server serves requests in threads).
 BLOB_READ_THREADS = 8
+
+
+def _step(datum):
+    return datum.step
 
 
 def mask_nbytes(mask):
@@ -142,7 +147,9 @@ class Masks:
         return parsed
 
     def _read_blob(self, ctx, blob_key):
-        """The bytes of one blob; MaskDecodeError if the provider cannot give them.
+        """The bytes of one blob (read through `blob_reads.BlobReader`, which spares a read
+        from TensorBoard's data server its delayed-acknowledgement stall); MaskDecodeError if
+        the provider cannot give them.
 
         The Python provider indexes the record's tensor, which fails on a record of an
         unexpected shape; such a record is corrupt, not a reason to fail the request.
@@ -151,7 +158,7 @@ class Masks:
         InvalidArgumentError: those masks cannot be read, and the request goes on.
         """
         try:
-            blob = self._provider.read_blob(ctx, blob_key=blob_key)
+            blob = self._blob_reader.read(ctx, blob_key)
         except (IndexError, ValueError, TypeError) as e:
             raise mask_codec.MaskDecodeError("blob cannot be read: %r" % (e,)) from None
         except errors.InvalidArgumentError as e:
@@ -187,8 +194,10 @@ class Masks:
         cached (from /mask_steps) is not read again. Blob keys name experiment, run, tag,
         step and index; with the wall time, a record rewritten at the same step (a resumed
         training) is another entry. A delta record's chain is found in `series` (the
-        series' data by step; by default `data`): `_delta_mask`.
+        series' data by step; by default `data` by step): `_delta_mask`.
         """
+        if series is None:
+            series = sorted(data, key=_step)
         keys, masks, wanted = [], [], []
         for datum in data:
             try:
@@ -205,7 +214,7 @@ class Masks:
                 if self._header_cache.get((header_key, datum.wall_time)) is None:
                     wanted.append(header_key)
                 wanted.append(payload_key)
-        wanted += self._chains_wanted(data, keys, masks, data if series is None else series)
+        wanted += self._chains_wanted(data, keys, masks, series)
         blobs = self._read_blobs(ctx, wanted) if wanted else {}
         for i in sorted(range(len(data)), key=lambda i: data[i].step):  # in step order
             if keys[i] is None or masks[i] is not None:
@@ -215,9 +224,7 @@ class Masks:
             if masks[i] is not None:
                 continue
             try:
-                masks[i] = self._decode_record(
-                    ctx, datum, keys[i], blobs, data if series is None else series
-                )
+                masks[i] = self._decode_record(ctx, datum, keys[i], blobs, series)
             except (mask_codec.MaskDecodeError, errors.NotFoundError) as e:
                 self._skip_mask(run, tag, datum.step, e, skipped)
                 continue
@@ -263,7 +270,12 @@ class Masks:
         of `series` from its chain's keyframe to its base, the index and mask of the latest
         of them in the mask cache (-1 and None if none), and the records to decode after it.
         MaskDecodeError if the base is not in `series`."""
-        chain = [d for d in series if parsed.keyframe_step <= d.step < datum.step]
+        # `series` is by step: the chain is a slice of it.
+        chain = series[
+            bisect.bisect_left(series, parsed.keyframe_step, key=_step) : bisect.bisect_left(
+                series, datum.step, key=_step
+            )
+        ]
         if not chain or chain[-1].step != parsed.base_step:
             raise mask_codec.MaskDecodeError(
                 "the mask delta's base, the record of step %d, is missing (not read, or not "
@@ -455,12 +467,11 @@ class Masks:
         writable arrays)."""
         tag, data = self.mask_data(ctx, experiment_id, run, weight)
         result = {}
-        # A few records at a time: their blobs are read at once.
-        for start in range(0, len(data), BLOB_READ_THREADS // 2):
-            batch = data[start : start + BLOB_READ_THREADS // 2]
-            for datum, mask in zip(batch, self._packed_masks(ctx, run, tag, batch, None, data)):
-                if mask is not None:
-                    result[datum.step] = mask.unpack()
+        for datum, mask in mask_batches.decoded_in_order(
+            lambda batch: self._packed_masks(ctx, run, tag, batch, None, data), data
+        ):
+            if mask is not None:
+                result[datum.step] = mask.unpack()
         return result
 
     def mask_view(self, ctx, experiment_id, run, weight, step, view_key, build):

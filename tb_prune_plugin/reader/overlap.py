@@ -10,9 +10,10 @@ a step at which the two masks in force differ in shape is left out of their pair
 
 The counts are taken on the packed masks (`mask_codec.PackedMask`: AND / OR and a popcount per
 byte). The runs' records are walked together in step order, decoded through the reader's mask
-cache a few at a time (a delta-coded chain decodes forward), holding one mask per run: memory
-stays bounded by that cache whatever the number of records. A result is kept per weight and
-the last record (step, wall time) and record count of every run it compares.
+cache a batch at a time per run (`mask_batches`: a delta-coded chain decodes forward), holding
+one mask per run: memory stays bounded by a batch per run whatever the number of records. A
+result is kept per weight and the last record (step, wall time) and record count of every run
+it compares.
 
 `mask_compare` gives the three sets of one pair at one step (kept in both, only in A, only in
 B) for the /mask route's `compare_run`.
@@ -25,9 +26,7 @@ import numpy as np
 from tensorboard import errors
 
 from tb_prune_plugin import mask_codec
-
-# Mask records decoded at once per run (their blobs are read together).
-_BATCH = 4
+from tb_prune_plugin.reader import mask_batches
 
 OVER_STEPS = "mask in force at each step of the union of both runs' mask records"
 
@@ -136,12 +135,12 @@ class MaskOverlap:
 
     def _run_masks(self, ctx, run, tag, data):
         """Yields `(step, PackedMask)` of `run`'s decodable records in step order, decoding
-        `_BATCH` records at a time."""
-        for start in range(0, len(data), _BATCH):
-            batch = data[start : start + _BATCH]
-            for datum, mask in zip(batch, self._packed_masks(ctx, run, tag, batch, None, data)):
-                if mask is not None:
-                    yield datum.step, mask
+        a batch at a time (`mask_batches`)."""
+        for datum, mask in mask_batches.decoded_in_order(
+            lambda batch: self._packed_masks(ctx, run, tag, batch, None, data), data
+        ):
+            if mask is not None:
+                yield datum.step, mask
 
     def _overlap(self, ctx, listings):
         """`(groups, {runs without a readable mask})`: all runs' records walked together in

@@ -5,6 +5,7 @@ import concurrent.futures
 import logging
 import threading
 
+from tb_prune_plugin.blob_reads import BlobReader
 from tb_prune_plugin.reader.alerts import Alerts
 from tb_prune_plugin.reader.caches import IndexCache, LruCache
 from tb_prune_plugin.reader.convergence import MaskConvergence
@@ -60,6 +61,7 @@ class PruningReader(
         self, data_provider, *, downsample=DOWNSAMPLE_ALL, index_max_age=INDEX_MAX_AGE_SECONDS
     ):
         self._provider = data_provider
+        self._blob_reader = BlobReader(data_provider)
         self._downsample = downsample
         self._warned = set()
         self._mask_cache = LruCache(MASK_CACHE_BYTES, size=mask_nbytes)

@@ -1,0 +1,134 @@
+"""`blob_reads.BlobReader`: blob reads from a real Rust data server, nudged while in flight.
+
+TensorBoard's data server holds a small ReadBlob answer until the client acknowledges the frame
+before it (Nagle's algorithm against the client's delayed acknowledgement); the reader sends a
+trivial request while a read is in flight so that the answer goes out at once. What it saves is
+measured in docs/performance.md; here: the bytes and masks read are exactly those written, a
+read in flight is nudged, the nudging stops when nothing is read, and the Python loader's
+provider is read as it is.
+"""
+
+import threading
+import time
+
+import numpy as np
+import pytest
+from tensorboard import context
+from tensorboard.data import provider, server_ingester
+from tensorboard.util import grpc_util
+
+from benchmarks.fixtures import logdir_builder as lb
+from tb_prune_plugin import blob_reads, reader, summary
+
+CTX = context.RequestContext()
+WEIGHT = "dense/kernel"
+BIG = "big/kernel"
+
+
+def _masks():
+    """{step: mask} of WEIGHT: a keyframe at 0, deltas at 1 to 4 (1% of the entries flipped
+    each), a keyframe at 5 and a delta at 6."""
+    rng = np.random.default_rng(7)
+    mask = rng.random((128, 256)) < 0.5
+    masks = {0: mask.copy()}
+    for step in range(1, 7):
+        flip = rng.choice(mask.size, mask.size // 100, replace=False)
+        mask.reshape(-1)[flip] ^= True
+        masks[step] = mask.copy()
+    return masks
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """(GrpcDataProvider of a real data server, Python loader's provider, {step: mask}, the
+    big weight's mask)."""
+    logdir = tmp_path_factory.mktemp("blob_reads")
+    masks = _masks()
+    # 4096 x 1024 entries, half kept at random: a keyframe of about half a megabyte, whose
+    # read takes longer than a nudge's pause.
+    big = np.random.default_rng(8).random((4096, 1024)) < 0.5
+    with lb.RunWriter(logdir / "run") as w:
+        for step, mask in masks.items():
+            if step in (0, 5):
+                value = summary.mask(WEIGHT, mask)
+            else:
+                keyframe = 0 if step < 5 else 5
+                value = summary.mask_delta(WEIGHT, masks[step - 1], mask, step - 1, keyframe)
+            extra = [summary.mask(BIG, big)] if step == 0 else []
+            w.add(step, [value, summary.mask_header(WEIGHT, value)] + extra)
+    ingester = server_ingester.SubprocessServerDataIngester(
+        server_binary=server_ingester.get_server_binary(),
+        logdir=str(logdir),
+        reload_interval=0,
+        channel_creds_type=grpc_util.ChannelCredsType.LOCAL,
+        samples_per_plugin={"pruning": 0},
+    )
+    ingester.start()
+    grpc = ingester.data_provider
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not _blob_keys(grpc, WEIGHT):
+        time.sleep(0.2)
+    return grpc, lb.local_data_provider(logdir), masks, big
+
+
+def _blob_keys(data_provider, weight):
+    """The blob keys of `weight`'s mask records, by step."""
+    found = data_provider.read_blob_sequences(
+        CTX,
+        experiment_id="",
+        plugin_name=reader.PLUGIN_NAME,
+        downsample=10**6,
+        run_tag_filter=provider.RunTagFilter(runs=["run"], tags=["pruning/%s/mask" % weight]),
+    )
+    data = found.get("run", {}).get("pruning/%s/mask" % weight, [])
+    return {d.step: [v.blob_key for v in d.values] for d in data}
+
+
+def _nudge_threads():
+    return [t for t in threading.enumerate() if t.name == "tb_prune_plugin-blob-nudges"]
+
+
+def test_blobs_read_are_the_providers_bytes(served):
+    grpc, _, masks, _ = served
+    blobs = blob_reads.BlobReader(grpc)
+    keys = _blob_keys(grpc, WEIGHT)
+    assert sorted(keys) == sorted(masks)
+    for header_key, payload_key in keys.values():
+        for key in (header_key, payload_key):
+            assert blobs.read(CTX, key) == grpc.read_blob(CTX, blob_key=key)
+
+
+def test_masks_read_through_the_data_server_are_the_masks_written(served):
+    """Keyframes and delta chains (one across the second keyframe) decode to the exact masks
+    written, with every blob read nudged."""
+    grpc, _, masks, _ = served
+    read = reader.PruningReader(grpc).masks(CTX, "", "run", WEIGHT)
+    assert sorted(read) == sorted(masks)
+    for step, mask in masks.items():
+        np.testing.assert_array_equal(read[step], mask)
+
+
+def test_a_read_in_flight_is_nudged_and_the_nudging_stops(served):
+    grpc, _, _, big = served
+    blobs = blob_reads.BlobReader(grpc)
+    assert blobs.nudged
+    (_, payload_key) = _blob_keys(grpc, BIG)[0]
+    assert blobs.read(CTX, payload_key) == grpc.read_blob(CTX, blob_key=payload_key)
+    assert blobs.nudges >= 1
+    deadline = time.monotonic() + 10
+    while _nudge_threads() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert _nudge_threads() == []
+    sent = blobs.nudges
+    time.sleep(0.05)
+    assert blobs.nudges == sent
+
+
+def test_the_python_loaders_provider_is_read_as_it_is(served):
+    _, local, masks, _ = served
+    blobs = blob_reads.BlobReader(local)
+    assert not blobs.nudged
+    (header_key, payload_key) = _blob_keys(local, WEIGHT)[3]
+    assert blobs.read(CTX, payload_key) == local.read_blob(CTX, blob_key=payload_key)
+    assert blobs.nudges == 0
+    assert _nudge_threads() == []
