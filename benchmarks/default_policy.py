@@ -14,9 +14,10 @@ after one warm-up fit each (tracing, the first record, the event file). A fit's 
 `model.fit`'s whole wall time (every hook of the monitor, including its first step's record and
 its epoch-end flush, is inside), per step; the ratio is taken within each round. The monitor's
 own accounting (`PruningMonitor.overhead`: its time in the batch hooks, records and interval)
-is kept per fit, with the time of its `on_train_begin` and `on_train_end` (which saves the
-stripped model and gzips it: `stripped_size=True` by default), which fall outside that
-accounting and are paid once per fit.
+is kept per fit, with the time of its `on_train_begin` and `on_train_end` (which records the
+last step and, with `stripped_size="auto"` by default, saves and gzips the stripped model when
+what the budget leaves of the fit pays for it), which fall outside that accounting and are paid
+once per fit.
 """
 
 import os

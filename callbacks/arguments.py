@@ -85,3 +85,13 @@ def check_log_dir(log_dir):
             "PruningMonitor cannot write to log_dir %r (permission denied). Pass a "
             "directory you can write to." % log_dir
         )
+
+
+def check_stripped_size(stripped_size):
+    """Raises `ValueError` unless `stripped_size` is True, False or "auto"."""
+    if stripped_size is not True and stripped_size is not False and stripped_size != "auto":
+        raise ValueError(
+            'PruningMonitor: stripped_size must be "auto" (the default: measured when the '
+            "overhead budget allows), True (at the end of every training) or False (never), "
+            "got %r." % (stripped_size,)
+        )

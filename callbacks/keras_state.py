@@ -24,6 +24,13 @@ def steps_per_execution(model):
         return 1
 
 
+def is_multi_worker(model):
+    """True if `model` trains under a multi-worker strategy (one with a cluster's task)."""
+    strategy = getattr(model, "distribute_strategy", None)
+    resolver = getattr(strategy, "cluster_resolver", None)
+    return resolver is not None and getattr(resolver, "task_type", None) is not None
+
+
 def is_chief(model):
     """True unless `model` trains under a multi-worker strategy on a worker that is not chief."""
     strategy = getattr(model, "distribute_strategy", None)

@@ -109,7 +109,9 @@ class PruningMonitor(tf_keras.callbacks.Callback):
       time_series_scalars: also write sparsity, target and threshold as
         ordinary TensorBoard scalars, for the Time Series dashboard.
       stripped_size: at the end of training, save the stripped model and record
-        its size and gzipped size (one save and gzip of the whole model).
+        its size and gzipped size (one save and gzip of the whole model): "auto"
+        (the default) when that fits in what `overhead_budget` leaves of the
+        training or takes under a second, True always, False never.
     """
 
     def __init__(
@@ -123,7 +125,7 @@ class PruningMonitor(tf_keras.callbacks.Callback):
         target_sparsity=None,
         histogram_bins=30,
         time_series_scalars=True,
-        stripped_size=True,
+        stripped_size="auto",
     ):
         super().__init__()
         log_dir, layers = arguments.check(
@@ -139,6 +141,8 @@ class PruningMonitor(tf_keras.callbacks.Callback):
         self.target_sparsity = target_sparsity
         self.histogram_bins = histogram_bins
         self.time_series_scalars = time_series_scalars
+        arguments.check_stripped_size(stripped_size)
+        self.stripped_size = stripped_size
 
         self._policy = policy.RecordingPolicy(every_n_steps, overhead_budget)
         self._mask_steps = mask_steps.MaskChangeSteps([])
@@ -282,7 +286,10 @@ class PruningMonitor(tf_keras.callbacks.Callback):
         if self._last_recorded_step != step:
             self._record(step, None)
         if self._stripped_size is not None:
-            self._stripped_size.record(self.model, self._writer, step)
+            auto = self.stripped_size == "auto" and not keras_state.is_multi_worker(self.model)
+            # Multi-worker: every worker measures or none (stripping runs collective ops).
+            allowance = self._policy.allowance() if auto else None
+            self._stripped_size.record(self.model, self._writer, step, allowance)
         if self._writer is not None:
             self._writer.close()
 

@@ -104,6 +104,14 @@ class RecordingPolicy:
         own = self.monitor_seconds - start_monitor
         return max(wall - own, 0.0) / (step - start_step)
 
+    def allowance(self):
+        """Seconds the budget leaves in this fit: its share of the wall time since the fit's
+        first batch end, less the monitor's own time in the fit; None with a fixed interval or
+        before a first batch end."""
+        if self.fixed or self._fit_start is None:
+            return None
+        return self.overhead_budget * (self.clock() - self._fit_start[0]) - self.monitor_seconds
+
     def overhead(self, step):
         """`PruningMonitor.overhead` at `step`, the last step seen."""
         return {

@@ -9,14 +9,24 @@ A model with TF-MOT wrappers is stripped with `tfmot.sparsity.keras.strip_prunin
 model already uses); a manually pruned model is saved as it is. The file is gzipped at
 deflate level 6 (the `gzip` command's and zipfile's default) and measured; both sizes are
 recorded as a `stripped_size` record (`summary.stripped_size`).
+
+Saving and gzipping a model of real size takes seconds at every fit's end. With
+`stripped_size="auto"` (the monitor's default) it is measured only when it fits in what the
+overhead budget leaves of the fit (`RecordingPolicy.allowance`), or is expected to take less
+than `ALWAYS_SECONDS`: a long fit of a large model gets it, a short one says in the log that it
+was skipped and how to ask for it. The time is expected from the bytes of the model's variables
+(`ESTIMATED_BYTES_PER_SECOND` until a first measurement, then the measured rate).
 """
 
 import contextlib
 import logging
 import os
 import tempfile
+import time
 import warnings
 import zlib
+
+import numpy as np
 
 from tb_prune_plugin import summary
 from tb_prune_plugin.callbacks import discovery
@@ -24,6 +34,27 @@ from tb_prune_plugin.callbacks.warn_once import WarnOnce
 
 GZIP_LEVEL = 6
 _CHUNK = 1 << 22
+
+# Before a first measurement, saving and gzipping is expected to go through the model's
+# variables (a wrapped model's masks included) at this many bytes a second: a rate lower than
+# a 2-core CPU's, so that a model is measured by default only when that is clearly cheap.
+ESTIMATED_BYTES_PER_SECOND = 25e6
+
+# A measurement expected to take less than this is made whatever the budget leaves.
+ALWAYS_SECONDS = 1.0
+
+
+def variable_bytes(model):
+    """Bytes of `model`'s variables (4 a value for a dtype whose size is not known)."""
+    total = 0
+    for variable in model.weights:
+        dtype = getattr(variable.dtype, "as_numpy_dtype", variable.dtype)
+        try:
+            itemsize = np.dtype(dtype).itemsize
+        except TypeError:
+            itemsize = 4
+        total += int(np.prod(variable.shape)) * itemsize
+    return total
 
 
 def has_tfmot_wrappers(model):
@@ -100,10 +131,37 @@ class StrippedSizeRecorder:
 
     def __init__(self):
         self._warn = WarnOnce()
+        self._warn_skipped = WarnOnce()
+        self._seconds_per_byte = 1.0 / ESTIMATED_BYTES_PER_SECOND
 
-    def record(self, model, writer, step):
+    def expected_seconds(self, model):
+        """The time measuring `model` is expected to take (see the module docstring)."""
+        return variable_bytes(model) * self._seconds_per_byte
+
+    def record(self, model, writer, step, allowance=None):
         """Writes the stripped size of `model` at `step` with `writer` (a `GuardedWriter`;
-        None on a worker that does not write). Returns the sizes, or None if measuring failed."""
+        None on a worker that does not write). Returns the sizes, or None if measuring failed
+        or was skipped.
+
+        `allowance`: the seconds the overhead budget leaves (None: measure whatever it
+        costs); a measurement expected to take longer, and `ALWAYS_SECONDS` or more, is
+        skipped (said once in the log).
+        """
+        if allowance is not None:
+            expected = self.expected_seconds(model)
+            if expected > max(allowance, ALWAYS_SECONDS):
+                self._warn_skipped(
+                    "PruningMonitor skipped the stripped model's saved size at the end of this "
+                    "training (step %d): saving and gzipping the model is expected to take "
+                    "%.1f s, more than the overhead budget leaves (%.1f s). A longer training "
+                    "gets it; pass stripped_size=True to measure it at the end of every "
+                    "training whatever it costs.",
+                    step,
+                    expected,
+                    max(allowance, 0.0),
+                )
+                return None
+        began = time.perf_counter()
         try:
             sizes = measure(model)
         except Exception as e:  # noqa: BLE001 - optional work never stops training
@@ -115,6 +173,7 @@ class StrippedSizeRecorder:
                 e,
             )
             return None
+        self._seconds_per_byte = (time.perf_counter() - began) / max(1, variable_bytes(model))
         if writer is not None:
             writer.write(step, [summary.stripped_size(sizes)])
         return sizes
