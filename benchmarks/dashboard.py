@@ -276,6 +276,7 @@ def in_process_app(logdir, load_fast):
     if not load_fast:
         multiplexer = ingester.deprecated_multiplexer
     counter = _CallCounter(provider)
+    counter.provider = provider
     app = application.TensorBoardWSGIApp(
         tb.flags, tb.plugin_loaders, provider, tb.assets_zip_provider, multiplexer
     )

@@ -154,6 +154,25 @@ def render(results):
             )
         )
     lines += ["", "Masks view requests (first open): " + _requests_line(view[0])]
+    blobs = results.get("blob_reads")
+    if blobs:
+        lines += [
+            "",
+            "One mask delta payload (median %s) read alone from the data server, %d reads each "
+            "way, taking turns: %.1f ms (%.1f to %.1f) as TensorBoard's gRPC client reads it; "
+            "%.1f ms (%.1f to %.1f) nudged by the plugin (`tb_prune_plugin/blob_reads.py`: the "
+            "server holds a small answer until the client acknowledges the frame before it)."
+            % (
+                _bytes(blobs["payload_bytes_median"]),
+                blobs["plain"]["n"],
+                blobs["plain"]["median"],
+                blobs["plain"]["min"],
+                blobs["plain"]["max"],
+                blobs["nudged"]["median"],
+                blobs["nudged"]["min"],
+                blobs["nudged"]["max"],
+            ),
+        ]
     for name, runs in results.get("profiled", {}).items():
         for label, prof in runs.items():
             lines += [

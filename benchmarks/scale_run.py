@@ -276,6 +276,57 @@ def profile_routes(logdir, last_step, paths, queries, reference, top=16):
     return out
 
 
+def blob_reads(logdir, last_step, weight, reads=40):
+    """One mask payload read alone from the Rust data server, as TensorBoard's gRPC client
+    reads it (`read_blob`) and nudged (`blob_reads.BlobReader`): the largest kernel's delta
+    records, the two ways taking turns (the order alternating), ms each."""
+    from tensorboard import context
+    from werkzeug import test as wtest
+
+    from tb_prune_plugin import blob_reads as nudged_reads
+
+    app, counter = dashboard.in_process_app(logdir, load_fast=True)
+    _wait_in_process(wtest.Client(app), scale_logdir.RUN_NAME, last_step)
+    provider, ctx = counter.provider, context.RequestContext()
+    tag = "pruning/%s/mask" % weight
+    data = provider.read_blob_sequences(
+        ctx,
+        experiment_id="",
+        plugin_name="pruning",
+        downsample=10**7,
+        run_tag_filter=_run_tag_filter(scale_logdir.RUN_NAME, tag),
+    )[scale_logdir.RUN_NAME][tag]
+    keys = [d.values[1].blob_key for d in data[1:] if d.step % 1000][: 2 * reads]
+    reader = nudged_reads.BlobReader(provider)
+    plain = lambda key: provider.read_blob(ctx, blob_key=key)  # noqa: E731
+    nudged = lambda key: reader.read(ctx, key)  # noqa: E731
+    times, sizes = {"plain": [], "nudged": []}, []
+    for i in range(0, len(keys) - 1, 2):
+        order = [("plain", plain), ("nudged", nudged)]
+        for (name, read), key in zip(order if i % 4 else order[::-1], keys[i : i + 2]):
+            start = time.perf_counter()
+            sizes.append(len(read(key)))
+            times[name].append((time.perf_counter() - start) * 1e3)
+    out = {name: _spread(ms) for name, ms in times.items()}
+    out["payload_bytes_median"] = statistics.median(sizes)
+    return out
+
+
+def _run_tag_filter(run, tag):
+    from tensorboard.data import provider
+
+    return provider.RunTagFilter(runs=[run], tags=[tag])
+
+
+def _spread(values):
+    return {
+        "median": statistics.median(values),
+        "min": min(values),
+        "max": max(values),
+        "n": len(values),
+    }
+
+
 def _wait_in_process(client, run, last_step, timeout=1800):
     """Waits until the in-process data server serves the last step's global sparsity (the
     whole run loaded: profiles are not taken while it ingests)."""
@@ -418,6 +469,7 @@ def run(args):
             results["browser_server_memory"] = tb.memory()
         if args.python_loader:
             results["python_loader"] = python_loader(logdir, info, args.load_timeout)
+        results["blob_reads"] = blob_reads(logdir, info["steps"], weight)
         missed = [
             path
             for path, warm in results["server"]["routes"]["warm"].items()

@@ -190,3 +190,20 @@ def test_issue10_stages_render_alone():
     rows = [line for line in text.splitlines() if line.startswith("| 10.")]
     routes = results["scale_run"]["server"]["routes"]["warm"]
     assert len(rows) == 4 + 2 + len(routes) + 1
+
+
+def test_scale_run_blob_reads_line():
+    """The data server's blob read alone, plain and nudged, as scale_run.py measured it."""
+    results, _, _ = kept_run()
+    results["scale_run"]["blob_reads"] = {
+        "plain": {"median": 43.8, "min": 31.45, "max": 47.9, "n": 20},
+        "nudged": {"median": 2.2, "min": 1.66, "max": 5.16, "n": 20},
+        "payload_bytes_median": 9042.0,
+    }
+    lines = _render({"scale_run": results["scale_run"]}).splitlines()
+    assert [line for line in lines if line.startswith("One mask delta payload")] == [
+        "One mask delta payload (median 8.8 KiB) read alone from the data server, 20 reads each "
+        "way, taking turns: 43.8 ms (31.4 to 47.9) as TensorBoard's gRPC client reads it; 2.2 ms "
+        "(1.7 to 5.2) nudged by the plugin (`tb_prune_plugin/blob_reads.py`: the server holds a "
+        "small answer until the client acknowledges the frame before it)."
+    ]
