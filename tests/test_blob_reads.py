@@ -19,6 +19,7 @@ from tensorboard.util import grpc_util
 
 from benchmarks.fixtures import logdir_builder as lb
 from tb_prune_plugin import blob_reads, reader, summary
+from tb_prune_plugin.reader import mask_batches
 
 CTX = context.RequestContext()
 WEIGHT = "dense/kernel"
@@ -132,3 +133,64 @@ def test_the_python_loaders_provider_is_read_as_it_is(served):
     assert blobs.read(CTX, payload_key) == local.read_blob(CTX, blob_key=payload_key)
     assert blobs.nudges == 0
     assert _nudge_threads() == []
+
+
+class _Sized:
+    nbytes = 1 << 20  # a mask of 1 MiB packed: batches of BATCH_BYTES // 1 MiB = 8 records
+
+
+def test_batches_read_ahead_while_the_batch_before_decodes():
+    """`mask_batches.decoded_in_order`: the next batch's reads start before a batch decodes,
+    each batch decodes with the reads started for it, and batches grow to the byte bound."""
+    events = []
+
+    def packed_masks(batch, started):
+        events.append(("decode", batch[0], len(batch), started))
+        return [_Sized()] * len(batch)
+
+    def read_ahead(batch):
+        events.append(("read", batch[0], len(batch)))
+        return "reads from %d" % batch[0]
+
+    records = list(range(30))
+    out = list(mask_batches.decoded_in_order(packed_masks, records, read_ahead))
+    assert [datum for datum, _ in out] == records
+    assert mask_batches.BATCH_BYTES // _Sized.nbytes == 8
+    assert events == [
+        ("read", 0, 4),
+        ("read", 4, 4),
+        ("decode", 0, 4, "reads from 0"),
+        ("read", 8, 8),
+        ("decode", 4, 4, "reads from 4"),
+        ("read", 16, 8),
+        ("decode", 8, 8, "reads from 8"),
+        ("read", 24, 6),
+        ("decode", 16, 8, "reads from 16"),
+        ("decode", 24, 6, "reads from 24"),
+    ]
+
+
+def test_every_payload_is_read_once_and_no_header_blob(served):
+    """With the mask_header series, decoding every record reads each payload blob once (read
+    ahead, collected, never read again) and no header blob."""
+    grpc, _, masks, _ = served
+    counting = _CountingProvider(grpc)
+    decoded = reader.PruningReader(counting).masks(CTX, "", "run", WEIGHT)
+    assert sorted(decoded) == sorted(masks)
+    payloads = [payload for _, payload in _blob_keys(grpc, WEIGHT).values()]
+    assert sorted(counting.read) == sorted(payloads)
+
+
+class _CountingProvider:
+    """The data server's provider, its read_blob calls listed."""
+
+    def __init__(self, inner):
+        self._inner = inner
+        self.read = []
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+    def read_blob(self, ctx, blob_key):
+        self.read.append(blob_key)
+        return self._inner.read_blob(ctx, blob_key=blob_key)

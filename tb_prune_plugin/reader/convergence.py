@@ -125,7 +125,9 @@ class MaskConvergence:
         todo = [d for d in data if d.step <= at.step]
         steps, differing = [], []
         for datum, mask in mask_batches.decoded_in_order(
-            lambda batch: self._packed_masks(ctx, run, tag, batch, None, data), todo
+            lambda batch, started: self._packed_masks(ctx, run, tag, batch, None, data, started),
+            todo,
+            lambda batch: self._read_ahead(ctx, batch),
         ):
             if mask is not None:
                 steps.append(datum.step)

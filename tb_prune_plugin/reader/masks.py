@@ -14,6 +14,7 @@ from tensorboard.data import provider
 
 from tb_prune_plugin import mask_codec, metadata
 from tb_prune_plugin.reader import mask_batches, mask_headers
+from tb_prune_plugin.reader.mask_blobs import MaskBlobs
 from tb_prune_plugin.reader.records import (
     PLUGIN_NAME,
     MaskAtStep,
@@ -64,7 +65,7 @@ def view_bytes(view):
     return size + 24 * len(view["unit_sparsity"])
 
 
-class Masks:
+class Masks(MaskBlobs):
     """The `PruningReader` methods that read masks (a mixin, as `RunIndex`)."""
 
     def _mask_data(self, ctx, experiment_id, contents, tag, downsample=None, meanwhile=None):
@@ -146,47 +147,7 @@ class Masks:
             self._header_cache.put(cache_key, parsed)
         return parsed
 
-    def _read_blob(self, ctx, blob_key):
-        """The bytes of one blob (read through `blob_reads.BlobReader`, which spares a read
-        from TensorBoard's data server its delayed-acknowledgement stall); MaskDecodeError if
-        the provider cannot give them.
-
-        The Python provider indexes the record's tensor, which fails on a record of an
-        unexpected shape; such a record is corrupt, not a reason to fail the request.
-        TensorBoard's Rust data server (0.7) cannot parse the blob keys it made itself
-        for a run or tag holding `"`, `\\` or a control character, and says
-        InvalidArgumentError: those masks cannot be read, and the request goes on.
-        """
-        try:
-            blob = self._blob_reader.read(ctx, blob_key)
-        except (IndexError, ValueError, TypeError) as e:
-            raise mask_codec.MaskDecodeError("blob cannot be read: %r" % (e,)) from None
-        except errors.InvalidArgumentError as e:
-            raise mask_codec.MaskDecodeError(
-                "TensorBoard's data provider cannot read the blob: %s" % (e,)
-            ) from None
-        if not isinstance(blob, (bytes, bytearray)):
-            raise mask_codec.MaskDecodeError(
-                "blob is not a byte string but %s" % type(blob).__name__
-            )
-        return bytes(blob)
-
-    def _read_blobs(self, ctx, blob_keys):
-        """{blob key: bytes, or the MaskDecodeError or NotFoundError reading it raised} for
-        `blob_keys`, read at once: up to `BLOB_READ_THREADS` provider calls in flight."""
-        keys = list(dict.fromkeys(blob_keys))
-
-        def read(key):
-            try:
-                return self._read_blob(ctx, key)
-            except (mask_codec.MaskDecodeError, errors.NotFoundError) as e:
-                return e
-
-        if len(keys) < 2:
-            return {key: read(key) for key in keys}
-        return dict(zip(keys, self._pool().map(read, keys)))
-
-    def _packed_masks(self, ctx, run, tag, data, skipped=None, series=None):
+    def _packed_masks(self, ctx, run, tag, data, skipped=None, series=None, started=None):
         """The decoded mask (`mask_codec.PackedMask`, cached, shared) of each blob sequence
         datum of `data`, or None (warned) for one that does not decode.
 
@@ -194,7 +155,8 @@ class Masks:
         cached (from /mask_steps) is not read again. Blob keys name experiment, run, tag,
         step and index; with the wall time, a record rewritten at the same step (a resumed
         training) is another entry. A delta record's chain is found in `series` (the
-        series' data by step; by default `data` by step): `_delta_mask`.
+        series' data by step; by default `data` by step): `_delta_mask`. `started`: reads
+        started ahead (`_start_reads`), collected rather than made again.
         """
         if series is None:
             series = sorted(data, key=_step)
@@ -215,7 +177,7 @@ class Masks:
                     wanted.append(header_key)
                 wanted.append(payload_key)
         wanted += self._chains_wanted(data, keys, masks, series)
-        blobs = self._read_blobs(ctx, wanted) if wanted else {}
+        blobs = self._read_blobs(ctx, wanted, started) if wanted else {}
         for i in sorted(range(len(data)), key=lambda i: data[i].step):  # in step order
             if keys[i] is None or masks[i] is not None:
                 continue
@@ -230,6 +192,19 @@ class Masks:
                 continue
             self._mask_cache.put(keys[i], masks[i])
         return masks
+
+    def _read_ahead(self, ctx, data):
+        """Starts reading the blobs of the records of `data` whose mask is not in the cache:
+        the `started` of a later `_packed_masks(data)`."""
+        uncached = []
+        for datum in data:
+            try:
+                key = (*blob_keys(datum), datum.wall_time)
+            except mask_codec.MaskDecodeError:
+                continue  # said when the record is decoded
+            if self._mask_cache.get(key) is None:
+                uncached.append(datum)
+        return self._start_reads(ctx, self._unread_keys(uncached))
 
     def _chains_wanted(self, data, keys, masks, series):
         """The blob keys of the chains of the delta records of `data` to decode whose header
@@ -468,7 +443,9 @@ class Masks:
         tag, data = self.mask_data(ctx, experiment_id, run, weight)
         result = {}
         for datum, mask in mask_batches.decoded_in_order(
-            lambda batch: self._packed_masks(ctx, run, tag, batch, None, data), data
+            lambda batch, started: self._packed_masks(ctx, run, tag, batch, None, data, started),
+            data,
+            lambda batch: self._read_ahead(ctx, batch),
         ):
             if mask is not None:
                 result[datum.step] = mask.unpack()

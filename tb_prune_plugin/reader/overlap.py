@@ -137,7 +137,9 @@ class MaskOverlap:
         """Yields `(step, PackedMask)` of `run`'s decodable records in step order, decoding
         a batch at a time (`mask_batches`)."""
         for datum, mask in mask_batches.decoded_in_order(
-            lambda batch: self._packed_masks(ctx, run, tag, batch, None, data), data
+            lambda batch, started: self._packed_masks(ctx, run, tag, batch, None, data, started),
+            data,
+            lambda batch: self._read_ahead(ctx, batch),
         ):
             if mask is not None:
                 yield datum.step, mask
