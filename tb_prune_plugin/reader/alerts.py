@@ -201,13 +201,10 @@ def effective_targets(series):
     should_prune = _field(series, "should_prune")
     if np.isnan(should_prune).all():  # no schedule: the record's own target (manual pruning)
         return target
-    result = np.full(len(target), np.nan)
-    current = np.nan
-    for i, prune in enumerate(should_prune):
-        if prune == 1:
-            current = target[i]
-        result[i] = current
-    return result
+    # The index of the latest record at or before each where the schedule pruned (-1: none).
+    pruned_at = np.where(should_prune == 1, np.arange(len(target)), -1)
+    latest = np.maximum.accumulate(pruned_at) if len(target) else pruned_at
+    return np.where(latest >= 0, target[np.maximum(latest, 0)], np.nan)
 
 
 def _behind_target_alerts(run, weight, series):
@@ -215,17 +212,14 @@ def _behind_target_alerts(run, weight, series):
     sparsity = _field(series, "sparsity")
     with np.errstate(invalid="ignore"):
         behind = sparsity < target - BEHIND_TARGET_POINTS
-    start, length = None, 0
-    for i, flag in enumerate(behind.tolist() + [False]):
-        if flag and start is None:
-            start = i
-        elif not flag and start is not None:
-            if i - start >= BEHIND_TARGET_RECORDS:
-                length = i - start
-                break
-            start = None
-    if not length:
+    # The streaks of records behind: from each rise of `behind` to the next fall.
+    edges = np.diff(np.concatenate(([0], behind.astype(np.int8), [0])))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    long_enough = np.flatnonzero(ends - starts >= BEHIND_TARGET_RECORDS)
+    if not len(long_enough):
         return []
+    start = int(starts[long_enough[0]])
+    length = int(ends[long_enough[0]]) - start
     step = series.steps[start]
     message = "%s: sparsity %s against a target of %s at step %d, %d records in a row " % (
         weight,
@@ -399,7 +393,7 @@ class Alerts:
         if tags:
             stats_runs = sorted({r for r, _ in tags})
             read = self._read_current(
-                ctx, experiment_id, index, stats_runs, sorted(set(tags.values()))
+                ctx, experiment_id, index, stats_runs, sorted(set(tags.values())), columns=True
             )[:2]
         found = []
         for run in names:
