@@ -283,3 +283,32 @@ def test_vectorized_targets_and_streaks_are_the_record_by_record_rules(seed):
         assert [(a.step, a.count, a.value) for a in found] == [
             (start * 10, length, float(sparsity[start]))
         ]
+
+
+def test_cold_alerts_read_stats_and_epoch_metrics_in_one_request(trained):
+    """After the run index (read with the run configs, as /runs does), the first alerts send
+    one ReadTensors request to the Rust data server: every weight_stats series and epoch
+    metric of every run, with the run configs (before, each run with epoch metrics cost one
+    more request). No batch metric is read."""
+    logdir, _ = trained
+    rust = _rust_provider(logdir)
+    pruning = reader.PruningReader(rust)
+    index = pruning.runs(CTX, "")
+    sent, read_tensors = [], rust._stub.ReadTensors
+
+    def counted(request, *args, **kwargs):
+        sent.append(sorted(request.run_tag_filter.tags.names))
+        return read_tensors(request, *args, **kwargs)
+
+    rust._stub.ReadTensors = counted
+    found = pruning.alerts(CTX, "")
+    assert len(found) == 9
+    epoch = ["accuracy", "loss", "val_accuracy", "val_loss"]
+    stats = sorted(
+        {t[metadata.KIND_WEIGHT_STATS] for c in index.values() for t in c.weights.values()}
+    )
+    assert sent == [
+        sorted(stats + ["pruning/metrics/epoch/" + m for m in epoch] + ["pruning/run_config"])
+    ]
+    sent.clear()
+    assert pruning.alerts(CTX, "") == found and sent == []  # kept: no read

@@ -44,6 +44,7 @@ import numpy as np
 from tensorboard import errors
 
 from tb_prune_plugin import metadata
+from tb_prune_plugin.reader.series import metric_tags
 
 KIND_WEIGHT_COLLAPSE = "weight_collapse"
 KIND_UNIT_COLLAPSE = "unit_collapse"
@@ -361,10 +362,9 @@ class Alerts:
     def alerts(self, ctx, experiment_id, runs=None):
         """[`Alert`] of `runs` (None: every run with pruning data), sorted by run and step.
 
-        Reads every weight_stats series of the runs in one provider call, and each run's
-        epoch metrics (one call per run that has any). An unknown run raises NotFoundError.
-        The answer is kept while each run's series, last step and run config stay the same
-        (the Overview asks again at every refresh).
+        Reads every weight_stats series and epoch metric of the runs in one provider call. An
+        unknown run raises NotFoundError. The answer is kept while each run's series, last
+        step and run config stay the same (the Overview asks again at every refresh).
         """
         index = self._index(ctx, experiment_id, runs, lambda i: all(r in i for r in runs or ()))
         for run in runs or ():
@@ -389,11 +389,13 @@ class Alerts:
             for weight, t in index[run].weights.items()
             if metadata.KIND_WEIGHT_STATS in t
         }
-        read = ({}, {})
-        if tags:
-            stats_runs = sorted({r for r, _ in tags})
-            read = self._read_current(
-                ctx, experiment_id, index, stats_runs, sorted(set(tags.values())), columns=True
+        epoch_tags = {run: metric_tags(index[run], ("epoch",)) for run in names}  # not batch
+        read_runs = sorted({r for r, _ in tags} | {r for r in names if epoch_tags[r]})
+        read_tags = set(tags.values()).union(*epoch_tags.values())
+        data, sent = {}, {}
+        if read_tags:
+            data, sent = self._read_current(
+                ctx, experiment_id, index, read_runs, sorted(read_tags), columns=True
             )[:2]
         found = []
         for run in names:
@@ -402,7 +404,7 @@ class Alerts:
                 weight: self._read_vector_series(
                     run,
                     tag,
-                    read,
+                    (data, sent),
                     contents.records[tag],
                     metadata.WEIGHT_STATS_FIELDS,
                     self._downsample,
@@ -410,9 +412,11 @@ class Alerts:
                 for (r, weight), tag in tags.items()
                 if r == run
             }
-            epoch = {}
-            if contents.metrics.get("epoch"):  # the batch metrics are not read
-                epoch = self.metrics(ctx, experiment_id, run, scopes=("epoch",))["epoch"]
+            read = data.get(run, {})
+            current = {t: read[t].datums() for t in epoch_tags[run] if t in read}
+            epoch = self._metric_series(
+                run, epoch_tags[run], current, sent.get(run, {}), self._downsample
+            )["epoch"]
             shapes = self._unit_shapes(ctx, experiment_id, run, configs[run], weights)
             found += run_alerts(run, configs[run], weights, epoch, shapes)
         return found

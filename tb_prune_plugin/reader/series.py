@@ -13,7 +13,6 @@ from tb_prune_plugin.reader.records import (
     by_step,
     empty_series,
     not_superseded,
-    steps_and_wall_times,
 )
 
 
@@ -26,6 +25,16 @@ def current_columns(columns, starts):
     steps = columns.steps[order]
     last_of_step = np.append(steps[1:] != steps[:-1], True) if len(steps) else np.zeros(0, bool)
     return columns.take(order[last_of_step])
+
+
+def metric_tags(contents, scopes):
+    """{tag: (scope, metric name)} of the metrics of `contents` (a `RunContents`) in `scopes`."""
+    return {
+        tag: (scope, name)
+        for scope, names in contents.metrics.items()
+        if scope in scopes
+        for name, tag in names.items()
+    }
 
 
 class TensorSeries:
@@ -413,30 +422,23 @@ class TensorSeries:
         (`MetricSeries.sampled`), as for `weight_series`.
         """
         contents = self.run(ctx, experiment_id, run)
-        result = {scope: {} for scope in metadata.METRIC_SCOPES}
-        tag_to_name = {
-            tag: (scope, name)
-            for scope, names in contents.metrics.items()
-            if scope in scopes
-            for name, tag in names.items()
-        }
+        tag_to_name = metric_tags(contents, scopes)
         if not tag_to_name:
-            return result
+            return {scope: {} for scope in metadata.METRIC_SCOPES}
         # The run_config records mark where each training started: read in the same call.
-        config_tag = contents.run_config_tag
-        tags = sorted(tag_to_name) + ([config_tag] if config_tag else [])
         asked = self._sample_size(max_points)
-        data = self._read_tensors(ctx, experiment_id, [run], tags, asked).get(run, {})
-        marks = [
-            d
-            for d in data.get(config_tag, [])
-            if "start_step" in (self._config(run, config_tag, d) or {})
-        ]
-        starts = restarts.training_starts(*steps_and_wall_times(marks))
+        index, tags = {run: contents}, sorted(tag_to_name)
+        data, sent, _ = self._read_current(ctx, experiment_id, index, [run], tags, asked)
+        return self._metric_series(run, tag_to_name, data[run], sent[run], asked)
+
+    def _metric_series(self, run, tag_to_name, data, sent, asked):
+        """{scope: {metric name: `MetricSeries`}} of the metrics `tag_to_name` ({tag: (scope,
+        name)}) of run `run`: `data` {tag: [datum]} without superseded records and `sent`
+        {tag: number of data the provider sent}, of a `_read_current` for `asked` points."""
+        result = {scope: {} for scope in metadata.METRIC_SCOPES}
         for tag, (scope, name) in sorted(tag_to_name.items()):
             steps, values = [], []
-            raw = data.get(tag, [])
-            for datum in by_step(not_superseded(raw, starts)):
+            for datum in by_step(data.get(tag, [])):
                 array = np.asarray(datum.numpy)
                 if array.dtype.kind not in "fiu" or array.size != 1:
                     self._skip_datum(run, tag, datum, "a metric must be one number", array)
@@ -446,6 +448,6 @@ class TensorSeries:
             result[scope][name] = MetricSeries(
                 steps=np.array(steps, dtype=np.int64),
                 values=np.array(values, dtype=np.float64),
-                sampled=len(raw) >= asked,
+                sampled=sent.get(tag, 0) >= asked,
             )
         return result
