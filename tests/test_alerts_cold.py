@@ -169,6 +169,26 @@ def test_current_columns_keep_what_by_step_and_not_superseded_keep(restarted):
     assert kept.values.tobytes() == np.stack([d.numpy for d in expected]).tobytes()
 
 
+def test_packed_scalars_decoded_at_once_as_zero_dimensional_arrays():
+    """A series of packed scalars (shape []) is one array of n values; `datums` gives each as
+    the 0-d array TensorBoard's client gives (not a NumPy scalar)."""
+    tensors = []
+    for value in (1.5, float("nan"), -2.0):
+        tensor = tensor_util.make_tensor_proto(np.float32(value))
+        tensor.tensor_content = np.float32(value).tobytes()
+        del tensor.float_val[:]
+        tensors.append(tensor)
+    data = data_provider_pb2.TensorData(step=[4, 5, 6], wall_time=[1.0, 2.0, 3.0], value=tensors)
+    columns = provider_reads.series_columns(data)
+    assert columns.values.dtype == np.float32 and columns.values.shape == (3,)
+    datums = columns.datums()
+    theirs = [tensor_util.make_ndarray(t) for t in tensors]
+    assert [(type(d.numpy), d.numpy.shape, d.numpy.tobytes()) for d in datums] == [
+        (np.ndarray, (), t.tobytes()) for t in theirs
+    ]
+    assert [(d.step, d.wall_time) for d in datums] == [(4, 1.0), (5, 2.0), (6, 3.0)]
+
+
 def test_current_columns_keep_the_last_record_of_a_step_in_its_order():
     """Records of one step kept in the order written (TensorBoard's Python loader keeps them
     all): the last of each step is kept, as `by_step` keeps it, and those a later training
