@@ -82,35 +82,23 @@ class TensorColumns:
         ]
 
 
-def read_tensors(data_provider, ctx, *, experiment_id, plugin_name, downsample, run_tag_filter):
-    """`data_provider.read_tensors(...)`'s answer, decoded a series at a time when it can be."""
-    kwargs = dict(
-        experiment_id=experiment_id,
-        plugin_name=plugin_name,
-        downsample=downsample,
-        run_tag_filter=run_tag_filter,
-    )
-    response = _read_response(data_provider, **kwargs)
+def read_tensors(data_provider, ctx, **request):
+    """`data_provider.read_tensors(ctx, **request)`'s answer, decoded a series at a time when it
+    can be (`request`: its keyword arguments experiment_id, plugin_name, downsample and
+    run_tag_filter)."""
+    response = _read_response(data_provider, **request)
     if response is None:
-        return data_provider.read_tensors(ctx, **kwargs)
-    return _by_run_and_tag(response, lambda data: series_columns(data).datums())
+        return data_provider.read_tensors(ctx, **request)
+    return _by_run_and_tag(response, series_data)
 
 
-def read_tensor_columns(
-    data_provider, ctx, *, experiment_id, plugin_name, downsample, run_tag_filter
-):
+def read_tensor_columns(data_provider, ctx, **request):
     """The answer of `read_tensors` as {run: {tag: `TensorColumns`}}: each series' steps and
     wall times as arrays, and its tensors as one array when they were decoded at once."""
-    kwargs = dict(
-        experiment_id=experiment_id,
-        plugin_name=plugin_name,
-        downsample=downsample,
-        run_tag_filter=run_tag_filter,
-    )
-    response = _read_response(data_provider, **kwargs)
+    response = _read_response(data_provider, **request)
     if response is not None:
         return _by_run_and_tag(response, series_columns)
-    answer = data_provider.read_tensors(ctx, **kwargs)
+    answer = data_provider.read_tensors(ctx, **request)
     return {
         run: {tag: _columns_of_data(data) for tag, data in by_tag.items()}
         for run, by_tag in answer.items()
