@@ -12,6 +12,9 @@ step by PruningMonitor (stripped size off: not what is tested here):
 - `nonfinite`: one weight set to NaN at step 4 (the last);
 - `drop`: three epochs of 8 steps with validation data, then at step 25 (the first of the
   fourth) the kernel is cut to its largest |w| per unit, and kept so.
+
+The same runs served by a real Rust data server (TensorBoard's `--load_fast` loader) give the
+same alerts and, read as columns (tests/test_alerts_cold.py), the per-record path's series.
 """
 
 import dataclasses
@@ -20,11 +23,12 @@ import os
 import numpy as np
 import pytest
 
-from tb_prune_plugin import reader
+from tb_prune_plugin import metadata, reader
 from tb_prune_plugin.cli import main
 from tb_prune_plugin.reader import alerts
 from tests import alert_runs, route_bodies
 from tests import logdir_builder as lb
+from tests.test_alerts_cold import CTX, _both_paths, _bytes, _rust_provider
 
 PREFIX = "/data/plugin/pruning"
 
@@ -321,3 +325,67 @@ def test_kept_alerts_follow_a_new_record(tmp_path):
     pruning_reader.runs(ctx, "")
     found = pruning_reader.alerts(ctx, "")
     assert [(a.run, a.kind, a.step, a.weight) for a in found] == [("r", "nonfinite", 2, "d/kernel")]
+
+
+def test_rust_data_server_alerts_are_the_expected_ones(trained):
+    """The alerts read as columns from the Rust data server are those of the Python loader
+    (the lists path), and exactly the ones each run was made to cause."""
+    logdir, history = trained
+    rust = reader.PruningReader(_rust_provider(logdir)).alerts(CTX, "")
+    python = reader.PruningReader(lb.local_data_provider(logdir)).alerts(CTX, "")
+    assert rust == python
+    expected = _expected_alerts(logdir, history)
+    assert [(a.run, a.kind, a.step) for a in rust] == [(a.run, a.kind, a.step) for a in expected]
+    assert all(_same(got, want) for got, want in zip(rust, expected))
+
+
+def test_rust_data_server_series_of_trained_runs_same_either_way(trained):
+    logdir, _ = trained
+    pruning = reader.PruningReader(_rust_provider(logdir))
+    index = pruning.runs(CTX, "")
+    compared = []
+    for run, contents in index.items():
+        for weight, tags in contents.weights.items():
+            tag = tags[metadata.KIND_WEIGHT_STATS]
+            as_columns, per_record = _both_paths(pruning, index, run, tag)
+            assert _bytes(as_columns) == _bytes(per_record), (run, weight)
+            assert len(as_columns.steps) > 0
+            compared.append((run, weight))
+    assert sorted(compared) == [
+        ("behind", "fc/kernel"),
+        ("collapse", "hidden/kernel"),
+        ("collapse", "logits/kernel"),
+        ("collapse", "mid/kernel"),
+        ("drop", "fc/kernel"),
+        ("nonfinite", "fc/kernel"),
+        ("regrowth", "fc/kernel"),
+    ]
+
+
+def test_cold_alerts_read_stats_and_epoch_metrics_in_one_request(trained):
+    """After the run index (read with the run configs, as /runs does), the first alerts send
+    one ReadTensors request to the Rust data server: every weight_stats series and epoch
+    metric of every run, with the run configs (before, each run with epoch metrics cost one
+    more request). No batch metric is read."""
+    logdir, _ = trained
+    rust = _rust_provider(logdir)
+    pruning = reader.PruningReader(rust)
+    index = pruning.runs(CTX, "")
+    sent, read_tensors = [], rust._stub.ReadTensors
+
+    def counted(request, *args, **kwargs):
+        sent.append(sorted(request.run_tag_filter.tags.names))
+        return read_tensors(request, *args, **kwargs)
+
+    rust._stub.ReadTensors = counted
+    found = pruning.alerts(CTX, "")
+    assert len(found) == 9
+    epoch = ["accuracy", "loss", "val_accuracy", "val_loss"]
+    stats = sorted(
+        {t[metadata.KIND_WEIGHT_STATS] for c in index.values() for t in c.weights.values()}
+    )
+    assert sent == [
+        sorted(stats + ["pruning/metrics/epoch/" + m for m in epoch] + ["pruning/run_config"])
+    ]
+    sent.clear()
+    assert pruning.alerts(CTX, "") == found and sent == []  # kept: no read

@@ -44,6 +44,7 @@ import numpy as np
 from tensorboard import errors
 
 from tb_prune_plugin import metadata
+from tb_prune_plugin.reader.series import metric_tags
 
 KIND_WEIGHT_COLLAPSE = "weight_collapse"
 KIND_UNIT_COLLAPSE = "unit_collapse"
@@ -201,13 +202,10 @@ def effective_targets(series):
     should_prune = _field(series, "should_prune")
     if np.isnan(should_prune).all():  # no schedule: the record's own target (manual pruning)
         return target
-    result = np.full(len(target), np.nan)
-    current = np.nan
-    for i, prune in enumerate(should_prune):
-        if prune == 1:
-            current = target[i]
-        result[i] = current
-    return result
+    # The index of the latest record at or before each where the schedule pruned (-1: none).
+    pruned_at = np.where(should_prune == 1, np.arange(len(target)), -1)
+    latest = np.maximum.accumulate(pruned_at) if len(target) else pruned_at
+    return np.where(latest >= 0, target[np.maximum(latest, 0)], np.nan)
 
 
 def _behind_target_alerts(run, weight, series):
@@ -215,17 +213,14 @@ def _behind_target_alerts(run, weight, series):
     sparsity = _field(series, "sparsity")
     with np.errstate(invalid="ignore"):
         behind = sparsity < target - BEHIND_TARGET_POINTS
-    start, length = None, 0
-    for i, flag in enumerate(behind.tolist() + [False]):
-        if flag and start is None:
-            start = i
-        elif not flag and start is not None:
-            if i - start >= BEHIND_TARGET_RECORDS:
-                length = i - start
-                break
-            start = None
-    if not length:
+    # The streaks of records behind: from each rise of `behind` to the next fall.
+    edges = np.diff(np.concatenate(([0], behind.astype(np.int8), [0])))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    long_enough = np.flatnonzero(ends - starts >= BEHIND_TARGET_RECORDS)
+    if not len(long_enough):
         return []
+    start = int(starts[long_enough[0]])
+    length = int(ends[long_enough[0]]) - start
     step = series.steps[start]
     message = "%s: sparsity %s against a target of %s at step %d, %d records in a row " % (
         weight,
@@ -367,10 +362,9 @@ class Alerts:
     def alerts(self, ctx, experiment_id, runs=None):
         """[`Alert`] of `runs` (None: every run with pruning data), sorted by run and step.
 
-        Reads every weight_stats series of the runs in one provider call, and each run's
-        epoch metrics (one call per run that has any). An unknown run raises NotFoundError.
-        The answer is kept while each run's series, last step and run config stay the same
-        (the Overview asks again at every refresh).
+        Reads every weight_stats series and epoch metric of the runs in one provider call. An
+        unknown run raises NotFoundError. The answer is kept while each run's series, last
+        step and run config stay the same (the Overview asks again at every refresh).
         """
         index = self._index(ctx, experiment_id, runs, lambda i: all(r in i for r in runs or ()))
         for run in runs or ():
@@ -395,11 +389,13 @@ class Alerts:
             for weight, t in index[run].weights.items()
             if metadata.KIND_WEIGHT_STATS in t
         }
-        read = ({}, {})
-        if tags:
-            stats_runs = sorted({r for r, _ in tags})
-            read = self._read_current(
-                ctx, experiment_id, index, stats_runs, sorted(set(tags.values()))
+        epoch_tags = {run: metric_tags(index[run], ("epoch",)) for run in names}  # not batch
+        read_runs = sorted({r for r, _ in tags} | {r for r in names if epoch_tags[r]})
+        read_tags = set(tags.values()).union(*epoch_tags.values())
+        data, sent = {}, {}
+        if read_tags:
+            data, sent = self._read_current(
+                ctx, experiment_id, index, read_runs, sorted(read_tags), columns=True
             )[:2]
         found = []
         for run in names:
@@ -408,7 +404,7 @@ class Alerts:
                 weight: self._read_vector_series(
                     run,
                     tag,
-                    read,
+                    (data, sent),
                     contents.records[tag],
                     metadata.WEIGHT_STATS_FIELDS,
                     self._downsample,
@@ -416,9 +412,11 @@ class Alerts:
                 for (r, weight), tag in tags.items()
                 if r == run
             }
-            epoch = {}
-            if contents.metrics.get("epoch"):  # the batch metrics are not read
-                epoch = self.metrics(ctx, experiment_id, run, scopes=("epoch",))["epoch"]
+            read = data.get(run, {})
+            current = {t: read[t].datums() for t in epoch_tags[run] if t in read}
+            epoch = self._metric_series(
+                run, epoch_tags[run], current, sent.get(run, {}), self._downsample
+            )["epoch"]
             shapes = self._unit_shapes(ctx, experiment_id, run, configs[run], weights)
             found += run_alerts(run, configs[run], weights, epoch, shapes)
         return found

@@ -13,17 +13,38 @@ from tb_prune_plugin.reader.records import (
     by_step,
     empty_series,
     not_superseded,
-    steps_and_wall_times,
 )
+
+
+def current_columns(columns, starts):
+    """The `TensorColumns` without the records a later training superseded (`starts`), sorted
+    by step, the last record of each step kept: `by_step(not_superseded(data, starts))` on
+    columns."""
+    kept = np.flatnonzero(restarts.kept(columns.steps, columns.wall_times, starts))
+    order = kept[np.argsort(columns.steps[kept], kind="stable")]
+    steps = columns.steps[order]
+    last_of_step = np.append(steps[1:] != steps[:-1], True) if len(steps) else np.zeros(0, bool)
+    return columns.take(order[last_of_step])
+
+
+def metric_tags(contents, scopes):
+    """{tag: (scope, metric name)} of the metrics of `contents` (a `RunContents`) in `scopes`."""
+    return {
+        tag: (scope, name)
+        for scope, names in contents.metrics.items()
+        if scope in scopes
+        for name, tag in names.items()
+    }
 
 
 class TensorSeries:
     """The `PruningReader` methods that read tensor series (a mixin, as `RunIndex`)."""
 
-    def _provider_read(self, ctx, experiment_id, runs, tags, downsample):
+    def _provider_read(self, ctx, experiment_id, runs, tags, downsample, columns=False):
         """The data provider's read_tensors of `runs` x `tags` (None: all), decoded a series at
-        a time (`provider_reads`)."""
-        return provider_reads.read_tensors(
+        a time (`provider_reads`); with `columns`, each series as `TensorColumns`."""
+        read = provider_reads.read_tensor_columns if columns else provider_reads.read_tensors
+        return read(
             self._provider,
             ctx,
             experiment_id=experiment_id,
@@ -32,11 +53,11 @@ class TensorSeries:
             run_tag_filter=provider.RunTagFilter(runs=runs, tags=tags),
         )
 
-    def _read_tensors(self, ctx, experiment_id, runs, tags, downsample=None):
+    def _read_tensors(self, ctx, experiment_id, runs, tags, downsample=None, columns=False):
         """read_tensors over `runs` x `tags`; a series the provider fails on is skipped."""
         downsample = self._downsample if downsample is None else downsample
         try:
-            return self._provider_read(ctx, experiment_id, runs, tags, downsample)
+            return self._provider_read(ctx, experiment_id, runs, tags, downsample, columns)
         except (ValueError, TypeError) as e:
             # A corrupt tensor makes the provider fail the whole call: retry one by one.
             if len(runs) == 1 and len(tags) == 1:
@@ -51,12 +72,12 @@ class TensorSeries:
             result = {}
             for run in runs:
                 for tag in tags:
-                    part = self._read_tensors(ctx, experiment_id, [run], [tag], downsample)
+                    part = self._read_tensors(ctx, experiment_id, [run], [tag], downsample, columns)
                     for r, by_tag in part.items():
                         result.setdefault(r, {}).update(by_tag)
             return result
 
-    def _read_current(self, ctx, experiment_id, index, runs, tags, downsample=None):
+    def _read_current(self, ctx, experiment_id, index, runs, tags, downsample=None, columns=False):
         """read_tensors of `tags` over `runs`, and in the same provider call the runs'
         run_config series, whose start marks drop the records a later training superseded
         (`restarts`; TensorBoard's Python loader has dropped them already, its Rust data
@@ -64,20 +85,27 @@ class TensorSeries:
         their step).
 
         Returns:
-          `(data, sent, starts)`: {run: {tag: [datum]}} without the superseded records,
-          {run: {tag: number of data the provider sent}} (to tell a sampled series), and
-          {run: the runs' `restarts.training_starts`}.
+          `(data, sent, starts)`: {run: {tag: [datum]}} without the superseded records (with
+          `columns`: {run: {tag: `TensorColumns`}} without them, sorted by step, the last
+          record of each step kept, as `by_step` keeps it), {run: {tag: number of data the
+          provider sent}} (to tell a sampled series), and {run: the runs'
+          `restarts.training_starts`}.
         """
         config_tags = {index[r].run_config_tag for r in runs if index[r].run_config_tag}
         read = sorted(set(tags) | config_tags)
-        answer = self._read_tensors(ctx, experiment_id, sorted(runs), read, downsample)
+        answer = self._read_tensors(ctx, experiment_id, sorted(runs), read, downsample, columns)
         data, sent, starts = {}, {}, {}
         for run in runs:
             by_tag = answer.get(run, {})
             config_tag = index[run].run_config_tag
-            starts[run] = self._starts(run, config_tag, by_tag.get(config_tag, []))
-            data[run] = {t: not_superseded(by_tag[t], starts[run]) for t in tags if t in by_tag}
-            sent[run] = {t: len(by_tag[t]) for t in tags if t in by_tag}
+            configs = by_tag.get(config_tag, [])
+            configs = configs.datums() if columns and config_tag in by_tag else configs
+            starts[run] = self._starts(run, config_tag, configs)
+            current = current_columns if columns else not_superseded
+            data[run] = {t: current(by_tag[t], starts[run]) for t in tags if t in by_tag}
+            sent[run] = {
+                t: len(by_tag[t].steps if columns else by_tag[t]) for t in tags if t in by_tag
+            }
         return data, sent, starts
 
     def _series_data(self, ctx, experiment_id, contents, tag, downsample=None):
@@ -108,6 +136,18 @@ class TensorSeries:
         matrix = np.array(rows, dtype=np.float64).reshape(len(rows), len(fields))
         return Series(
             steps=np.array(steps, dtype=np.int64),
+            fields={name: matrix[:, i].copy() for i, name in enumerate(fields)},
+        )
+
+    def _vector_series_of_columns(self, run, tag, columns, record, default_fields):
+        """`_vector_series_of` the `TensorColumns` of a `current_columns` answer: its float64
+        vectors of the fields' length taken as the matrix at once."""
+        fields = record.fields if record.fields is not None else default_fields
+        matrix = columns.values
+        if matrix is None or matrix.dtype != np.float64 or matrix.shape[1:] != (len(fields),):
+            return self._vector_series_of(run, tag, columns.datums(), record, default_fields)
+        return Series(
+            steps=columns.steps.copy(),
             fields={name: matrix[:, i].copy() for i, name in enumerate(fields)},
         )
 
@@ -276,7 +316,10 @@ class TensorSeries:
         `_read_current` answer for `asked` points."""
         data, sent = read
         raw = data.get(run, {}).get(tag, [])
-        series = self._vector_series_of(run, tag, by_step(raw), record, default_fields)
+        if isinstance(raw, provider_reads.TensorColumns):
+            series = self._vector_series_of_columns(run, tag, raw, record, default_fields)
+        else:
+            series = self._vector_series_of(run, tag, by_step(raw), record, default_fields)
         series.sampled = sent.get(run, {}).get(tag, 0) >= asked
         return series
 
@@ -379,30 +422,23 @@ class TensorSeries:
         (`MetricSeries.sampled`), as for `weight_series`.
         """
         contents = self.run(ctx, experiment_id, run)
-        result = {scope: {} for scope in metadata.METRIC_SCOPES}
-        tag_to_name = {
-            tag: (scope, name)
-            for scope, names in contents.metrics.items()
-            if scope in scopes
-            for name, tag in names.items()
-        }
+        tag_to_name = metric_tags(contents, scopes)
         if not tag_to_name:
-            return result
+            return {scope: {} for scope in metadata.METRIC_SCOPES}
         # The run_config records mark where each training started: read in the same call.
-        config_tag = contents.run_config_tag
-        tags = sorted(tag_to_name) + ([config_tag] if config_tag else [])
         asked = self._sample_size(max_points)
-        data = self._read_tensors(ctx, experiment_id, [run], tags, asked).get(run, {})
-        marks = [
-            d
-            for d in data.get(config_tag, [])
-            if "start_step" in (self._config(run, config_tag, d) or {})
-        ]
-        starts = restarts.training_starts(*steps_and_wall_times(marks))
+        index, tags = {run: contents}, sorted(tag_to_name)
+        data, sent, _ = self._read_current(ctx, experiment_id, index, [run], tags, asked)
+        return self._metric_series(run, tag_to_name, data[run], sent[run], asked)
+
+    def _metric_series(self, run, tag_to_name, data, sent, asked):
+        """{scope: {metric name: `MetricSeries`}} of the metrics `tag_to_name` ({tag: (scope,
+        name)}) of run `run`: `data` {tag: [datum]} without superseded records and `sent`
+        {tag: number of data the provider sent}, of a `_read_current` for `asked` points."""
+        result = {scope: {} for scope in metadata.METRIC_SCOPES}
         for tag, (scope, name) in sorted(tag_to_name.items()):
             steps, values = [], []
-            raw = data.get(tag, [])
-            for datum in by_step(not_superseded(raw, starts)):
+            for datum in by_step(data.get(tag, [])):
                 array = np.asarray(datum.numpy)
                 if array.dtype.kind not in "fiu" or array.size != 1:
                     self._skip_datum(run, tag, datum, "a metric must be one number", array)
@@ -412,6 +448,6 @@ class TensorSeries:
             result[scope][name] = MetricSeries(
                 steps=np.array(steps, dtype=np.int64),
                 values=np.array(values, dtype=np.float64),
-                sampled=len(raw) >= asked,
+                sampled=sent.get(tag, 0) >= asked,
             )
         return result
