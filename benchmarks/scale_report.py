@@ -160,8 +160,8 @@ def render(results):
             "",
             "One mask delta payload (median %s) read alone from the data server, %d reads each "
             "way, taking turns: %.1f ms (%.1f to %.1f) as TensorBoard's gRPC client reads it; "
-            "%.1f ms (%.1f to %.1f) nudged by the plugin (`tb_prune_plugin/blob_reads.py`: the "
-            "server holds a small answer until the client acknowledges the frame before it)."
+            "%.1f ms (%.1f to %.1f) nudged by the plugin (`tb_prune_plugin/server_nudge.py`: the "
+            "server holds a small answer until the client acknowledges the part before it)."
             % (
                 _bytes(blobs["payload_bytes_median"]),
                 blobs["plain"]["n"],

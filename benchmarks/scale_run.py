@@ -278,12 +278,12 @@ def profile_routes(logdir, last_step, paths, queries, reference, top=16):
 
 def blob_reads(logdir, last_step, weight, reads=40):
     """One mask payload read alone from the Rust data server, as TensorBoard's gRPC client
-    reads it (`read_blob`) and nudged (`blob_reads.BlobReader`): the largest kernel's delta
+    reads it (`read_blob`) and nudged (`server_nudge.BlobReader`): the largest kernel's delta
     records, the two ways taking turns (the order alternating), ms each."""
     from tensorboard import context
     from werkzeug import test as wtest
 
-    from tb_prune_plugin import blob_reads as nudged_reads
+    from tb_prune_plugin import server_nudge
 
     app, counter = dashboard.in_process_app(logdir, load_fast=True)
     _wait_in_process(wtest.Client(app), scale_logdir.RUN_NAME, last_step)
@@ -297,7 +297,7 @@ def blob_reads(logdir, last_step, weight, reads=40):
         run_tag_filter=_run_tag_filter(scale_logdir.RUN_NAME, tag),
     )[scale_logdir.RUN_NAME][tag]
     keys = [d.values[1].blob_key for d in data[1:] if d.step % 1000][: 2 * reads]
-    reader = nudged_reads.BlobReader(provider)
+    reader = server_nudge.BlobReader(provider)
     plain = lambda key: provider.read_blob(ctx, blob_key=key)  # noqa: E731
     nudged = lambda key: reader.read(ctx, key)  # noqa: E731
     times, sizes = {"plain": [], "nudged": []}, []

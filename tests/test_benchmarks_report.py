@@ -204,6 +204,6 @@ def test_scale_run_blob_reads_line():
     assert [line for line in lines if line.startswith("One mask delta payload")] == [
         "One mask delta payload (median 8.8 KiB) read alone from the data server, 20 reads each "
         "way, taking turns: 43.8 ms (31.4 to 47.9) as TensorBoard's gRPC client reads it; 2.2 ms "
-        "(1.7 to 5.2) nudged by the plugin (`tb_prune_plugin/blob_reads.py`: the server holds a "
-        "small answer until the client acknowledges the frame before it)."
+        "(1.7 to 5.2) nudged by the plugin (`tb_prune_plugin/server_nudge.py`: the server holds a "
+        "small answer until the client acknowledges the part before it)."
     ]

@@ -8,11 +8,11 @@ from tb_prune_plugin import mask_codec
 
 
 class MaskBlobs:
-    """Blob reads of the `PruningReader` (which has `_blob_reader`, a `blob_reads.BlobReader`,
+    """Blob reads of the `PruningReader` (which has `_blob_reader`, a `server_nudge.BlobReader`,
     and `_pool()`, its thread pool of `BLOB_READ_THREADS`)."""
 
     def _read_blob(self, ctx, blob_key):
-        """The bytes of one blob (read through `blob_reads.BlobReader`, which spares a read
+        """The bytes of one blob (read through `server_nudge.BlobReader`, which spares a read
         from TensorBoard's data server its delayed-acknowledgement stall); MaskDecodeError if
         the provider cannot give them.
 

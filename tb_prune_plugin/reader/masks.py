@@ -98,7 +98,8 @@ class Masks(MaskBlobs):
 
     def _blob_sequence(self, ctx, experiment_id, run, tag, downsample=None):
         """The data of one blob sequence series, as the provider sends it (one call)."""
-        data = self._provider.read_blob_sequences(
+        data = self._nudger.call(
+            self._provider.read_blob_sequences,
             ctx,
             experiment_id=experiment_id,
             plugin_name=PLUGIN_NAME,

@@ -167,7 +167,8 @@ class Overview:
         training starts})."""
         if not pairs:
             return {}
-        data = self._provider.read_blob_sequences(
+        data = self._nudger.call(
+            self._provider.read_blob_sequences,
             ctx,
             experiment_id=experiment_id,
             plugin_name=PLUGIN_NAME,

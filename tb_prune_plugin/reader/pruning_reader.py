@@ -5,7 +5,6 @@ import concurrent.futures
 import logging
 import threading
 
-from tb_prune_plugin.blob_reads import BlobReader
 from tb_prune_plugin.reader.alerts import Alerts
 from tb_prune_plugin.reader.caches import IndexCache, LruCache
 from tb_prune_plugin.reader.convergence import MaskConvergence
@@ -25,6 +24,7 @@ from tb_prune_plugin.reader.records import DOWNSAMPLE_ALL
 from tb_prune_plugin.reader.run_index import RunIndex
 from tb_prune_plugin.reader.sensitivity import Sensitivity
 from tb_prune_plugin.reader.series import TensorSeries
+from tb_prune_plugin.server_nudge import BlobReader, Nudger
 
 logger = logging.getLogger("tb_prune_plugin.reader")
 
@@ -61,7 +61,8 @@ class PruningReader(
         self, data_provider, *, downsample=DOWNSAMPLE_ALL, index_max_age=INDEX_MAX_AGE_SECONDS
     ):
         self._provider = data_provider
-        self._blob_reader = BlobReader(data_provider)
+        self._nudger = Nudger(data_provider)  # every call to the data server goes through it
+        self._blob_reader = BlobReader(data_provider, self._nudger)
         self._downsample = downsample
         self._warned = set()
         self._mask_cache = LruCache(MASK_CACHE_BYTES, size=mask_nbytes)

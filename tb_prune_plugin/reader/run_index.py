@@ -61,6 +61,7 @@ class RunIndex:
         """`runs` without reading the run configs (`RunContents.configs_read` False)."""
         rtf = provider.RunTagFilter(runs=runs) if runs is not None else None
         blob_listing = self._pool().submit(
+            self._nudger.call,
             self._provider.list_blob_sequences,
             ctx,
             experiment_id=experiment_id,
@@ -68,8 +69,12 @@ class RunIndex:
             run_tag_filter=rtf,
         )
         try:
-            tensors = self._provider.list_tensors(
-                ctx, experiment_id=experiment_id, plugin_name=PLUGIN_NAME, run_tag_filter=rtf
+            tensors = self._nudger.call(
+                self._provider.list_tensors,
+                ctx,
+                experiment_id=experiment_id,
+                plugin_name=PLUGIN_NAME,
+                run_tag_filter=rtf,
             )
         finally:
             blobs = blob_listing.result()

@@ -44,7 +44,8 @@ class TensorSeries:
         """The data provider's read_tensors of `runs` x `tags` (None: all), decoded a series at
         a time (`provider_reads`); with `columns`, each series as `TensorColumns`."""
         read = provider_reads.read_tensor_columns if columns else provider_reads.read_tensors
-        return read(
+        return self._nudger.call(
+            read,
             self._provider,
             ctx,
             experiment_id=experiment_id,
@@ -326,7 +327,8 @@ class TensorSeries:
     def _blob_sequence_steps(self, ctx, experiment_id, pairs, starts):
         """{(run, tag): int64 steps} of blob sequence series `pairs`, in one provider call,
         without the records a later training superseded (`starts`: {run: training starts})."""
-        data = self._provider.read_blob_sequences(
+        data = self._nudger.call(
+            self._provider.read_blob_sequences,
             ctx,
             experiment_id=experiment_id,
             plugin_name=PLUGIN_NAME,

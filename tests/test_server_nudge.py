@@ -1,4 +1,4 @@
-"""`blob_reads.BlobReader`: blob reads from a real Rust data server, nudged while in flight.
+"""`server_nudge`: reads from a real Rust data server, nudged while in flight.
 
 TensorBoard's data server holds a small ReadBlob answer until the client acknowledges the frame
 before it (Nagle's algorithm against the client's delayed acknowledgement); the reader sends a
@@ -18,7 +18,7 @@ from tensorboard.data import provider, server_ingester
 from tensorboard.util import grpc_util
 
 from benchmarks.fixtures import logdir_builder as lb
-from tb_prune_plugin import blob_reads, reader, summary
+from tb_prune_plugin import reader, server_nudge, summary
 from tb_prune_plugin.reader import mask_batches
 
 CTX = context.RequestContext()
@@ -86,12 +86,12 @@ def _blob_keys(data_provider, weight):
 
 
 def _nudge_threads():
-    return [t for t in threading.enumerate() if t.name == "tb_prune_plugin-blob-nudges"]
+    return [t for t in threading.enumerate() if t.name == "tb_prune_plugin-server-nudges"]
 
 
 def test_blobs_read_are_the_providers_bytes(served):
     grpc, _, masks, _ = served
-    blobs = blob_reads.BlobReader(grpc)
+    blobs = server_nudge.BlobReader(grpc)
     keys = _blob_keys(grpc, WEIGHT)
     assert sorted(keys) == sorted(masks)
     for header_key, payload_key in keys.values():
@@ -111,27 +111,27 @@ def test_masks_read_through_the_data_server_are_the_masks_written(served):
 
 def test_a_read_in_flight_is_nudged_and_the_nudging_stops(served):
     grpc, _, _, big = served
-    blobs = blob_reads.BlobReader(grpc)
-    assert blobs.nudged
+    blobs = server_nudge.BlobReader(grpc)
+    assert blobs.nudger.nudged
     (_, payload_key) = _blob_keys(grpc, BIG)[0]
     assert blobs.read(CTX, payload_key) == grpc.read_blob(CTX, blob_key=payload_key)
-    assert blobs.nudges >= 1
+    assert blobs.nudger.nudges >= 1
     deadline = time.monotonic() + 10
     while _nudge_threads() and time.monotonic() < deadline:
         time.sleep(0.01)
     assert _nudge_threads() == []
-    sent = blobs.nudges
+    sent = blobs.nudger.nudges
     time.sleep(0.05)
-    assert blobs.nudges == sent
+    assert blobs.nudger.nudges == sent
 
 
 def test_the_python_loaders_provider_is_read_as_it_is(served):
     _, local, masks, _ = served
-    blobs = blob_reads.BlobReader(local)
-    assert not blobs.nudged
+    blobs = server_nudge.BlobReader(local)
+    assert not blobs.nudger.nudged
     (header_key, payload_key) = _blob_keys(local, WEIGHT)[3]
     assert blobs.read(CTX, payload_key) == local.read_blob(CTX, blob_key=payload_key)
-    assert blobs.nudges == 0
+    assert blobs.nudger.nudges == 0
     assert _nudge_threads() == []
 
 
@@ -194,3 +194,55 @@ class _CountingProvider:
     def read_blob(self, ctx, blob_key):
         self.read.append(blob_key)
         return self._inner.read_blob(ctx, blob_key=blob_key)
+
+
+class _CheckingProvider:
+    """The data server's provider; each call to it listed with whether the reader's nudger had
+    a call in flight then."""
+
+    METHODS = (
+        "list_tensors",
+        "read_tensors",
+        "list_blob_sequences",
+        "read_blob_sequences",
+        "read_blob",
+    )
+
+    def __init__(self, inner):
+        self._inner = inner
+        self.nudger = None
+        self.calls = []
+
+    def __getattr__(self, name):
+        method = getattr(self._inner, name)
+        if name not in self.METHODS:
+            return method
+
+        def checked(*args, **kwargs):
+            self.calls.append((name, self.nudger._in_flight > 0))
+            return method(*args, **kwargs)
+
+        return checked
+
+
+def test_every_call_of_the_reader_to_the_data_server_is_nudged(served):
+    grpc, _, masks, _ = served
+    checking = _CheckingProvider(grpc)
+    r = reader.PruningReader(checking)
+    checking.nudger = r._nudger
+    assert r._nudger.nudged and r._blob_reader.nudger is r._nudger
+    assert r.mask_steps(CTX, "", "run", WEIGHT) == [(s, (128, 256)) for s in sorted(masks)]
+    assert sorted(r.masks(CTX, "", "run", WEIGHT)) == sorted(masks)
+    assert r.mask_convergence(CTX, "", "run", WEIGHT).steps == sorted(masks)
+    r.overview(CTX, "")
+    r.alerts(CTX, "")
+    assert {name for name, _ in checking.calls} == set(_CheckingProvider.METHODS)
+    assert [call for call in checking.calls if not call[1]] == []
+
+
+def test_a_call_through_a_nudger_without_a_data_server_is_made_as_it_is(served):
+    _, local, _, _ = served
+    nudger = server_nudge.Nudger(local)
+    assert not nudger.nudged
+    assert nudger.call(lambda a, b=0: (a, b), 1, b=2) == (1, 2)
+    assert nudger.nudges == 0
