@@ -28,7 +28,7 @@ from tb_prune_plugin.cli import main
 from tb_prune_plugin.reader import alerts
 from tests import alert_runs, route_bodies
 from tests import logdir_builder as lb
-from tests.test_alerts_cold import CTX, _both_paths, _bytes, _rust_provider
+from tests.test_alerts_cold import CTX, _both_paths, _bytes
 
 PREFIX = "/data/plugin/pruning"
 
@@ -331,7 +331,7 @@ def test_rust_data_server_alerts_are_the_expected_ones(trained):
     """The alerts read as columns from the Rust data server are those of the Python loader
     (the lists path), and exactly the ones each run was made to cause."""
     logdir, history = trained
-    rust = reader.PruningReader(_rust_provider(logdir)).alerts(CTX, "")
+    rust = reader.PruningReader(lb.rust_data_provider(logdir)).alerts(CTX, "")
     python = reader.PruningReader(lb.local_data_provider(logdir)).alerts(CTX, "")
     assert rust == python
     expected = _expected_alerts(logdir, history)
@@ -341,7 +341,7 @@ def test_rust_data_server_alerts_are_the_expected_ones(trained):
 
 def test_rust_data_server_series_of_trained_runs_same_either_way(trained):
     logdir, _ = trained
-    pruning = reader.PruningReader(_rust_provider(logdir))
+    pruning = reader.PruningReader(lb.rust_data_provider(logdir))
     index = pruning.runs(CTX, "")
     compared = []
     for run, contents in index.items():
@@ -368,7 +368,7 @@ def test_cold_alerts_read_stats_and_epoch_metrics_in_one_request(trained):
     metric of every run, with the run configs (before, each run with epoch metrics cost one
     more request). No batch metric is read."""
     logdir, _ = trained
-    rust = _rust_provider(logdir)
+    rust = lb.rust_data_provider(logdir)
     pruning = reader.PruningReader(rust)
     index = pruning.runs(CTX, "")
     sent, read_tensors = [], rust._stub.ReadTensors

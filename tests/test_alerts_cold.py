@@ -9,9 +9,8 @@ real Rust data server (TensorBoard's `--load_fast` loader).
 
 import numpy as np
 import pytest
-from tensorboard.data import server_ingester
 from tensorboard.data.proto import data_provider_pb2
-from tensorboard.util import grpc_util, tensor_util
+from tensorboard.util import tensor_util
 
 from benchmarks.fixtures import logdir_builder as lb
 from tb_prune_plugin import metadata, provider_reads, reader, restarts, summary
@@ -20,19 +19,6 @@ from tests.test_provider_reads import _odd_value
 
 CTX = lb.request_context()
 STATS = metadata.WEIGHT_STATS_FIELDS
-
-
-def _rust_provider(logdir):
-    """The gRPC data provider of a real Rust data server over `logdir`, every sample kept."""
-    ingester = server_ingester.SubprocessServerDataIngester(
-        server_binary=server_ingester.get_server_binary(),
-        logdir=str(logdir),
-        reload_interval=0,
-        channel_creds_type=grpc_util.ChannelCredsType.LOCAL,
-        samples_per_plugin={metadata.PLUGIN_NAME: 0},
-    )
-    ingester.start()
-    return ingester.data_provider
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +42,7 @@ def restarted(tmp_path_factory):
         for step, sparsity in ((24, 0.9), (28, 0.8), (28, 0.7)):
             stats = summary.weight_stats("a", lb.stats(sparsity=sparsity, size=8.0))
             w.add(step, [stats], wall_time=later + step + sparsity)
-    return logdir, _rust_provider(logdir)
+    return logdir, lb.rust_data_provider(logdir)
 
 
 def _bytes(s):

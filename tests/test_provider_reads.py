@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 from tensorboard import context
 from tensorboard.compat.proto import summary_pb2
-from tensorboard.data import provider, server_ingester
-from tensorboard.util import grpc_util
+from tensorboard.data import provider
 
 from benchmarks.fixtures import logdir_builder as lb
 from tb_prune_plugin import metadata, provider_reads, reader, summary
@@ -52,15 +51,7 @@ def served(tmp_path_factory):
                     ]
                     + odd[step : step + 1],
                 )
-    ingester = server_ingester.SubprocessServerDataIngester(
-        server_binary=server_ingester.get_server_binary(),
-        logdir=str(logdir),
-        reload_interval=0,
-        channel_creds_type=grpc_util.ChannelCredsType.LOCAL,
-        samples_per_plugin={"pruning": 0},
-    )
-    ingester.start()
-    return ingester.data_provider, logdir
+    return lb.rust_data_provider(logdir), logdir
 
 
 def _read(read, data_provider, **filters):

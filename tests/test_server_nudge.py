@@ -14,8 +14,7 @@ import time
 import numpy as np
 import pytest
 from tensorboard import context
-from tensorboard.data import provider, server_ingester
-from tensorboard.util import grpc_util
+from tensorboard.data import provider
 
 from benchmarks.fixtures import logdir_builder as lb
 from tb_prune_plugin import reader, server_nudge, summary
@@ -57,15 +56,7 @@ def served(tmp_path_factory):
                 value = summary.mask_delta(WEIGHT, masks[step - 1], mask, step - 1, keyframe)
             extra = [summary.mask(BIG, big)] if step == 0 else []
             w.add(step, [value, summary.mask_header(WEIGHT, value)] + extra)
-    ingester = server_ingester.SubprocessServerDataIngester(
-        server_binary=server_ingester.get_server_binary(),
-        logdir=str(logdir),
-        reload_interval=0,
-        channel_creds_type=grpc_util.ChannelCredsType.LOCAL,
-        samples_per_plugin={"pruning": 0},
-    )
-    ingester.start()
-    grpc = ingester.data_provider
+    grpc = lb.rust_data_provider(logdir)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not _blob_keys(grpc, WEIGHT):
         time.sleep(0.2)
