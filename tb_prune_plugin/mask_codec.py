@@ -40,7 +40,7 @@ import zlib
 
 import numpy as np
 
-from tb_prune_plugin import mask_positions, metadata
+from tb_prune_plugin import mask_positions, mask_workers, metadata
 
 # Level 1: much faster than the default 6 on the training thread, whenever a mask changes, for
 # a few percent more bits (docs/design_figures.md).
@@ -339,12 +339,21 @@ def encode_delta(base, mask, base_step, keyframe_step):
 
 def _delta_positions(header, shape, size, payload):
     """The checked ascending flat positions a delta record changes, from its payload."""
+    _check_delta_shape(header, shape)
+    return _header_positions(header, size, payload)
+
+
+def _check_delta_shape(header, shape):
     if getattr(header, "kind", KIND_KEYFRAME) != KIND_DELTA:
         raise MaskDecodeError("a mask delta was expected, got a keyframe's header")
     if tuple(shape) != header.shape:
         raise MaskDecodeError(
             "mask delta of shape %s on a base of shape %s" % (list(header.shape), list(shape))
         )
+
+
+def _header_positions(header, size, payload):
+    """A delta's positions, checked against its own header (`size` entries of its shape)."""
     count = header.newly_pruned + header.regrown
     data = _inflate(payload, count * mask_positions.MAX_VARINT_BYTES, "mask delta payload")
     try:
@@ -380,6 +389,11 @@ def apply_delta(base, payload, parsed_header):
         shape, positions outside the mask, kept counts that do not add up: not its base).
     """
     positions = _delta_positions(parsed_header, base.shape, base.size, payload)
+    return _apply_positions(base, positions, parsed_header)
+
+
+def _apply_positions(base, positions, parsed_header):
+    """`apply_delta` with the delta's positions decoded (and its shape checked) already."""
     byte_index = positions >> 3
     bit = _BIT_OF_PLACE[positions & 7]
     kept = _kept_after(parsed_header, base.kept, int(np.count_nonzero(base.bits[byte_index] & bit)))
@@ -396,6 +410,25 @@ def apply_delta(base, payload, parsed_header):
 
 # The bit of each place in a byte, as numpy.packbits orders them (first in the most significant).
 _BIT_OF_PLACE = np.array([0x80 >> k for k in range(8)], dtype=np.uint8)
+
+
+# Chains of this many payload bytes or more are prepared on worker threads (`mask_workers`).
+PARALLEL_MIN_BYTES = 1 << 18
+
+
+def _prepare(header, payload):
+    """What a record decodes to without its base: a keyframe's `PackedMask`, a delta's
+    positions (checked against the delta's own header; its base's shape is checked later)."""
+    if header.kind == KIND_KEYFRAME:
+        return decode_packed(None, payload, parsed_header=header)
+    size = int(np.prod(header.shape, dtype=np.int64)) if header.shape else 1
+    return _header_positions(header, size, payload)
+
+
+def _prepared(records):
+    """One `result()`-holder of `_prepare` per record of a chain."""
+    large = len(records) > 1 and sum(len(r[2]) for r in records) >= PARALLEL_MIN_BYTES
+    return mask_workers.each(_prepare, [(h, p) for _, h, p in records], large)
 
 
 def _packed(shape, unpacked, kept):
@@ -427,10 +460,11 @@ def decode_chain(records, base=None, keep=None):
     previous_step, state = base if base is not None else (None, None)
     shape, kept = (state.shape, state.kept) if state is not None else (None, None)
     unpacked = None  # the previous mask, unpacked (uint8 0/1), while deltas are applied to it
-    for i, (step, header, payload) in enumerate(records):
+    prepared = _prepared(records)
+    for i, (step, header, _) in enumerate(records):
         wanted = i >= first_kept
         if header.kind == KIND_KEYFRAME:
-            state, unpacked = decode_packed(None, payload, parsed_header=header), None
+            state, unpacked = prepared[i].result(), None
             shape, kept = state.shape, state.kept
         elif shape is None or header.base_step != previous_step:
             raise MaskDecodeError(
@@ -446,12 +480,14 @@ def decode_chain(records, base=None, keep=None):
         elif unpacked is None and (
             wanted or i + 1 == len(records) or records[i + 1][1].kind != KIND_DELTA
         ):
-            state = apply_delta(state, payload, header)
+            _check_delta_shape(header, shape)
+            state = _apply_positions(state, prepared[i].result(), header)
             kept = state.kept
         else:
             if unpacked is None:
                 unpacked = np.unpackbits(state.bits, count=state.size)
-            positions = _delta_positions(header, shape, unpacked.size, payload)
+            _check_delta_shape(header, shape)
+            positions = prepared[i].result()
             before = unpacked[positions]
             kept = _kept_after(header, kept, int(np.count_nonzero(before)))
             unpacked[positions] = before ^ 1

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from benchmarks.fixtures import logdir_builder as lb
-from tb_prune_plugin import mask_codec, reader
+from tb_prune_plugin import mask_codec, mask_workers, reader
 from tb_prune_plugin.callbacks import mask_delta
 
 FIXTURE_V1 = os.path.join(os.path.dirname(__file__), "fixtures", "format_v1")
@@ -347,6 +347,71 @@ def test_corrupt_delta_inside_a_chain_applied_unpacked_raises():
     records[2] = (2, json.dumps(header).encode(), records[2][2][:-3])
     with pytest.raises(mask_codec.MaskDecodeError, match="not one complete zlib stream"):
         mask_codec.decode_chain(records, keep=1)
+
+
+def _large_chain():
+    """A keyframe and four deltas, then a keyframe and two deltas, of 2**21 entries: more
+    payload bytes than `PARALLEL_MIN_BYTES`, so `decode_chain` prepares them on workers."""
+    rng = np.random.default_rng(5)
+    masks = [rng.random(1 << 21) < 0.5]
+    for _ in range(6):
+        mask = masks[-1].copy()
+        flips = rng.random(mask.size) < 0.02
+        mask[flips] = ~mask[flips]
+        masks.append(mask)
+    records = []
+    for i, mask in enumerate(masks):
+        if i in (0, 5):
+            records.append((i,) + mask_codec.encode_mask(mask))
+        else:
+            records.append(
+                (i,) + mask_codec.encode_delta(masks[i - 1], mask, i - 1, 0 if i < 5 else 5)
+            )
+    assert sum(len(r[2]) for r in records) >= mask_codec.PARALLEL_MIN_BYTES
+    return masks, records
+
+
+def test_chain_prepared_on_workers_decodes_the_same_masks(monkeypatch):
+    masks, records = _large_chain()
+    asked = []
+    each = mask_workers.each
+    monkeypatch.setattr(
+        mask_workers,
+        "each",
+        lambda fn, calls, in_parallel: asked.append(in_parallel) or each(fn, calls, in_parallel),
+    )
+    for keep in (None, 2, 1):
+        decoded = mask_codec.decode_chain(records, keep=keep)
+        wanted = range(len(masks)) if keep is None else range(len(masks) - keep, len(masks))
+        assert [i for i, m in enumerate(decoded) if m is not None] == list(wanted)
+        for i in wanted:
+            np.testing.assert_array_equal(decoded[i].unpack(), masks[i])
+            assert decoded[i].kept == int(masks[i].sum())
+    assert asked == [True, True, True]
+    # A short chain stays on the caller's thread.
+    mask_codec.decode_chain(records[:1])
+    assert asked[-1] is False
+
+
+def test_chain_prepared_on_workers_raises_its_first_bad_record_in_order():
+    """The first bad record in step order is the one reported, whichever worker finished
+    first; a delta whose shape differs from its chain's is refused as in order."""
+    _, records = _large_chain()
+    header = json.loads(records[2][1])
+    bad = list(records)
+    bad[2] = (2, json.dumps(dict(header, kept=header["kept"] + 1)).encode(), records[2][2])
+    bad[4] = (4, records[4][1], records[4][2][:-3])
+    with pytest.raises(mask_codec.MaskDecodeError, match=r"does not fit its base \(step 1\)"):
+        mask_codec.decode_chain(bad, keep=1)
+    bad = list(records)
+    bad[0] = (0, records[0][1], records[0][2][:-3])
+    with pytest.raises(mask_codec.MaskDecodeError, match="mask payload"):
+        mask_codec.decode_chain(bad)
+    bad = list(records)
+    h3 = json.loads(records[3][1])
+    bad[3] = (3, json.dumps(dict(h3, shape=[1 << 20, 2])).encode(), records[3][2])
+    with pytest.raises(mask_codec.MaskDecodeError, match=r"shape \[1048576, 2\] on a base"):
+        mask_codec.decode_chain(bad, keep=1)
 
 
 def test_encoder_keyframe_when_a_training_start_supersedes_the_base(tmp_path):
