@@ -13,7 +13,8 @@ With --quick the sizes are tiny (MobileNetV2 alpha 0.35 at 32x32, a 1-block enco
 
 For each model, in one process:
 (a) one record (`Measurer.measure()`, the monitor's own measurer; also with
-    `masks_unchanged=True`, a promise that no mask changed since the previous record) against
+    `masks_unchanged=True`, a promise that no mask changed since the previous record, and
+    each of those without the histograms, as most records are) against
     the floor: one `tf.function` returning the sum of `reduce_sum` over every recorded weight
     and mask. The three take turns (alternating order) for `record_rounds` rounds; medians and
     spread. The
@@ -227,6 +228,12 @@ def record_against_floor(measurer, rounds):
         "record_masks_unchanged": lambda: measurer.measure(masks_unchanged=True),
         "floor": lambda: read_pass().numpy(),
     }
+    if "histograms" in inspect.signature(measurer.measure).parameters:
+        # The records that carry no histograms (`histogram_every_n_steps`): most of them.
+        calls["record_without_histograms"] = lambda: measurer.measure(histograms=False)
+        calls["record_masks_unchanged_without_histograms"] = lambda: measurer.measure(
+            masks_unchanged=True, histograms=False
+        )
     times = {key: [] for key in calls}
     order = list(calls)
     for r in range(rounds):
@@ -238,7 +245,13 @@ def record_against_floor(measurer, rounds):
     def ratio(key):
         return overhead._summary([a / b for a, b in zip(times[key], times["floor"])])
 
+    without = {}
+    for key in ("record_without_histograms", "record_masks_unchanged_without_histograms"):
+        if key in times:
+            without[key + "_ms"] = overhead._summary(times[key])
+            without["ratio" + key[len("record") :]] = ratio(key)
     return {
+        **without,
         "record_ms": overhead._summary(times["record"]),
         "record_masks_unchanged_ms": overhead._summary(times["record_masks_unchanged"]),
         "floor_ms": overhead._summary(times["floor"]),

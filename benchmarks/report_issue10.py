@@ -47,6 +47,23 @@ def _records(rm):
     return records
 
 
+# (ratio key, ms key, label) of each kind of record measured against the floor.
+RECORD_KINDS = (
+    ("ratio", "record_ms", "one record"),
+    ("ratio_masks_unchanged", "record_masks_unchanged_ms", "one record, masks_unchanged"),
+    (
+        "ratio_without_histograms",
+        "record_without_histograms_ms",
+        "one record without histograms",
+    ),
+    (
+        "ratio_masks_unchanged_without_histograms",
+        "record_masks_unchanged_without_histograms_ms",
+        "one record, masks_unchanged, without histograms",
+    ),
+)
+
+
 def record_rows(rm):
     """One record and one with `masks_unchanged`, against the floor, per model."""
     rows = []
@@ -55,10 +72,9 @@ def record_rows(rm):
             r["recorded_weights"],
             format(r["recorded_values"], ","),
         )
-        for key, ms, label in (
-            ("ratio", "record_ms", "one record"),
-            ("ratio_masks_unchanged", "record_masks_unchanged_ms", "one record, masks_unchanged"),
-        ):
+        for key, ms, label in RECORD_KINDS:
+            if key not in r:  # results of a run before records without histograms
+                continue
             rows.append(
                 (
                     "10.2 %s / floor, %s" % (label, name),

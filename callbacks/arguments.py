@@ -46,6 +46,16 @@ def check(log_dir, every_n_steps, overhead_budget, histogram_bins, layers, masks
     return os.fspath(log_dir), layers
 
 
+def check_histogram_every_n_steps(value):
+    """Raises `ValueError` unless `value` is a positive integer."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(
+            "PruningMonitor: histogram_every_n_steps must be a positive integer, got %r. Pass "
+            "1 to record the |w| histograms with every record, or N to record them every N "
+            "steps besides the records that may carry a mask change." % (value,)
+        )
+
+
 def _check_budget(every_n_steps, overhead_budget):
     if overhead_budget is None:
         return

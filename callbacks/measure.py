@@ -31,7 +31,9 @@ from tb_prune_plugin.callbacks.measure_values import (  # noqa: F401  (SUM_ROW, 
     _as_tensor,
     _signed_sum,
     _value_figures,
+    histogram,
     schedule_columns,
+    value_parts,
 )
 
 # Order of the per-weight vector the graph returns.
@@ -155,6 +157,7 @@ class Measurer:
         self._signature = [
             tf.TensorSpec([], tf.bool),
             tf.TensorSpec([], tf.bool),
+            tf.TensorSpec([], tf.bool),
             [tf.TensorSpec(None, self._mask_source_dtype(pw)) for pw in self._stateful],
             [tf.TensorSpec([None, 1], tf.int64) for _ in self._stateful],
         ]
@@ -180,7 +183,7 @@ class Measurer:
         self._fn = tf.function(self._compute, autograph=False, input_signature=self._signature)
         self._concrete = None
 
-    def _call(self, force, unchanged, sources, kept):
+    def _call(self, force, unchanged, histograms, sources, kept):
         """Runs the graph on flat arguments.
 
         A `tf.function` call binds its arguments to the signature again at every call; the
@@ -188,7 +191,7 @@ class Measurer:
         (docs/design_figures.md). Falls back to the ordinary call where TensorFlow lacks the
         flat call.
         """
-        for flag in (force, unchanged):
+        for flag in (force, unchanged, histograms):
             if flag not in _BOOLS:
                 with tf.init_scope():
                     _BOOLS[flag] = tf.constant(flag)
@@ -196,8 +199,8 @@ class Measurer:
             self._concrete = self._fn.get_concrete_function()
         call_flat = getattr(self._concrete, "_call_flat", None)
         if call_flat is None:
-            return self._fn(_BOOLS[force], _BOOLS[unchanged], sources, kept)
-        flat = [_BOOLS[force], _BOOLS[unchanged], *sources, *kept]
+            return self._fn(_BOOLS[force], _BOOLS[unchanged], _BOOLS[histograms], sources, kept)
+        flat = [_BOOLS[force], _BOOLS[unchanged], _BOOLS[histograms], *sources, *kept]
         return call_flat(flat, self._concrete.captured_inputs)
 
     def _mask_source_dtype(self, pw):
@@ -303,8 +306,8 @@ class Measurer:
             threshold = tf.cast(_as_tensor(pw.threshold_variable), tf.float64)
         else:  # manual pruning has none; TF-MOT's N:M threshold is a dummy value
             threshold = tf.constant(_NAN, tf.float64)
-        nonfinite, mean, std, wmin, wmax, l1, l2, hi, counts = _value_figures(
-            values, size, last_source is not None, pruned_in_values, self.histogram_bins
+        nonfinite, mean, std, wmin, wmax, l1, l2, hi, absf, not_kept = value_parts(
+            values, size, last_source is not None, pruned_in_values
         )
         # The row of DEVICE_FIELDS; the schedule's two come from `schedule_columns`.
         row = [
@@ -325,9 +328,19 @@ class Measurer:
             tf.cast(nonfinite, tf.float64),
             tf.cast(hi, tf.float64),
         ]
-        return row, counts, changed, source_out, kept, mask_out
+        return row, (absf, hi, not_kept), changed, source_out, kept, mask_out
 
-    def _compute(self, force, unchanged, last_sources, kept_indices):
+    def _histograms(self, parts):
+        """[W, bins] int32: each weight's |w| histogram from its `value_parts` pieces."""
+        bins = self.histogram_bins
+        return tf.stack(
+            [
+                tf.zeros([bins], tf.int32) if absf is None else histogram(absf, hi, n, bins)
+                for absf, hi, n in parts
+            ]
+        )
+
+    def _compute(self, force, unchanged, with_histograms, last_sources, kept_indices):
         vectors, histograms, changed, sources, kept, masks = [], [], [], [], [], []
         states = iter(zip(last_sources, kept_indices))
         for pw in self.weights:
@@ -350,7 +363,13 @@ class Measurer:
             columns = [tf.stack([row[f] for row in vectors]) for f in _ROW_COLUMNS]
             columns.insert(_TARGET, targets)
             columns.insert(_SHOULD_PRUNE, should_prune)
-            vectors, histograms = tf.stack(columns, axis=1), tf.stack(histograms)
+            vectors = tf.stack(columns, axis=1)
+            # One branch for every histogram: a record without them skips their passes.
+            histograms = tf.cond(
+                with_histograms,
+                lambda: self._histograms(histograms),
+                lambda: tf.zeros([len(self.weights), self.histogram_bins], tf.int32),
+            )
             changed = tf.stack(changed)
         else:
             vectors = tf.zeros([0, len(DEVICE_FIELDS)], tf.float64)
@@ -362,8 +381,11 @@ class Measurer:
             step = tf.cast(_as_tensor(self.step_variable), tf.int64)
         return vectors, histograms, changed, masks, other_nonzeros, sources, kept, step
 
-    def measure(self, masks_unchanged=False):
+    def measure(self, masks_unchanged=False, histograms=True):
         """Runs the graph; returns `(figures [W, F], histograms [W, B], masks, other_nonzeros)`.
+
+        With `histograms=False` the |w| histograms are not computed (their passes are most of
+        a record's time on large weights) and `histograms` is None.
 
         `figures` columns follow `DEVICE_FIELDS`; `masks` is a list of bool ndarrays. The mask
         of a large weight that did not change since the previous call is the very same
@@ -383,8 +405,9 @@ class Measurer:
             kept = [tf.zeros([0, 1], tf.int64) for _ in self._stateful]
         else:
             dummies, kept = self._last_sources, self._kept_indices
+        with_histograms = bool(histograms)
         vectors, histograms, changed, masks, other_nonzeros, sources, kept, step = self._call(
-            force, bool(masks_unchanged) and not force, dummies, kept
+            force, bool(masks_unchanged) and not force, with_histograms, dummies, kept
         )
         if self.step_variable is not None:
             self.step = int(step.numpy())
@@ -397,7 +420,8 @@ class Measurer:
                 self._mask_figures[i] = figures[i, _MASK_COLUMNS]
             else:
                 figures[i, _MASK_COLUMNS] = self._mask_figures[i]
-        return figures, histograms.numpy(), list(self._host_masks), int(other_nonzeros.numpy())
+        histograms = histograms.numpy() if with_histograms else None
+        return figures, histograms, list(self._host_masks), int(other_nonzeros.numpy())
 
 
 def itemsize(variable):

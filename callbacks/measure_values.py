@@ -133,41 +133,53 @@ def _finite_parts(values, squares, absf, wmin, wmax):
 
 def _value_figures(values, size, gathered, pruned_in_values, bins):
     """(nonfinite, mean, std, min, max, l1, l2, max |w|, |w| histogram counts) of a weight's
-    effective values. `gathered`: `values` holds the kept weights alone (pruned ones are the
-    zeros of the effective weights); else every weight, `pruned_in_values` of them pruned
+    effective values: `value_parts` and `histogram` together."""
+    *figures, absf, not_kept = value_parts(values, size, gathered, pruned_in_values)
+    if absf is None:
+        return (*figures, tf.zeros([bins], tf.int32))
+    return (*figures, histogram(absf, figures[-1], not_kept, bins))
+
+
+def value_parts(values, size, gathered, pruned_in_values):
+    """(nonfinite, mean, std, min, max, l1, l2, max |w|, |w|, entries of |w| that are not kept
+    weights) of a weight's effective values; the last two are what `histogram` takes (None
+    for an empty weight). `gathered`: `values` holds the kept weights alone (pruned ones are
+    the zeros of the effective weights); else every weight, `pruned_in_values` of them pruned
     zeros."""
-    if size:
-        if gathered:
-            total = _signed_sum(values)
-        else:
-            total = tf.reduce_sum(tf.cast(values, tf.float64))
-        # Sums of non-negative terms cancel nothing: float32 is exact enough (about 1e-7).
-        # l2_loss is sum(x**2) / 2 in one pass (square then sum would write a squared copy).
-        squares = tf.cast(2.0 * tf.nn.l2_loss(values), tf.float64)
-        absf = tf.abs(values)
-        l1 = tf.cast(tf.reduce_sum(absf), tf.float64)
-        mean = total / size
-        std = tf.sqrt(tf.maximum(squares / size - tf.square(mean), 0.0))
-        wmin = tf.reduce_min(values)
-        wmax = tf.reduce_max(values)
-        if gathered:
-            # Only kept weights were gathered: an empty reduction is +-inf, and with
-            # pruned weights the effective weights hold 0.
-            some_pruned = tf.size(values) < size
-            wmin = tf.where(some_pruned, tf.minimum(wmin, 0.0), wmin)
-            wmax = tf.where(some_pruned, tf.maximum(wmax, 0.0), wmax)
-        wmin32, wmax32 = wmin, wmax
-        wmin, wmax = tf.cast(wmin, tf.float64), tf.cast(wmax, tf.float64)
-        l2 = tf.sqrt(squares)
-        nonfinite, absf, hi = _finite_parts(values, squares, absf, wmin32, wmax32)
-        counts = tf.histogram_fixed_width(absf, tf.stack([0.0, tf.maximum(hi, 1e-30)]), nbins=bins)
-        # Pruned (zero) and non-finite entries were counted in the first bin; take them out.
-        not_kept = pruned_in_values + tf.cast(nonfinite, tf.int32)
-        counts = tf.tensor_scatter_nd_sub(counts, [[0]], tf.reshape(not_kept, [1]))
-    else:
-        nonfinite = tf.constant(0, tf.int64)
-        mean = std = wmin = wmax = tf.constant(_NAN, tf.float64)
-        l1 = l2 = tf.constant(0.0, tf.float64)
+    if not size:
+        nan = tf.constant(_NAN, tf.float64)
+        zero = tf.constant(0.0, tf.float64)
         hi = tf.constant(0.0, tf.float32)
-        counts = tf.zeros([bins], tf.int32)
-    return nonfinite, mean, std, wmin, wmax, l1, l2, hi, counts
+        return tf.constant(0, tf.int64), nan, nan, nan, nan, zero, zero, hi, None, None
+    if gathered:
+        total = _signed_sum(values)
+    else:
+        total = tf.reduce_sum(tf.cast(values, tf.float64))
+    # Sums of non-negative terms cancel nothing: float32 is exact enough (about 1e-7).
+    # l2_loss is sum(x**2) / 2 in one pass (square then sum would write a squared copy).
+    squares = tf.cast(2.0 * tf.nn.l2_loss(values), tf.float64)
+    absf = tf.abs(values)
+    l1 = tf.cast(tf.reduce_sum(absf), tf.float64)
+    mean = total / size
+    std = tf.sqrt(tf.maximum(squares / size - tf.square(mean), 0.0))
+    wmin = tf.reduce_min(values)
+    wmax = tf.reduce_max(values)
+    if gathered:
+        # Only kept weights were gathered: an empty reduction is +-inf, and with
+        # pruned weights the effective weights hold 0.
+        some_pruned = tf.size(values) < size
+        wmin = tf.where(some_pruned, tf.minimum(wmin, 0.0), wmin)
+        wmax = tf.where(some_pruned, tf.maximum(wmax, 0.0), wmax)
+    nonfinite, absf, hi = _finite_parts(values, squares, absf, wmin, wmax)
+    wmin, wmax = tf.cast(wmin, tf.float64), tf.cast(wmax, tf.float64)
+    l2 = tf.sqrt(squares)
+    not_kept = pruned_in_values + tf.cast(nonfinite, tf.int32)
+    return nonfinite, mean, std, wmin, wmax, l1, l2, hi, absf, not_kept
+
+
+def histogram(absf, hi, not_kept, bins):
+    """The `bins` counts of the |w| histogram over [0, max(hi, 1e-30)] of `absf` (|w| with
+    non-finite values as 0), less `not_kept` entries of the first bin (pruned zeros and
+    non-finite values, which `absf` holds as 0)."""
+    counts = tf.histogram_fixed_width(absf, tf.stack([0.0, tf.maximum(hi, 1e-30)]), nbins=bins)
+    return tf.tensor_scatter_nd_sub(counts, [[0]], tf.reshape(not_kept, [1]))

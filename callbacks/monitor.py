@@ -106,6 +106,10 @@ class PruningMonitor(tf_keras.callbacks.Callback):
         callable `step -> float`, or a dict of those per weight path. TF-MOT
         targets come from the wrappers' schedules.
       histogram_bins: bins of the |w| histogram of kept weights.
+      histogram_every_n_steps: the |w| histograms go with every record that may
+        carry a mask change, a fit's first record, epoch ends and the end of
+        training, and otherwise once every this many steps (default 100; 1 =
+        with every record): they are most of a record's time on large models.
       time_series_scalars: also write sparsity, target and threshold as
         ordinary TensorBoard scalars, for the Time Series dashboard.
       stripped_size: at the end of training, save the stripped model and record
@@ -124,6 +128,7 @@ class PruningMonitor(tf_keras.callbacks.Callback):
         masks=None,
         target_sparsity=None,
         histogram_bins=30,
+        histogram_every_n_steps=100,
         time_series_scalars=True,
         stripped_size="auto",
     ):
@@ -142,6 +147,9 @@ class PruningMonitor(tf_keras.callbacks.Callback):
         self.histogram_bins = histogram_bins
         self.time_series_scalars = time_series_scalars
         arguments.check_stripped_size(stripped_size)
+        arguments.check_histogram_every_n_steps(histogram_every_n_steps)
+        self.histogram_every_n_steps = histogram_every_n_steps
+        self._histogram_steps = policy.HistogramSteps(histogram_every_n_steps)
         self.stripped_size = stripped_size
 
         self._policy = policy.RecordingPolicy(every_n_steps, overhead_budget)
@@ -150,6 +158,7 @@ class PruningMonitor(tf_keras.callbacks.Callback):
         self._first_batch_due = False  # a fit's first batch end is recorded (adaptive policy)
         self._new_fit = True  # no record yet in this fit: masks may have changed since the last
         self._in_batch = False  # between a batch begin and this monitor's batch end
+        self._epoch_ending = False  # the batch that ended is its epoch's last (Keras's params)
         self._training = False
         self._warn_order = WarnOnce()
         self._writer = None
@@ -229,6 +238,7 @@ class PruningMonitor(tf_keras.callbacks.Callback):
         clock = self._policy.clock
         began = clock()
         self._in_batch = False
+        self._epoch_ending = batch + 1 >= ((self.params or {}).get("steps") or float("inf"))
         due = self._batch_end(logs)
         self._first_batch_due = False
         self._policy.spent(clock() - began, self._last_seen_step, due != _NOT_DUE, due == _FORCED)
@@ -252,7 +262,7 @@ class PruningMonitor(tf_keras.callbacks.Callback):
         self._last_seen_step = step
         due = self._due(last, step)
         if due != _NOT_DUE:
-            self._record(step, logs)
+            self._record(step, logs, due=due)
         return due
 
     def _due(self, last, step):
@@ -343,6 +353,11 @@ class PruningMonitor(tf_keras.callbacks.Callback):
         schedule's pruning steps is seen (with the default, call `mark_pruned()` after it)."""
         return self.every_n_steps is None and not self.masks_may_have_changed(step)
 
+    def _wants_histograms(self, step, due):
+        """Whether the record at `step` (due as `due` says) carries the |w| histograms."""
+        forced = due == _FORCED or self._new_fit or self._epoch_ending
+        return self._histogram_steps.due(step, forced, self._last_recorded_step, self._mask_steps)
+
     @property
     def recording_interval(self):
         """The current interval, in optimizer steps, of the records not otherwise due."""
@@ -417,23 +432,24 @@ class PruningMonitor(tf_keras.callbacks.Callback):
             pass
 
     def _measure_baseline(self):
-        _, _, masks, _ = self._measurer.measure()
+        _, _, masks, _ = self._measurer.measure(histograms=False)
         self._records.keep_masks(masks)
 
-    def _record(self, step, batch_logs, last=None, predicted=None):
-        """Records `step`; with step None, the step the measuring graph reads (`predicted` the
-        guess), if a record is due at it (`last` being the step seen before). Returns how it
-        was due (see `_due`). The measurer is told when no mask can have changed (`measure`).
+    def _record(self, step, batch_logs, last=None, predicted=None, due=_FORCED):
+        """Records `step` (due as `due` says); with step None, the step the measuring graph
+        reads (`predicted` the guess), if a record is due at it (`last` being the step seen
+        before). Returns how it was due (see `_due`). The measurer is told when no mask can
+        have changed and whether the record carries the histograms (`measure`).
         """
         measured = None
-        due = _FORCED
         if step is None:
             try:
                 hint = predicted is not None and self._may_skip_masks(predicted)
-                measured = self._measurer.measure(masks_unchanged=hint)
+                histograms = self._wants_histograms(predicted, self._due(last, predicted))
+                measured = self._measurer.measure(masks_unchanged=hint, histograms=histograms)
                 step = self._measurer.step
-                if hint and step != predicted and not self._may_skip_masks(step):
-                    measured = self._measurer.measure()  # the guess was wrong: measure again
+                if step != predicted and (hint or not histograms):
+                    measured = None  # the guess was wrong: measured again below for `step`
             except Exception:  # noqa: BLE001 - reported below, by the same path as always
                 step = self._current_step()
             self._last_seen_step = step
@@ -442,6 +458,7 @@ class PruningMonitor(tf_keras.callbacks.Callback):
                 return due  # the predicted step was wrong: no record is due
         # Known before the state below is reset: whether the measurer may skip mask comparisons.
         unchanged = measured is None and self._may_skip_masks(step)
+        histograms = measured is None and self._wants_histograms(step, due)
         self._last_recorded_step = step
         self._prune_marked = self._new_fit = False
         if not self._is_chief:
@@ -451,13 +468,12 @@ class PruningMonitor(tf_keras.callbacks.Callback):
             if not self._config_written:
                 values.append(self._config_record(**self._config_mark))
             if self._weights:
-                values.extend(
-                    self._records.weight_values(
-                        step,
-                        measured or self._measurer.measure(masks_unchanged=unchanged),
-                        self._writer,
-                    )
+                measured = measured or self._measurer.measure(
+                    masks_unchanged=unchanged, histograms=histograms
                 )
+                values.extend(self._records.weight_values(step, measured, self._writer))
+                if measured[1] is not None:
+                    self._histogram_steps.recorded(step)
             if batch_logs:
                 values.extend(records.metric_values("batch", batch_logs))
         except Exception as e:  # noqa: BLE001 - monitoring must never stop training
@@ -480,15 +496,5 @@ class PruningMonitor(tf_keras.callbacks.Callback):
         return due
 
     def _run_config_contents(self):
-        return run_config.run_config(
-            self.model,
-            self._weights,
-            self._model_constants,
-            every_n_steps=self.every_n_steps,
-            overhead_budget=self.overhead_budget,
-        )
-
-    @property
-    def _prev_masks(self):
-        """Each weight's mask at the previous recorded step (for churn), by weight path."""
-        return self._records.prev_masks
+        recording = {name: getattr(self, name) for name in run_config.RECORDING_FIELDS}
+        return run_config.run_config(self.model, self._weights, self._model_constants, **recording)

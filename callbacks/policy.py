@@ -146,3 +146,34 @@ class RecordingPolicy:
             shrunk = ladder_ceil(wanted * 1.5)
             if shrunk < self.interval:
                 self.interval = shrunk
+
+
+class HistogramSteps:
+    """Which records carry the |w| histograms.
+
+    Their passes over every kept weight are most of a record's time on a large model, and the
+    distribution of the weights moves slowly between mask changes; so, as Keras's TensorBoard
+    callback records histograms less often than scalars, a record carries them when it is
+    forced (it may carry a mask change, or it is a fit's first record, an epoch end or the end
+    of training), when it is the first one, and otherwise when its step crosses a multiple of
+    `every_n_steps` since the last histogram (1: every record).
+    """
+
+    def __init__(self, every_n_steps):
+        self.every_n_steps = every_n_steps
+        self._last = None  # the step of the last record with histograms
+
+    def due(self, step, forced, last_record, mask_steps):
+        """Whether the record at `step` carries histograms: `forced` (see the class), the
+        step of the previous record (None: none yet) and the `MaskChangeSteps` that tell
+        whether a mask may have changed since."""
+        last = self._last
+        if forced or last_record is None or step <= last_record or last is None or step < last:
+            return True
+        if self.every_n_steps == 1 or mask_steps.may_change(last_record + 1, step):
+            return True
+        return step // self.every_n_steps != last // self.every_n_steps
+
+    def recorded(self, step):
+        """A record with histograms was made at `step`."""
+        self._last = step

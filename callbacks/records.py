@@ -91,11 +91,12 @@ class StepRecords:
             stats.update(newly_pruned=newly, regrown=regrown, mask_changed=1.0 if changed else 0.0)
             stats["nonfinite"] = row[_FIELD_INDEX["nonfinite"]]
             values.append(summary.weight_stats(w.path, stats))
-            values.append(
-                summary.weight_histogram(
-                    w.path, 0.0, row[_FIELD_INDEX["histogram_hi"]], histograms[i]
+            if histograms is not None:  # None: this record carries no histograms
+                values.append(
+                    summary.weight_histogram(
+                        w.path, 0.0, row[_FIELD_INDEX["histogram_hi"]], histograms[i]
+                    )
                 )
-            )
             if changed or w.path not in self.masks_on_disk:
                 mask_value = self.mask_value(w.path, mask, step, writer)
                 values += [mask_value, summary.mask_header(w.path, mask_value)]

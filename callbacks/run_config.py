@@ -14,11 +14,15 @@ import tf_keras
 from tb_prune_plugin import metadata
 from tb_prune_plugin.version import VERSION
 
+# The monitor's arguments that say which steps (and which records' histograms) are recorded.
+RECORDING_FIELDS = ("every_n_steps", "overhead_budget", "histogram_every_n_steps")
 
-def run_config(model, weights, model_constants, every_n_steps=None, overhead_budget=None):
+
+def run_config(model, weights, model_constants, **recording):
     """The run config's contents (a JSON-able dict) for `model` and its recorded `weights`.
 
-    `every_n_steps` and `overhead_budget` are the monitor's recording policy (one is None).
+    `recording`: the monitor's recording policy, `RECORDING_FIELDS` (`every_n_steps` or
+    `overhead_budget` is None; a missing one is None).
     """
     entries = [_weight_entry(w) for w in weights]
     methods = sorted({w.method for w in weights})
@@ -30,8 +34,7 @@ def run_config(model, weights, model_constants, every_n_steps=None, overhead_bud
         "keras": keras_flavour(model),
         "model_name": model.name,
         "method": methods[0] if len(methods) == 1 else ("mixed" if methods else None),
-        "every_n_steps": every_n_steps,
-        "overhead_budget": overhead_budget,
+        **{name: recording.get(name) for name in RECORDING_FIELDS},
         "weights": entries,
         "optimizer": None
         if optimizer is None

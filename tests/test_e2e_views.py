@@ -158,12 +158,19 @@ def _three_digits(value):
 
 def _recorded_every(config):
     """The Configuration view's "Recorded every" cell for a run_config record."""
+    h = config.get("histogram_every_n_steps")
+    if h is None:
+        histograms = ""
+    elif h == 1:
+        histograms = "; histograms in every record"
+    else:
+        histograms = "; histograms at mask changes and every %d steps" % h
     if config["every_n_steps"] is None:
         share = "%g%%" % (config["overhead_budget"] * 100)
-        return "each mask change; others within %s of training time" % share
+        return "each mask change; others within %s of training time" % share + histograms
     if config["every_n_steps"] == 1:
-        return "every step"
-    return "every %d steps" % config["every_n_steps"]
+        return "every step" + histograms
+    return "every %d steps" % config["every_n_steps"] + histograms
 
 
 def _mask_target(schedule, step):
@@ -240,7 +247,9 @@ def test_configuration_table_cells_are_the_run_config_values(served, tab):
     expect(cell("poly", 0, "begin_step")).to_have_text(str(poly.begin_step))
     expect(cell("poly", 0, "end_step")).to_have_text(str(poly.end_step))
     expect(cell("poly", 0, "frequency")).to_have_text(str(poly.frequency))
-    expect(cell("poly", 0, "every_n_steps")).to_have_text("every 2 steps")
+    expect(cell("poly", 0, "every_n_steps")).to_have_text(
+        "every 2 steps; histograms at mask changes and every 100 steps"
+    )
     expect(cell("poly", 0, "learning_rate")).to_have_text("0.01")
     expect(cell("structured", 0, "block_size")).to_have_text("2x2")
     expect(cell("structured", 0, "block_pooling")).to_have_text("MAX")

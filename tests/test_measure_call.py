@@ -48,8 +48,10 @@ def test_flat_call_returns_what_the_tf_function_returns(measurer):
     _set_mask(measurer.weights[0], [3])
     force = measurer._last_sources is None
     sources, kept = measurer._last_sources, measurer._kept_indices
-    flat = measurer._call(force, False, sources, kept)
-    structured = measurer._fn(measure._BOOLS[force], measure._BOOLS[False], sources, kept)
+    flat = measurer._call(force, False, True, sources, kept)
+    structured = measurer._fn(
+        measure._BOOLS[force], measure._BOOLS[False], measure._BOOLS[True], sources, kept
+    )
     assert len(flat) == len(structured) == 8
     for a, b in zip(flat, structured):
         if isinstance(a, list):

@@ -122,7 +122,7 @@ def test_disk_full_warns_once_keeps_training_and_resumes(tiny_disk, caplog):
                 os.remove(filler)
 
     model = _small_model()
-    monitor = PruningMonitor(str(tiny_disk / "run"), every_n_steps=1)
+    monitor = PruningMonitor(str(tiny_disk / "run"), every_n_steps=1, histogram_every_n_steps=1)
     x, y = training.digits(1000)
     with caplog.at_level(logging.WARNING, logger="tb_prune_plugin"):
         history = model.fit(x, y, batch_size=100, verbose=0, callbacks=[monitor, FreeSpace()])

@@ -137,7 +137,9 @@ def test_user_mask_changes_then_not_then_back_recorded_exactly(tmp_path):
     capture = _Capture(mask)
     x, y = training.digits(700)
     logdir = str(tmp_path / "user")
-    monitor = PruningMonitor(logdir, masks={"hidden/kernel": mask}, every_n_steps=1)
+    monitor = PruningMonitor(
+        logdir, masks={"hidden/kernel": mask}, every_n_steps=1, histogram_every_n_steps=1
+    )
     model.fit(x, y, batch_size=100, verbose=0, callbacks=[setter, monitor, capture])
     hidden = reader.load(str(tmp_path)).runs["user"].weights["hidden/kernel"]
     assert hidden.steps.tolist() == [0, 1, 2, 3, 4, 5, 6, 7]
@@ -180,7 +182,7 @@ def test_manual_change_of_tfmot_mask_between_schedule_steps_recorded(tmp_path):
         callbacks=[
             sparsity.UpdatePruningStep(),
             training.AtStep(3, lambda model: _prune_column(model, 5)),
-            PruningMonitor(str(tmp_path / "hand"), every_n_steps=1),
+            PruningMonitor(str(tmp_path / "hand"), every_n_steps=1, histogram_every_n_steps=1),
             probe,
         ],
     )
@@ -210,7 +212,7 @@ def test_device_state_follows_models_of_changed_shape_and_resumed_fits(tmp_path)
     """
     x, y = training.digits(200)
     logdir = str(tmp_path / "shapes")
-    monitor = PruningMonitor(logdir, every_n_steps=1)
+    monitor = PruningMonitor(logdir, every_n_steps=1, histogram_every_n_steps=1)
     big, small = _dense_model(16), _dense_model(8)
     fits = []
 

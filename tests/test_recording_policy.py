@@ -298,9 +298,9 @@ class _MeasureSpy(tf_keras.callbacks.Callback):
         measurer = self.monitor._measurer
         measure = measurer.measure
 
-        def spied(masks_unchanged=False):
+        def spied(masks_unchanged=False, histograms=True):
             self.hints.append(masks_unchanged)
-            return measure(masks_unchanged=masks_unchanged)
+            return measure(masks_unchanged=masks_unchanged, histograms=histograms)
 
         measurer.measure = spied
 

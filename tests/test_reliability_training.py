@@ -433,7 +433,7 @@ def test_long_run_every_step_memory_stays_flat(tmp_path):
     growth = rss.rss[3000] - rss.rss[1000]
     assert growth < 1.0, "RSS grew %.2f MiB from step 1000 to 3000: %s" % (growth, rss.rss)
     # Nothing accumulates per step: one previous mask per weight, no backlog.
-    assert sorted(monitor._prev_masks) == list(WEIGHTS)
+    assert sorted(monitor._records.prev_masks) == list(WEIGHTS)
     assert monitor._writer.backlog_steps == []
     run = reader.load(str(tmp_path)).runs["long"]
     assert run.weights["hidden/kernel"].steps.tolist() == list(range(3001))
@@ -682,7 +682,7 @@ def test_nan_and_inf_weights_counted_and_readable(tmp_path):
         verbose=0,
         callbacks=[
             training.AtStep(2, _poison),
-            PruningMonitor(str(tmp_path / "nan"), every_n_steps=1),
+            PruningMonitor(str(tmp_path / "nan"), every_n_steps=1, histogram_every_n_steps=1),
             probe,
         ],
     )

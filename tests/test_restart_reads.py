@@ -61,7 +61,10 @@ def resumed_logdir(tmp_path_factory):
         epochs=3,
         shuffle=False,
         verbose=0,
-        callbacks=[training.MagnitudePruner(0.5, 10), PruningMonitor(logdir, every_n_steps=1)],
+        callbacks=[
+            training.MagnitudePruner(0.5, 10),
+            PruningMonitor(logdir, every_n_steps=1, histogram_every_n_steps=1),
+        ],
     )
     second = _model("hidden2")
     second.optimizer.iterations.assign(20)
@@ -73,7 +76,10 @@ def resumed_logdir(tmp_path_factory):
         initial_epoch=2,
         shuffle=False,
         verbose=0,
-        callbacks=[training.MagnitudePruner(0.7, 10), PruningMonitor(logdir, every_n_steps=4)],
+        callbacks=[
+            training.MagnitudePruner(0.7, 10),
+            PruningMonitor(logdir, every_n_steps=4, histogram_every_n_steps=1),
+        ],
     )
     return root
 

@@ -371,6 +371,8 @@ export interface RunConfig {
   /** null: the default policy (every mask change, the rest within `overhead_budget`). */
   every_n_steps?: number | null;
   overhead_budget?: number | null;
+  /** Records between mask changes carry the |w| histograms once every this many steps. */
+  histogram_every_n_steps?: number;
   start_step?: number;
   weights?: RunConfigWeight[];
   optimizer?: { class: string; config?: Record<string, unknown> | null } | null;

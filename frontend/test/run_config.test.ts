@@ -88,6 +88,10 @@ describe("recordedEvery", () => {
     expect(recordedEvery({ every_n_steps: null })).toBe("each mask change; others within \u2014 of training time");
     expect(recordedEvery({ every_n_steps: 1 })).toBe("every step");
     expect(recordedEvery({ every_n_steps: 10 })).toBe("every 10 steps");
+    expect(recordedEvery({ every_n_steps: 1, histogram_every_n_steps: 100 })).toBe(
+      "every step; histograms at mask changes and every 100 steps",
+    );
+    expect(recordedEvery({ every_n_steps: 5, histogram_every_n_steps: 1 })).toBe("every 5 steps; histograms in every record");
     expect(recordedEvery({})).toBe("\u2014");
   });
 });

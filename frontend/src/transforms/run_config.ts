@@ -94,9 +94,15 @@ export function weightPreview(w: RunConfigWeight): ScheduleSpec | null {
 
 /**
  * How a run chose its recorded steps: `every_n_steps`, or (null) the default policy, which
- * records every mask change and thins the other steps to a share of the training time.
+ * records every mask change and thins the other steps to a share of the training time; then
+ * which records carry the |w| histograms (`histogram_every_n_steps`; runs written before it
+ * have them in every record, and say nothing).
  */
 export function recordedEvery(config: RunConfig): string {
+  return recordedSteps(config) + histogramSteps(config.histogram_every_n_steps);
+}
+
+function recordedSteps(config: RunConfig): string {
   const n = config.every_n_steps;
   if (n === 1) return "every step";
   if (n === null) {
@@ -105,6 +111,11 @@ export function recordedEvery(config: RunConfig): string {
     return `each mask change; others within ${share} of training time`;
   }
   return n === undefined ? MISSING : `every ${text(n)} steps`;
+}
+
+function histogramSteps(h: number | undefined): string {
+  if (typeof h !== "number" || !Number.isFinite(h)) return "";
+  return h === 1 ? "; histograms in every record" : `; histograms at mask changes and every ${text(h)} steps`;
 }
 
 /**
