@@ -250,12 +250,13 @@ class PruningMonitor(tf_keras.callbacks.Callback):
             # Reading optimizer.iterations costs about half a millisecond: between records,
             # predict the step; read it when a record may be due (which corrects the guess).
             predicted = last + self._steps_per_batch
-            if self._due(last, predicted) == _NOT_DUE:
+            due = self._due(last, predicted)
+            if due == _NOT_DUE:
                 self._last_seen_step = predicted
                 return _NOT_DUE
             if self._is_chief and self._weights and self._measurer.reads_step:
                 # The measuring graph reads the step with the weights, in the same call.
-                return self._record(None, logs, last, predicted)
+                return self._record(None, logs, last, predicted, due)
         step = self._current_step()
         if last is None:
             last = step - 1
@@ -436,16 +437,15 @@ class PruningMonitor(tf_keras.callbacks.Callback):
         self._records.keep_masks(masks)
 
     def _record(self, step, batch_logs, last=None, predicted=None, due=_FORCED):
-        """Records `step` (due as `due` says); with step None, the step the measuring graph
-        reads (`predicted` the guess), if a record is due at it (`last` being the step seen
-        before). Returns how it was due (see `_due`). The measurer is told when no mask can
-        have changed and whether the record carries the histograms (`measure`).
+        """Records `step`, due as `due` says (`_due`, returned); with step None, the step the
+        measuring graph reads (`predicted` the guess) if a record is due at it (`last`: the
+        step seen before), telling the measurer whether masks may be skipped and histograms.
         """
         measured = None
         if step is None:
             try:
                 hint = predicted is not None and self._may_skip_masks(predicted)
-                histograms = self._wants_histograms(predicted, self._due(last, predicted))
+                histograms = self._wants_histograms(predicted, due)
                 measured = self._measurer.measure(masks_unchanged=hint, histograms=histograms)
                 step = self._measurer.step
                 if step != predicted and (hint or not histograms):
