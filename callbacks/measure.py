@@ -18,7 +18,9 @@ host. The weight statistics and the histogram are computed from the kept
 weights alone, gathered by those indices: pruned weights are zero by definition
 and are accounted for without reading them. Small weights are measured from
 scratch at every call, where the fixed cost of each extra op and graph argument
-would outweigh what the state saves.
+would outweigh what the state saves; the figures derived from their masks, in
+one branch for all of them, only when the caller does not promise that no mask
+changed (`measure(masks_unchanged=True)`).
 """
 
 import math
@@ -32,6 +34,7 @@ from tb_prune_plugin.callbacks.measure_values import (  # noqa: F401  (SUM_ROW, 
     _signed_sum,
     _value_figures,
     histogram,
+    histogram_counts,
     schedule_columns,
     value_parts,
 )
@@ -123,6 +126,7 @@ MASK_FIELDS = (
 _MASK_COLUMNS = [DEVICE_FIELDS.index(name) for name in MASK_FIELDS]
 _TARGET, _SHOULD_PRUNE = DEVICE_FIELDS.index("target_sparsity"), DEVICE_FIELDS.index("should_prune")
 assert _SHOULD_PRUNE == _TARGET + 1
+_NONZEROS, _NONFINITE = DEVICE_FIELDS.index("nonzeros"), DEVICE_FIELDS.index("nonfinite")
 _ROW_COLUMNS = [f for f in range(len(DEVICE_FIELDS)) if f not in (_TARGET, _SHOULD_PRUNE)]
 _BOOLS = {}  # the graph's `force` argument as tensors, converted once, not at every call
 # Weights from this size on keep their kept indices on the device and are measured from the
@@ -154,6 +158,11 @@ class Measurer:
         # tens of microseconds per call); small ones are measured from scratch.
         self._stateful = [pw for pw in self.weights if pw.size >= GATHER_MIN_SIZE]
         self._stateful_ids = {id(pw) for pw in self._stateful}
+        # Per weight, the pruned zeros its measured values may hold: small weights' values are
+        # all their weights, large weights' the kept ones alone.
+        self._scratch_sizes = np.array(
+            [0 if id(pw) in self._stateful_ids else pw.size for pw in self.weights], np.int64
+        )
         self._signature = [
             tf.TensorSpec([], tf.bool),
             tf.TensorSpec([], tf.bool),
@@ -244,24 +253,49 @@ class Measurer:
             kept = tf.zeros([0, 1], tf.int64)
         return figures, kept, mask, maskf, nonzeros
 
-    def _mask_part(self, pw, source, flat, force, unchanged, last_source, kept):
+    def _small_masks(self, small, force, unchanged):
+        """(changed, mask figures, bool masks) of the weights measured from scratch (`small`:
+        their (weight, mask source) pairs), in one branch for all of them: the figures are
+        derived from the masks (and the masks copied to the host) only when a mask may have
+        changed. Under the caller's promise (`unchanged`) the figures are NaN and the masks
+        empty, and the host keeps the previous call's, as for large weights."""
+        changed = tf.logical_not(tf.logical_and(unchanged, tf.logical_not(force)))
+
+        def new_masks():
+            parts = [self._mask_figures_of(pw, source, with_kept=False) for pw, source in small]
+            return [p[0] for p in parts], [p[2] for p in parts]
+
+        def same_masks():
+            nan = tf.constant(_NAN, tf.float64)
+            return (
+                [[nan] * len(MASK_FIELDS) for _ in small],
+                [tf.zeros([0] * len(pw.shape), tf.bool) for pw, _ in small],
+            )
+
+        figures, masks = tf.cond(changed, new_masks, same_masks)
+        return changed, figures, masks
+
+    def _effective_values(self, pw, flat, source):
+        """A small weight's effective weights, flat: 0 where pruned, even where the raw
+        weight is Inf or NaN. Without a mask (`w != 0`) they are the weights themselves;
+        TF-MOT's mask holds 0 and 1, and TF-MOT multiplies the weights by it."""
+        if source.dtype == tf.bool:
+            return flat
+        maskf = tf.reshape(source, [-1])
+        if self._user_masks.get(pw.path) is not None:  # non-zero = kept
+            maskf = tf.cast(tf.not_equal(maskf, 0.0), tf.float32)
+        return tf.math.multiply_no_nan(flat, maskf)
+
+    def _mask_part(self, pw, source, flat, force, unchanged, last_source, kept, small):
         """The mask's figures and the values the statistics are taken over: (changed, mask
-        figures, kept indices, mask source and mask to keep, values, how many pruned zeros
-        the values hold)."""
+        figures, kept indices, mask source and mask to keep, values). `small`: a weight
+        measured from scratch's (changed, mask figures, mask) from `_small_masks`."""
         shape = pw.shape
         size = pw.size
         if last_source is None:
-            # Small weights: every figure from scratch, without branches (in a graph of many
-            # small ops, each op's fixed cost outweighs what a branch would save); the host
-            # compares the mask.
-            changed = tf.constant(True)
-            mask_figures, kept, mask, maskf, nonzeros = self._mask_figures_of(
-                pw, source, with_kept=False
-            )
-            source_out, mask_out = source, mask
-            # The effective weights: 0 where pruned, even where the raw weight is Inf or NaN.
-            values = tf.math.multiply_no_nan(flat, tf.reshape(maskf, [-1]))
-            pruned_in_values = size - tf.cast(nonzeros, tf.int32)
+            changed, mask_figures, mask_out = small
+            values = self._effective_values(pw, flat, source)
+            return changed, mask_figures, kept, source, mask_out, values
         else:
             # One pass over the mask; an exact test (NaN in a user's mask counts as a change).
             # Skipped when the caller promised that no mask changed (`masks_unchanged`).
@@ -291,23 +325,23 @@ class Measurer:
             # here (docs/design_figures.md).
             n_kept = tf.shape(kept)[0]
             values = tf.cond(tf.equal(n_kept, size), lambda: flat, lambda: tf.gather_nd(flat, kept))
-            pruned_in_values = tf.constant(0, tf.int32)
-        return changed, mask_figures, kept, source_out, mask_out, values, pruned_in_values
+        return changed, mask_figures, kept, source_out, mask_out, values
 
-    def _weight_figures(self, pw, force, unchanged, last_source, kept):
+    def _weight_figures(self, pw, read, force, unchanged, last_source, kept, small):
         size = pw.size
-        w = tf.cast(_as_tensor(pw.variable), tf.float32)
+        w, source = read
         flat = tf.reshape(w, [-1])
-        source = self._mask_source(pw, w)
-        changed, mask_figures, kept, source_out, mask_out, values, pruned_in_values = (
-            self._mask_part(pw, source, flat, force, unchanged, last_source, kept)
+        changed, mask_figures, kept, source_out, mask_out, values = self._mask_part(
+            pw, source, flat, force, unchanged, last_source, kept, small
         )
         if pw.threshold_variable is not None and pw.sparsity_m_by_n is None:
             threshold = tf.cast(_as_tensor(pw.threshold_variable), tf.float64)
         else:  # manual pruning has none; TF-MOT's N:M threshold is a dummy value
             threshold = tf.constant(_NAN, tf.float64)
-        nonfinite, mean, std, wmin, wmax, l1, l2, hi, absf, not_kept = value_parts(
-            values, size, last_source is not None, pruned_in_values
+        # The entries of the first histogram bin that are not kept weights are taken out on
+        # the host (`measure`), from the figures.
+        nonfinite, mean, std, wmin, wmax, l1, l2, hi, absf, _ = value_parts(
+            values, size, last_source is not None, 0
         )
         # The row of DEVICE_FIELDS; the schedule's two come from `schedule_columns`.
         row = [
@@ -328,25 +362,37 @@ class Measurer:
             tf.cast(nonfinite, tf.float64),
             tf.cast(hi, tf.float64),
         ]
-        return row, (absf, hi, not_kept), changed, source_out, kept, mask_out
+        return row, (absf, hi), changed, source_out, kept, mask_out
 
     def _histograms(self, parts):
-        """[W, bins] int32: each weight's |w| histogram from its `value_parts` pieces."""
+        """[W, bins] int32: each weight's |w| counts from its `value_parts` pieces, the first
+        bin still holding the entries that are not kept weights (see `measure`)."""
         bins = self.histogram_bins
         return tf.stack(
             [
-                tf.zeros([bins], tf.int32) if absf is None else histogram(absf, hi, n, bins)
-                for absf, hi, n in parts
+                tf.zeros([bins], tf.int32) if absf is None else histogram_counts(absf, hi, bins)
+                for absf, hi in parts
             ]
         )
 
     def _compute(self, force, unchanged, with_histograms, last_sources, kept_indices):
         vectors, histograms, changed, sources, kept, masks = [], [], [], [], [], []
         states = iter(zip(last_sources, kept_indices))
+        reads = []
         for pw in self.weights:
+            w = tf.cast(_as_tensor(pw.variable), tf.float32)
+            reads.append((w, self._mask_source(pw, w)))
+        small = [
+            (pw, r[1]) for pw, r in zip(self.weights, reads) if id(pw) not in self._stateful_ids
+        ]
+        if small:
+            small_changed, small_figures, small_masks = self._small_masks(small, force, unchanged)
+            small_parts = iter(zip(small_figures, small_masks))
+        for pw, read in zip(self.weights, reads):
             stateful = id(pw) in self._stateful_ids
             last_source, kept_index = next(states) if stateful else (None, None)
-            out = self._weight_figures(pw, force, unchanged, last_source, kept_index)
+            part = None if stateful else (small_changed, *next(small_parts))
+            out = self._weight_figures(pw, read, force, unchanged, last_source, kept_index, part)
             vectors.append(out[0])
             histograms.append(out[1])
             changed.append(out[2])
@@ -390,14 +436,17 @@ class Measurer:
         `figures` columns follow `DEVICE_FIELDS`; `masks` is a list of bool ndarrays. The mask
         of a large weight that did not change since the previous call is the very same
         ndarray object as then; `self.changed` is False for those (True for the others,
-        including every small weight: their masks are copied, and compared by the caller).
+        including every small weight without the promise below: their masks are copied,
+        and compared by the caller).
 
         `masks_unchanged=True` is the caller's promise that no mask changed since the previous
         call (for TF-MOT: no pruning step of any schedule in between; the schedule and the
         step say so without reading a mask). Large weights then skip the pass comparing their
-        mask with the previous one: their mask figures, kept weights and host masks are those
-        of the previous call, as when the comparison finds no change. With a broken promise
-        their figures are those of the previous mask. Ignored at the first call.
+        mask with the previous one, and small weights the passes deriving figures from their
+        masks: the mask figures and host masks of every weight (and large weights' kept
+        weights) are those of the previous call, and `self.changed` is False for all. With a
+        broken promise the figures taken from the masks (and the histograms' first bins) are
+        those of the previous masks. Ignored at the first call.
         """
         force = self._last_sources is None
         if force:
@@ -420,7 +469,14 @@ class Measurer:
                 self._mask_figures[i] = figures[i, _MASK_COLUMNS]
             else:
                 figures[i, _MASK_COLUMNS] = self._mask_figures[i]
-        histograms = histograms.numpy() if with_histograms else None
+        if with_histograms:
+            # The first bin less what is not a kept weight: pruned zeros and non-finite values.
+            histograms = histograms.numpy()
+            scratch = self._scratch_sizes
+            pruned = scratch - np.where(scratch > 0, figures[:, _NONZEROS], 0).astype(np.int64)
+            histograms[:, 0] -= (pruned + figures[:, _NONFINITE].astype(np.int64)).astype(np.int32)
+        else:
+            histograms = None
         return figures, histograms, list(self._host_masks), int(other_nonzeros.numpy())
 
 

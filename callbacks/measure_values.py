@@ -104,10 +104,14 @@ def _signed_sum(values):
     cast to float64 first writes (and reads again) a copy twice the values' size, which costs
     several times the pass itself on a large weight. Instead, rows of `SUM_ROW` values are
     summed in float32 (an error of about 1e-9 of the sum of |x|), and those partial sums,
-    with the few values left over, in float64. Small weights (measured without the kept
-    state) keep the exact float64 sum: there the copy costs little.
+    with the few values left over, in float64.
     """
-    n = tf.size(values)
+    n = values.shape[0]
+    if n is None:  # gathered kept weights: as many as the mask keeps
+        n = tf.size(values)
+    elif n % SUM_ROW == 0:  # a known size: no values left over
+        rows = tf.reshape(values, [n // SUM_ROW, SUM_ROW])
+        return tf.reduce_sum(tf.cast(tf.reduce_sum(rows, axis=1), tf.float64))
     rows = n // SUM_ROW
     head = tf.reshape(values[: rows * SUM_ROW], [rows, SUM_ROW])
     partial = tf.reduce_sum(tf.cast(tf.reduce_sum(head, axis=1), tf.float64))
@@ -151,10 +155,7 @@ def value_parts(values, size, gathered, pruned_in_values):
         zero = tf.constant(0.0, tf.float64)
         hi = tf.constant(0.0, tf.float32)
         return tf.constant(0, tf.int64), nan, nan, nan, nan, zero, zero, hi, None, None
-    if gathered:
-        total = _signed_sum(values)
-    else:
-        total = tf.reduce_sum(tf.cast(values, tf.float64))
+    total = _signed_sum(values)
     # Sums of non-negative terms cancel nothing: float32 is exact enough (about 1e-7).
     # l2_loss is sum(x**2) / 2 in one pass (square then sum would write a squared copy).
     squares = tf.cast(2.0 * tf.nn.l2_loss(values), tf.float64)
@@ -177,9 +178,15 @@ def value_parts(values, size, gathered, pruned_in_values):
     return nonfinite, mean, std, wmin, wmax, l1, l2, hi, absf, not_kept
 
 
+def histogram_counts(absf, hi, bins):
+    """The `bins` counts of `absf` (|w| with non-finite values as 0) over [0, max(hi, 1e-30)],
+    its first bin holding the entries that are not kept weights as well (see `histogram`)."""
+    return tf.histogram_fixed_width(absf, tf.stack([0.0, tf.maximum(hi, 1e-30)]), nbins=bins)
+
+
 def histogram(absf, hi, not_kept, bins):
     """The `bins` counts of the |w| histogram over [0, max(hi, 1e-30)] of `absf` (|w| with
     non-finite values as 0), less `not_kept` entries of the first bin (pruned zeros and
     non-finite values, which `absf` holds as 0)."""
-    counts = tf.histogram_fixed_width(absf, tf.stack([0.0, tf.maximum(hi, 1e-30)]), nbins=bins)
+    counts = histogram_counts(absf, hi, bins)
     return tf.tensor_scatter_nd_sub(counts, [[0]], tf.reshape(not_kept, [1]))

@@ -1,9 +1,10 @@
 """`Measurer.measure(masks_unchanged=True)`: the caller's promise that no mask changed.
 
 With the promise kept, a record is exactly the record without it (every figure, histogram and
-mask); large weights skip the pass comparing their mask with the previous one and hand back the
-previous host mask object. The promise is ignored at the first call, and a broken promise keeps
-the previous mask's figures (documented, pinned here so that a change of it is deliberate).
+mask); large weights skip the pass comparing their mask with the previous one, small ones the
+passes deriving figures from theirs, and both hand back the previous host mask object. The
+promise is ignored at the first call, and a broken promise keeps the previous mask's figures
+(documented, pinned here so that a change of it is deliberate).
 """
 
 import numpy as np
@@ -60,8 +61,7 @@ def test_masks_unchanged_record_equals_record_without_promise(path):
         before = promised._host_masks[0]
         out = promised.measure(masks_unchanged=True)
         _assert_same(out, compared.measure())
-        if path == "gathered":
-            assert promised.changed == [False, False] and out[2][0] is before
+        assert promised.changed == [False, False] and out[2][0] is before
     # A mask change told (no promise) is measured as such by both.
     _set_mask(hidden, [1])
     out = promised.measure()
@@ -79,16 +79,16 @@ def test_masks_unchanged_ignored_at_first_call(path):
     np.testing.assert_array_equal(masks[0], expected)
 
 
-def test_masks_unchanged_broken_promise_keeps_previous_mask_figures_of_large_weights(path):
+def test_masks_unchanged_broken_promise_keeps_previous_mask_figures(path):
+    """Large weights skip comparing their masks, small ones deriving figures from theirs: with
+    the promise broken, both keep the previous mask and its figures (and `changed` is False)."""
     weights = _weights()
     _set_mask(weights[0], [0])
     measurer = measure.Measurer(weights, [])
-    measurer.measure()
+    first = measurer.measure()[2][0]
     _set_mask(weights[0], [0, 1])
     figures, _, masks, _ = measurer.measure(masks_unchanged=True)
-    if path == "gathered":  # compared on the device: the promise is taken
-        assert figures[0, NONZEROS] == 64 * 23 and masks[0][:, 1].all()
-    else:  # small weights are measured from scratch: the promise changes nothing
-        assert figures[0, NONZEROS] == 64 * 22 and not masks[0][:, 1].any()
+    assert figures[0, NONZEROS] == 64 * 23 and masks[0][:, 1].all() and masks[0] is first
+    assert measurer.changed == [False, False]
     figures, _, masks, _ = measurer.measure()  # without the promise: the change is seen
     assert figures[0, NONZEROS] == 64 * 22 and not masks[0][:, 1].any()
