@@ -28,15 +28,18 @@ import math
 import numpy as np
 import tensorflow as tf
 
+from tb_prune_plugin.callbacks.mask_figures import block_sparsity, mask_counts, nm_compliance
 from tb_prune_plugin.callbacks.measure_values import (  # noqa: F401  (SUM_ROW, _signed_sum: tests)
     SUM_ROW,
     _as_tensor,
     _signed_sum,
     _value_figures,
+    finite_parts,
     histogram,
     histogram_counts,
     schedule_columns,
     value_parts,
+    value_sums,
 )
 
 # Order of the per-weight vector the graph returns.
@@ -59,60 +62,6 @@ DEVICE_FIELDS = (
     "histogram_hi",
 )
 _NAN = float("nan")
-
-
-def _mask_counts(maskf, shape):
-    """(pruned units fraction, pruned inputs fraction, kept count) from a 0/1 float mask.
-
-    Two reductions of the mask (per output unit, per input channel) give all three; the kept
-    count is summed in int64 from per-unit counts, which float32 holds exactly.
-    """
-    if len(shape) < 2 or not all(shape):
-        nan = tf.constant(_NAN, tf.float64)
-        return nan, nan, tf.cast(tf.reduce_sum(tf.cast(maskf, tf.float64)), tf.int64)
-    rank = len(shape)
-    per_unit = tf.reduce_sum(maskf, axis=list(range(rank - 1)))
-    per_input = tf.reduce_sum(maskf, axis=[a for a in range(rank) if a != rank - 2])
-    units = tf.reduce_mean(tf.cast(tf.equal(per_unit, 0.0), tf.float64))
-    inputs = tf.reduce_mean(tf.cast(tf.equal(per_input, 0.0), tf.float64))
-    return units, inputs, tf.reduce_sum(tf.cast(per_unit, tf.int64))
-
-
-def _move_input_axis(mask, shape, last):
-    """The mask with the input axis (second to last) moved first (or last), as 2-D."""
-    rank = len(shape)
-    others = [i for i in range(rank) if i != rank - 2]
-    if last:
-        return tf.reshape(tf.transpose(mask, others + [rank - 2]), [-1, shape[-2]])
-    return tf.reshape(tf.transpose(mask, [rank - 2] + others), [shape[-2], -1])
-
-
-def _nm_compliance(mask, shape, m_by_n):
-    """Fraction of groups of n consecutive input-channel weights with at most n - m kept.
-
-    Groups run along the input channel, as TF-MOT builds them (weights rearranged
-    to [out * kernel, in]); a last partial group is padded with pruned entries.
-    """
-    if m_by_n is None or len(shape) < 2 or not all(shape):
-        return tf.constant(_NAN, tf.float64)
-    zeros, n = m_by_n
-    rows = _move_input_axis(mask, shape, last=True)
-    pad = (-shape[-2]) % n
-    if pad:
-        rows = tf.pad(rows, [[0, 0], [0, pad]], constant_values=False)
-    kept = tf.reduce_sum(tf.cast(tf.reshape(rows, [-1, n]), tf.int32), axis=1)
-    return tf.reduce_mean(tf.cast(kept <= n - zeros, tf.float64))
-
-
-def _block_sparsity(mask, shape, block):
-    if block is None or len(shape) != 2 or not all(shape):
-        return tf.constant(_NAN, tf.float64)
-    bh, bw = block
-    pad_r, pad_c = (-shape[0]) % bh, (-shape[1]) % bw
-    padded = tf.pad(mask, [[0, pad_r], [0, pad_c]], constant_values=False)
-    blocks = tf.reshape(padded, [(shape[0] + pad_r) // bh, bh, (shape[1] + pad_c) // bw, bw])
-    none_kept = tf.logical_not(tf.reduce_any(blocks, axis=[1, 3]))
-    return tf.reduce_mean(tf.cast(none_kept, tf.float64))
 
 
 # The figures derived from the mask alone: computed when the mask changed, reused otherwise.
@@ -239,13 +188,13 @@ class Measurer:
         mask = source if source.dtype == tf.bool else tf.not_equal(source, 0.0)
         mask = tf.reshape(mask, shape)
         maskf = tf.cast(mask, tf.float32)
-        units, inputs, nonzeros = _mask_counts(maskf, shape)
+        units, inputs, nonzeros = mask_counts(maskf, shape)
         figures = [
             tf.cast(nonzeros, tf.float64),
             units,
             inputs,
-            _nm_compliance(mask, shape, pw.sparsity_m_by_n),
-            _block_sparsity(mask, shape, pw.block_size),
+            nm_compliance(mask, shape, pw.sparsity_m_by_n),
+            block_sparsity(mask, shape, pw.block_size),
         ]
         if with_kept:
             kept = tf.where(tf.reshape(mask, [-1]))  # [kept, 1]: as gather_nd takes them
@@ -338,12 +287,17 @@ class Measurer:
             threshold = tf.cast(_as_tensor(pw.threshold_variable), tf.float64)
         else:  # manual pruning has none; TF-MOT's N:M threshold is a dummy value
             threshold = tf.constant(_NAN, tf.float64)
-        # The entries of the first histogram bin that are not kept weights are taken out on
-        # the host (`measure`), from the figures.
-        nonfinite, mean, std, wmin, wmax, l1, l2, hi, absf, _ = value_parts(
-            values, size, last_source is not None, 0
-        )
-        # The row of DEVICE_FIELDS; the schedule's two come from `schedule_columns`.
+        if size:
+            mean, std, wmin, wmax, l1, squares, absf = value_sums(
+                values, size, last_source is not None
+            )
+            finite = (values, squares, absf, wmin, wmax)  # for `finite_parts`
+            wmin, wmax, l2 = tf.cast(wmin, tf.float64), tf.cast(wmax, tf.float64), tf.sqrt(squares)
+        else:
+            _, mean, std, wmin, wmax, l1, l2, _, _, _ = value_parts(values, size, False, 0)
+            finite = None
+        # The row of DEVICE_FIELDS; the schedule's two come from `schedule_columns`, the last
+        # two (non-finite count, max finite |w|) from `finite_parts` (`_compute`).
         row = [
             mask_figures[0],
             None,
@@ -359,10 +313,10 @@ class Measurer:
             mask_figures[2],
             mask_figures[3],
             mask_figures[4],
-            tf.cast(nonfinite, tf.float64),
-            tf.cast(hi, tf.float64),
+            tf.constant(0.0, tf.float64),
+            tf.constant(0.0, tf.float64),
         ]
-        return row, (absf, hi), changed, source_out, kept, mask_out
+        return row, finite, changed, source_out, kept, mask_out
 
     def _histograms(self, parts):
         """[W, bins] int32: each weight's |w| counts from its `value_parts` pieces, the first
@@ -370,13 +324,13 @@ class Measurer:
         bins = self.histogram_bins
         return tf.stack(
             [
-                tf.zeros([bins], tf.int32) if absf is None else histogram_counts(absf, hi, bins)
-                for absf, hi in parts
+                tf.zeros([bins], tf.int32) if part is None else histogram_counts(*part, bins)
+                for part in parts
             ]
         )
 
     def _compute(self, force, unchanged, with_histograms, last_sources, kept_indices):
-        vectors, histograms, changed, sources, kept, masks = [], [], [], [], [], []
+        vectors, finite, changed, sources, kept, masks = [], [], [], [], [], []
         states = iter(zip(last_sources, kept_indices))
         reads = []
         for pw in self.weights:
@@ -394,12 +348,19 @@ class Measurer:
             part = None if stateful else (small_changed, *next(small_parts))
             out = self._weight_figures(pw, read, force, unchanged, last_source, kept_index, part)
             vectors.append(out[0])
-            histograms.append(out[1])
+            finite.append(out[1])
             changed.append(out[2])
             masks.append(out[5])
             if last_source is not None:
                 sources.append(out[3])
                 kept.append(out[4])
+        # Every weight's non-finite count and max finite |w| in one branch, and its |w| with
+        # non-finite values as 0 for the histograms.
+        histograms = [None] * len(vectors)
+        measured = [i for i, parts in enumerate(finite) if parts is not None]
+        for i, (nonfinite, absf, hi) in zip(measured, finite_parts([finite[i] for i in measured])):
+            vectors[i][-2:] = [tf.cast(nonfinite, tf.float64), tf.cast(hi, tf.float64)]
+            histograms[i] = (absf, hi)
         other_nonzeros = tf.constant(0, tf.int64)
         for v in self.other_variables:
             other_nonzeros += tf.math.count_nonzero(_as_tensor(v), dtype=tf.int64)
