@@ -75,6 +75,8 @@ MASK_FIELDS = (
 _MASK_COLUMNS = [DEVICE_FIELDS.index(name) for name in MASK_FIELDS]
 _TARGET, _SHOULD_PRUNE = DEVICE_FIELDS.index("target_sparsity"), DEVICE_FIELDS.index("should_prune")
 assert _SHOULD_PRUNE == _TARGET + 1
+# `_compute` sets the last two from `finite_parts`.
+assert DEVICE_FIELDS[-2:] == ("nonfinite", "histogram_hi")
 _NONZEROS, _NONFINITE = DEVICE_FIELDS.index("nonzeros"), DEVICE_FIELDS.index("nonfinite")
 _ROW_COLUMNS = [f for f in range(len(DEVICE_FIELDS)) if f not in (_TARGET, _SHOULD_PRUNE)]
 _BOOLS = {}  # the graph's `force` argument as tensors, converted once, not at every call
@@ -319,7 +321,7 @@ class Measurer:
         return row, finite, changed, source_out, kept, mask_out
 
     def _histograms(self, parts):
-        """[W, bins] int32: each weight's |w| counts from its `value_parts` pieces, the first
+        """[W, bins] int32: each weight's |w| counts from its (|w|, max finite |w|), the first
         bin still holding the entries that are not kept weights (see `measure`)."""
         bins = self.histogram_bins
         return tf.stack(
