@@ -417,6 +417,17 @@ def record_parts_section(rm):
     return fill("issue10_record_parts", rows=table_rows(rows))
 
 
+def _without_histograms(r):
+    """The record's ratios without histograms, as the missed-record line says them ("" for the
+    results of a run from before records without histograms)."""
+    keys = ("ratio_without_histograms", "ratio_masks_unchanged_without_histograms")
+    if not all(k in r for k in keys):
+        return ""
+    return "; without histograms %.2f x, and %.2f x with `masks_unchanged`" % tuple(
+        r[k]["median"] for k in keys
+    )
+
+
 def _largest_parts(breakdown, count=3):
     """The largest parts of a record at a step without a mask change (the parts run only at a
     change, named so, are said after them)."""
@@ -481,6 +492,7 @@ def missed_lines(results):
                     model=name,
                     ratio="%.2f" % r["ratio"]["median"],
                     unchanged="%.2f" % r["ratio_masks_unchanged"]["median"],
+                    without=_without_histograms(r),
                     largest=_largest_parts(r["breakdown"])
                     if r.get("breakdown")
                     else "not measured in this run (no breakdown in its results)",
