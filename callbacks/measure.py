@@ -34,12 +34,10 @@ from tb_prune_plugin.callbacks.measure_values import (  # noqa: F401  (SUM_ROW, 
     _as_tensor,
     _signed_sum,
     _value_figures,
-    finite_parts,
     histogram,
     histogram_counts,
     schedule_columns,
     value_parts,
-    value_sums,
 )
 
 # Order of the per-weight vector the graph returns.
@@ -75,8 +73,6 @@ MASK_FIELDS = (
 _MASK_COLUMNS = [DEVICE_FIELDS.index(name) for name in MASK_FIELDS]
 _TARGET, _SHOULD_PRUNE = DEVICE_FIELDS.index("target_sparsity"), DEVICE_FIELDS.index("should_prune")
 assert _SHOULD_PRUNE == _TARGET + 1
-# `_compute` sets the last two from `finite_parts`.
-assert DEVICE_FIELDS[-2:] == ("nonfinite", "histogram_hi")
 _NONZEROS, _NONFINITE = DEVICE_FIELDS.index("nonzeros"), DEVICE_FIELDS.index("nonfinite")
 _ROW_COLUMNS = [f for f in range(len(DEVICE_FIELDS)) if f not in (_TARGET, _SHOULD_PRUNE)]
 _BOOLS = {}  # the graph's `force` argument as tensors, converted once, not at every call
@@ -289,17 +285,12 @@ class Measurer:
             threshold = tf.cast(_as_tensor(pw.threshold_variable), tf.float64)
         else:  # manual pruning has none; TF-MOT's N:M threshold is a dummy value
             threshold = tf.constant(_NAN, tf.float64)
-        if size:
-            mean, std, wmin, wmax, l1, squares, absf = value_sums(
-                values, size, last_source is not None
-            )
-            finite = (values, squares, absf, wmin, wmax)  # for `finite_parts`
-            wmin, wmax, l2 = tf.cast(wmin, tf.float64), tf.cast(wmax, tf.float64), tf.sqrt(squares)
-        else:
-            _, mean, std, wmin, wmax, l1, l2, _, _, _ = value_parts(values, size, False, 0)
-            finite = None
-        # The row of DEVICE_FIELDS; the schedule's two come from `schedule_columns`, the last
-        # two (non-finite count, max finite |w|) from `finite_parts` (`_compute`).
+        # The entries of the first histogram bin that are not kept weights are taken out on
+        # the host (`measure`), from the figures.
+        nonfinite, mean, std, wmin, wmax, l1, l2, hi, absf, _ = value_parts(
+            values, size, last_source is not None, 0
+        )
+        # The row of DEVICE_FIELDS; the schedule's two come from `schedule_columns`.
         row = [
             mask_figures[0],
             None,
@@ -315,24 +306,24 @@ class Measurer:
             mask_figures[2],
             mask_figures[3],
             mask_figures[4],
-            tf.constant(0.0, tf.float64),
-            tf.constant(0.0, tf.float64),
+            tf.cast(nonfinite, tf.float64),
+            tf.cast(hi, tf.float64),
         ]
-        return row, finite, changed, source_out, kept, mask_out
+        return row, (absf, hi), changed, source_out, kept, mask_out
 
     def _histograms(self, parts):
-        """[W, bins] int32: each weight's |w| counts from its (|w|, max finite |w|), the first
+        """[W, bins] int32: each weight's |w| counts from its `value_parts` pieces, the first
         bin still holding the entries that are not kept weights (see `measure`)."""
         bins = self.histogram_bins
         return tf.stack(
             [
-                tf.zeros([bins], tf.int32) if part is None else histogram_counts(*part, bins)
-                for part in parts
+                tf.zeros([bins], tf.int32) if absf is None else histogram_counts(absf, hi, bins)
+                for absf, hi in parts
             ]
         )
 
     def _compute(self, force, unchanged, with_histograms, last_sources, kept_indices):
-        vectors, finite, changed, sources, kept, masks = [], [], [], [], [], []
+        vectors, histograms, changed, sources, kept, masks = [], [], [], [], [], []
         states = iter(zip(last_sources, kept_indices))
         reads = []
         for pw in self.weights:
@@ -350,19 +341,12 @@ class Measurer:
             part = None if stateful else (small_changed, *next(small_parts))
             out = self._weight_figures(pw, read, force, unchanged, last_source, kept_index, part)
             vectors.append(out[0])
-            finite.append(out[1])
+            histograms.append(out[1])
             changed.append(out[2])
             masks.append(out[5])
             if last_source is not None:
                 sources.append(out[3])
                 kept.append(out[4])
-        # Every weight's non-finite count and max finite |w| in one branch, and its |w| with
-        # non-finite values as 0 for the histograms.
-        histograms = [None] * len(vectors)
-        measured = [i for i, parts in enumerate(finite) if parts is not None]
-        for i, (nonfinite, absf, hi) in zip(measured, finite_parts([finite[i] for i in measured])):
-            vectors[i][-2:] = [tf.cast(nonfinite, tf.float64), tf.cast(hi, tf.float64)]
-            histograms[i] = (absf, hi)
         other_nonzeros = tf.constant(0, tf.int64)
         for v in self.other_variables:
             other_nonzeros += tf.math.count_nonzero(_as_tensor(v), dtype=tf.int64)

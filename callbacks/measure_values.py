@@ -124,36 +124,15 @@ def _finite_parts(values, squares, absf, wmin, wmax):
     they counted and kept out; else max |w| is max(|min|, |max|), without a pass over |w|.
     One branch for the three (each branch of a graph costs some ops of its own)."""
 
-    return tf.cond(
-        tf.math.is_finite(squares),
-        lambda: _all_finite(absf, wmin, wmax),
-        lambda: _not_finite(values, absf),
-    )
+    def finite():
+        return tf.constant(0, tf.int64), absf, tf.maximum(tf.abs(wmin), tf.abs(wmax))
 
+    def not_finite():
+        kept = tf.where(tf.math.is_finite(absf), absf, tf.zeros_like(absf))
+        count = tf.math.count_nonzero(tf.logical_not(tf.math.is_finite(values)), dtype=tf.int64)
+        return count, kept, tf.maximum(tf.reduce_max(kept), 0.0)
 
-def _all_finite(absf, wmin, wmax):
-    return tf.constant(0, tf.int64), absf, tf.maximum(tf.abs(wmin), tf.abs(wmax))
-
-
-def _not_finite(values, absf):
-    kept = tf.where(tf.math.is_finite(absf), absf, tf.zeros_like(absf))
-    count = tf.math.count_nonzero(tf.logical_not(tf.math.is_finite(values)), dtype=tf.int64)
-    return count, kept, tf.maximum(tf.reduce_max(kept), 0.0)
-
-
-def finite_parts(parts):
-    """`_finite_parts` of many weights in one branch: `parts` holds each weight's (values, sum
-    of squares, |w|, min, max) from `value_sums`; returns each one's (non-finite count, |w|
-    with non-finite values as 0, max finite |w|). NaN and Inf are rare: one test of every sum
-    of squares at once, and every weight's counts only when one is not finite (a branch per
-    weight costs a function call each)."""
-    if not parts:
-        return []
-    return tf.cond(
-        tf.reduce_all(tf.math.is_finite(tf.stack([p[1] for p in parts]))),
-        lambda: [_all_finite(absf, wmin, wmax) for _, _, absf, wmin, wmax in parts],
-        lambda: [_not_finite(values, absf) for values, _, absf, _, _ in parts],
-    )
+    return tf.cond(tf.math.is_finite(squares), finite, not_finite)
 
 
 def _value_figures(values, size, gathered, pruned_in_values, bins):
@@ -176,18 +155,6 @@ def value_parts(values, size, gathered, pruned_in_values):
         zero = tf.constant(0.0, tf.float64)
         hi = tf.constant(0.0, tf.float32)
         return tf.constant(0, tf.int64), nan, nan, nan, nan, zero, zero, hi, None, None
-    mean, std, wmin, wmax, l1, squares, absf = value_sums(values, size, gathered)
-    nonfinite, absf, hi = _finite_parts(values, squares, absf, wmin, wmax)
-    wmin, wmax = tf.cast(wmin, tf.float64), tf.cast(wmax, tf.float64)
-    l2 = tf.sqrt(squares)
-    not_kept = pruned_in_values + tf.cast(nonfinite, tf.int32)
-    return nonfinite, mean, std, wmin, wmax, l1, l2, hi, absf, not_kept
-
-
-def value_sums(values, size, gathered):
-    """(mean, std, min, max, l1, sum of squares, |w|) of a non-empty weight's effective
-    values (see `value_parts`), min and max as float32, before non-finite values are counted
-    and kept out of |w| (`finite_parts`)."""
     total = _signed_sum(values)
     # Sums of non-negative terms cancel nothing: float32 is exact enough (about 1e-7).
     # l2_loss is sum(x**2) / 2 in one pass (square then sum would write a squared copy).
@@ -204,7 +171,11 @@ def value_sums(values, size, gathered):
         some_pruned = tf.size(values) < size
         wmin = tf.where(some_pruned, tf.minimum(wmin, 0.0), wmin)
         wmax = tf.where(some_pruned, tf.maximum(wmax, 0.0), wmax)
-    return mean, std, wmin, wmax, l1, squares, absf
+    nonfinite, absf, hi = _finite_parts(values, squares, absf, wmin, wmax)
+    wmin, wmax = tf.cast(wmin, tf.float64), tf.cast(wmax, tf.float64)
+    l2 = tf.sqrt(squares)
+    not_kept = pruned_in_values + tf.cast(nonfinite, tf.int32)
+    return nonfinite, mean, std, wmin, wmax, l1, l2, hi, absf, not_kept
 
 
 def histogram_counts(absf, hi, bins):
