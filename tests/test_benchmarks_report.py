@@ -207,3 +207,48 @@ def test_scale_run_blob_reads_line():
         "(1.7 to 5.2) nudged by the plugin (`tb_prune_plugin/server_nudge.py`: the server holds a "
         "small answer until the client acknowledges the part before it)."
     ]
+
+
+def test_issue10_every_step_target_at_tfmots_usual_frequency():
+    """With default_policy.py's every_n_steps=1 fits (frequency 100), the every-step target
+    row is theirs and the short fits' (a mask change every few steps) is reported only."""
+    results, _, _ = kept_run()
+    rm = results["real_models"]
+    rm["models"]["resnet50"] = m = rm["models"].pop("mobilenet_v2")  # the model with a target
+    dp = m["default_policy"]
+    dp["per_step_ms"]["monitor_every_1"] = dict(dp["per_step_ms"]["monitor_default"])
+    dp["ratio_every_1"] = {"median": 1.05, "min": 1.01, "max": 1.2, "n": 3}
+    dp["monitor_every_1"] = [dict(dp["monitor"][0], records=6, monitor_seconds=0.1)]
+    short_ratio = m["ratio"]["monitor_every_1"]
+    assert short_ratio["median"] > 1.05  # the short fits alone would miss the target
+    usual = "TF-MOT PolynomialDecay at frequency 4; fits of one 6-step epoch; 77 ms per step "
+    usual += "with UpdatePruningStep alone"
+    text = _render(results)
+    assert _row(text, "10.2 step ratio, every_n_steps=1, resnet50")[1:] == [
+        usual,
+        "1.05 x (1.01 to 1.20, n=3)",
+        "<= 1.05 x",
+        "**met**",
+    ]
+    short = "10.2 step ratio in the short fits (a mask change every 2 steps), every_n_steps=1"
+    assert _row(text, short + ", resnet50")[2:] == [
+        "%.2f x (%.2f to %.2f, n=1)"
+        % (short_ratio["median"], short_ratio["min"], short_ratio["max"]),
+        "(reported)",
+        "",
+    ]
+    assert "Step ratio of `monitor_every_1` on resnet50" not in text
+    assert "Step ratio of `PruningMonitor(every_n_steps=1)` on resnet50" not in text
+
+    dp["ratio_every_1"]["median"] = 1.051
+    text = _render(results)
+    assert _row(text, "10.2 step ratio, every_n_steps=1, resnet50")[4] == "**missed**"
+    training = dp["monitor_every_1"][0]["training_seconds_per_step"] * 6
+    line = (
+        "- Step ratio of `PruningMonitor(every_n_steps=1)` on resnet50 at TF-MOT's frequency 4 "
+        "(fits of one 6-step epoch, timed whole): 1.051 x. The monitor's own accounting per fit: "
+        "records 6 (every step), one record %s ms (its moving average), its batch hooks' share "
+        "of the fit's time %.1f%% (the record/floor row and its parts say where a record's time "
+        "goes)." % (round(1e3 * dp["monitor"][0]["record_seconds"]), 100 * 0.1 / (0.1 + training))
+    )
+    assert line in text.splitlines()
