@@ -480,7 +480,8 @@ def _group(model, variants, data, config, reference):
     result["trainable_weights"] = _weights_of(model)
     result["profile"] = {
         v: profile_monitor(model, variants[v], data, config)
-        for v in ("monitor_every_1", "monitor_every_10")
+        for v in ("monitor_default", "monitor_every_1", "monitor_every_10")
+        if v in variants
     }
     result["one_pass_floor_ms"] = one_pass_floor(variants["monitor_every_1"])
     for callbacks in variants.values():

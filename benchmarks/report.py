@@ -472,11 +472,14 @@ def _variant_rows(result):
 
 def _overhead_group(overhead, group, result):
     """A group's variants, and where the monitor's time goes."""
-    every1, every10 = result["profile"]["monitor_every_1"], result["profile"]["monitor_every_10"]
+    profile = result["profile"]
+    every1, every10 = profile["monitor_every_1"], profile["monitor_every_10"]
+    # The default's column, first, in the results of a run that profiled it.
+    columns = [v for v in PROFILE_COLUMNS if v in profile]
     reference = result["per_step_ms"][result["reference"]]["median"]
     parts = [
-        (part, _num(ms, 3), _num(every10["parts_ms_per_step"].get(part), 3))
-        for part, ms in every1["parts_ms_per_step"].items()
+        (part,) + tuple(_num(profile[v]["parts_ms_per_step"].get(part), 3) for v in columns)
+        for part in every1["parts_ms_per_step"]
     ]
     largest = sorted(every1["parts_ms_per_step"].items(), key=lambda kv: -kv[1])[:3]
     total = every1["hook_ms_per_step"] or 1
@@ -492,10 +495,10 @@ def _overhead_group(overhead, group, result):
         rows=table_rows(_variant_rows(result)),
         reference=_num(reference, 2),
         parts=table_rows(parts),
-        records_1=every1["records"],
-        records_10=every10["records"],
-        hook_1=_num(every1["hook_ms_per_step"], 3),
-        hook_10=_num(every10["hook_ms_per_step"], 3),
+        columns="".join(" %s |" % PROFILE_COLUMNS[v] for v in columns),
+        rules="---|" * len(columns),
+        records=_and([str(profile[v]["records"]) for v in columns]),
+        hooks="".join(" **%s** |" % _num(profile[v]["hook_ms_per_step"], 3) for v in columns),
         hook_1_short=_num(every1["hook_ms_per_step"], 2),
         hook_share="%.0f%%" % (100 * every1["hook_ms_per_step"] / reference),
         largest="; ".join(
@@ -503,6 +506,42 @@ def _overhead_group(overhead, group, result):
         ),
         floor=floor_text,
         every_10=_paragraph(_every_10_sentence(result, every10, reference)),
+        default=_paragraph(_default_sentence(result, profile.get("monitor_default"), reference)),
+    )
+
+
+# The profiled variants' columns, in order.
+PROFILE_COLUMNS = {
+    "monitor_default": "default arguments",
+    "monitor_every_1": "every step",
+    "monitor_every_10": "every 10 steps",
+}
+
+
+def _and(items):
+    return ", ".join(items[:-1]) + " and " + items[-1] if len(items) > 1 else "".join(items)
+
+
+def _default_sentence(result, default, reference):
+    """What the hook costs with default arguments, against the measured ratio."""
+    ratio = result.get("ratio", {}).get("monitor_default")
+    if default is None or ratio is None:
+        return ""
+    parts = default["parts_ms_per_step"]
+    graph = next((ms for name, ms in parts.items() if name.startswith("measuring graph")), 0.0)
+    hook = default["hook_ms_per_step"]
+    return fill(
+        "overhead_default",
+        hook=_num(hook, 3),
+        hook_share="%.1f%%" % (100 * hook / reference),
+        records=default["records"],
+        graph=_num(graph, 3),
+        median="%.3f" % ratio["median"],
+        min="%.3f" % ratio["min"],
+        max="%.3f" % ratio["max"],
+        verdict="is above the hook's share: the rest is spent outside the monitor's hooks"
+        if ratio["median"] - 1 > hook / reference
+        else "is below the hook's share, which the spread of the rounds allows",
     )
 
 

@@ -523,6 +523,39 @@ def _missed_default_policy(name, dp):
     return lines
 
 
+def _missed_small_default(name, group):
+    """Where the default's time went on an overhead-stage model, if its target is missed: the
+    profiled fit's hook (nothing more when the stage did not profile the default)."""
+    ratio = ((group or {}).get("ratio") or {}).get("monitor_default")
+    if not ratio or ratio["median"] <= DEFAULT_STEP_TARGET:
+        return []
+    profile = group.get("profile", {}).get("monitor_default")
+    reference = group["per_step_ms"][group["reference"]]["median"]
+    summaries = group["ratio"].get("pruning_summaries")
+    return [
+        fill(
+            "issue10_missed_small_default",
+            model=name,
+            ratio="%.3f" % ratio["median"],
+            spread="%.3f to %.3f" % (ratio["min"], ratio["max"]),
+            hook="This run did not profile the default arguments."
+            if profile is None
+            else "The monitor's hook in the profiled fit with default arguments: %s ms per step, "
+            "%.1f%% of the reference step, for %d records in the fit (section 1 says what it is "
+            "made of)."
+            % (
+                num(profile["hook_ms_per_step"], 3),
+                100 * profile["hook_ms_per_step"] / reference,
+                profile["records"],
+            ),
+            summaries=""
+            if summaries is None
+            else " TF-MOT's own `PruningSummaries`, in the same rounds: %.3f x."
+            % summaries["median"],
+        )
+    ]
+
+
 def missed_lines(results):
     """A line per missed figure of issue 10: where its time goes, from the same results."""
     lines = []
@@ -564,6 +597,9 @@ def missed_lines(results):
                         share="%.1f%%" % (100 * record / step),
                     )
                 )
+    groups = (results.get("overhead") or {}).get("groups") or {}
+    for name in (rm or {}).get("small_models", {}):
+        lines += _missed_small_default(name, groups.get(name))
     md = results.get("mask_deltas")
     if md:
         k, at_k, _ = _interval(md)

@@ -252,3 +252,48 @@ def test_issue10_every_step_target_at_tfmots_usual_frequency():
         "goes)." % (round(1e3 * dp["monitor"][0]["record_seconds"]), 100 * 0.1 / (0.1 + training))
     )
     assert line in text.splitlines()
+
+
+def test_overhead_profile_of_the_default_arguments():
+    """A stage that profiled the default arguments gets their column first, a sentence on
+    them, and issue 10's missed line says the hook's share."""
+    results, _, _ = kept_run()
+    group = results["overhead"]["groups"]["tfmot_mlp"]
+    profile = group["profile"]
+    default = copy.deepcopy(profile["monitor_every_10"])
+    default["records"], default["hook_ms_per_step"] = 3, 0.5
+    default["parts_ms_per_step"] = {p: 0.01 for p in default["parts_ms_per_step"]}
+    profile["monitor_default"] = default
+    group["ratio"]["monitor_default"] = {"median": 1.04, "min": 0.99, "max": 1.2, "n": 7}
+    reference = group["per_step_ms"]["update_pruning_step"]["median"]
+    text = _render(results)
+    mlp = text.split("### TF-MOT, MLP")[1].split("\n### ")[0].splitlines()
+    header = mlp.index("| part | default arguments | every step | every 10 steps |")
+    assert mlp[header + 1] == "|---|---|---|---|"
+    assert mlp[header + 2].startswith("| measuring graph (tf.function over all weights) | 0.010 |")
+    total = [line for line in mlp if line.startswith("| **all of on_train_batch_end**")]
+    assert total == [
+        "| **all of on_train_batch_end** (records written in the fit: 3, %d and %d) | **0.500** "
+        "| **%.3f** | **%.3f** |"
+        % (
+            profile["monitor_every_1"]["records"],
+            profile["monitor_every_10"]["records"],
+            profile["monitor_every_1"]["hook_ms_per_step"],
+            profile["monitor_every_10"]["hook_ms_per_step"],
+        )
+    ]
+    share = "%.1f%%" % (100 * 0.5 / reference)
+    assert (
+        "With default arguments, the hook costs 0.500 ms per step, %s of the reference step, "
+        "against the 3%% target, for 3 records in the fit (its first step, its epoch ends, the "
+        "mask change, and what the overhead budget allows): the measuring graph 0.010 ms per "
+        "step. The measured ratio, 1.040 (0.990 to 1.200 over the rounds), is " % share
+    ) in text
+    line = (
+        "- Default-argument step ratio on tfmot_mlp (the overhead stage): 1.040 x (0.990 to "
+        "1.200 over the rounds). The monitor's hook in the profiled fit with default arguments: "
+        "0.500 ms per step, %s of the reference step, for 3 records in the fit (section 1 says "
+        "what it is made of). TF-MOT's own `PruningSummaries`, in the same rounds: %.3f x."
+        % (share, group["ratio"]["pruning_summaries"]["median"])
+    )
+    assert line in text.splitlines()
