@@ -115,7 +115,10 @@ def render(results):
         "Routes against `%s` (the largest kernel's sparsity tag; %s): the first request of "
         "each route (right after a scalars request; its ratio is to the rounds' median "
         "scalars time), then %d interleaved rounds (ratios per round; medians and range). "
-        "Target: every route within %.1fx /scalars."
+        "Target: every route within %.1fx /scalars. The log directory holds one run, and every "
+        "route is asked for it alone: the frontend asks `/mask_overlap` only for two runs or "
+        "more, whose records it walks together, so a first request there grows with the runs "
+        "compared."
         % (
             "/data/plugin/scalars/scalars",
             _bytes(routes["scalars_bytes"]),
