@@ -536,6 +536,13 @@ def _default_sentence(result, default, reference):
         hook_share="%.1f%%" % (100 * hook / reference),
         records=default["records"],
         graph=_num(graph, 3),
+        **_measured_against_hook(ratio, hook, reference),
+    )
+
+
+def _measured_against_hook(ratio, hook, reference):
+    """The placeholders saying a measured ratio (median, range) against the hook's share."""
+    return dict(
         median="%.3f" % ratio["median"],
         min="%.3f" % ratio["min"],
         max="%.3f" % ratio["max"],
@@ -563,12 +570,7 @@ def _every_10_sentence(result, every10, reference):
         graph_per_record=_num(graph * 10, 2),
         encode=_num(encode, 3),
         encode_share="%.1f%%" % (100 * encode / reference),
-        median="%.3f" % ratio["median"],
-        min="%.3f" % ratio["min"],
-        max="%.3f" % ratio["max"],
-        verdict="is above the hook's share: the rest is spent outside the monitor's hooks"
-        if ratio["median"] - 1 > hook / reference
-        else "is below the hook's share, which the spread of the rounds allows",
+        **_measured_against_hook(ratio, hook, reference),
     )
 
 
