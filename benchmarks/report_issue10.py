@@ -116,7 +116,7 @@ def step_rows(rm, overhead=None):
         )
         dp = m.get("default_policy") or {}
         if "ratio_every_1" in dp:
-            accounted = _accounted(dp, "monitor_every_1")
+            accounted = _accounting_estimate(dp, "monitor_every_1")
             setting_1 = _usual_setting(dp, "monitor_every_1")
             rows.append(_every_1_row(name, setting_1, dp["ratio_every_1"], accounted))
             short = (
@@ -158,9 +158,15 @@ def _default_policy_row(name, dp):
     target = "<= %.2f x" % DEFAULT_STEP_TARGET
     if not dp:
         return (figure, "", "not measured in this run", target, verdict(None))
-    text, estimate = _accounted(dp, "monitor")
-    ok = max(dp["ratio"]["median"], estimate) <= DEFAULT_STEP_TARGET
+    text, estimate = _accounting_estimate(dp, "monitor")
+    ok = _within(dp["ratio"], estimate, DEFAULT_STEP_TARGET)
     return (figure, _usual_setting(dp, "monitor"), _ratio(dp["ratio"]) + text, target, verdict(ok))
+
+
+def _within(ratio, estimate, target):
+    """Whether a step ratio meets `target`: its measured median and the monitor's own
+    accounting (`estimate`) both within it."""
+    return max(ratio["median"], estimate) <= target
 
 
 def _median_of(record, key):
@@ -168,7 +174,12 @@ def _median_of(record, key):
     return "%.2f" % record[key]["median"] if record and key in record else "not measured"
 
 
-def _accounted(dp, key):
+def _fit_seconds(dp):
+    """A default_policy.py fit's seconds with UpdatePruningStep alone (the median step)."""
+    return dp["steps_per_fit"] * dp["per_step_ms"]["update_pruning_step"]["median"] / 1e3
+
+
+def _accounting_estimate(dp, key):
     """`(text, estimate)`: the step ratio the monitor's own accounting of its fits (`dp[key]`)
     implies, 1 + its hooks' time and its `on_train_end` over the training time (medians over
     the fits), said after a measured ratio. The fits' wall times vary from one to the next
@@ -182,7 +193,7 @@ def _accounted(dp, key):
     if not hooks:
         return "", 0.0
     ends = sorted(a.get("on_train_end_seconds", 0.0) for a in dp[key])
-    end = ends[len(ends) // 2] / (steps * dp["per_step_ms"]["update_pruning_step"]["median"] / 1e3)
+    end = ends[len(ends) // 2] / _fit_seconds(dp)
     hook = hooks[len(hooks) // 2]
     estimate = 1 + hook + end
     text = "; by its own accounting %.2f x (its hooks +%.1f%%, %.1f to %.1f over the fits; " % (
@@ -213,13 +224,14 @@ def _usual_setting(dp, accounting=None):
 
 
 def _every_1_row(name, setting, ratio, accounted=("", 0.0)):
-    """The every_n_steps=1 row; `accounted`: `_accounted`'s answer for the fits measured."""
+    """The every_n_steps=1 row; `accounted`: `_accounting_estimate`'s answer for the fits
+    measured."""
     target = EVERY_1_TARGETS.get(name)
     if ratio is None:
         measured, ok = "not measured in this run", None
     else:
         measured = _ratio(ratio) + accounted[0]
-        ok = max(ratio["median"], accounted[1]) <= target if target else None
+        ok = _within(ratio, accounted[1], target) if target else None
     return (
         "10.2 step ratio, every_n_steps=1, %s" % name,
         setting,
@@ -508,11 +520,10 @@ def _end_share(dp):
     if not ends or None in ends:
         return "not measured"
     end = sorted(ends)[len(ends) // 2]
-    fit = dp["steps_per_fit"] * dp["per_step_ms"]["update_pruning_step"]["median"] / 1e3
-    return "%.1f%%" % (100 * end / fit)
+    return "%.1f%%" % (100 * end / _fit_seconds(dp))
 
 
-def _accounting(dp, fits):
+def _accounting_placeholders(dp, fits):
     """The placeholders of the monitor's own accounting over `fits` (default_policy.py's)."""
     share = [
         a["monitor_seconds"] / (a["monitor_seconds"] + a["training_seconds_per_step"] * steps)
@@ -526,6 +537,7 @@ def _accounting(dp, fits):
         records=", ".join(str(a["records"]) for a in fits),
         record=", ".join(num(1e3 * (a["record_seconds"] or 0), 0) for a in fits),
         share=", ".join("%.1f%%" % (100 * x) for x in share) or "not measured",
+        end=", ".join("%.2f" % a.get("on_train_end_seconds", float("nan")) for a in fits),
     )
 
 
@@ -533,38 +545,33 @@ def _missed_default_policy(name, dp, record=None):
     """Where the default's time went, by the monitor's own accounting, if its target is missed
     (and the same for every_n_steps=1 at the same settings)."""
     lines = []
-    if dp and max(dp["ratio"]["median"], _accounted(dp, "monitor")[1]) > DEFAULT_STEP_TARGET:
-        fits = dp["monitor"]
+    if not dp:
+        return lines
+    estimate = _accounting_estimate(dp, "monitor")[1]
+    if not _within(dp["ratio"], estimate, DEFAULT_STEP_TARGET):
         lines.append(
             fill(
                 "issue10_missed_default",
                 model=name,
                 ratio="%.3f" % dp["ratio"]["median"],
-                end=", ".join("%.2f" % a.get("on_train_end_seconds", float("nan")) for a in fits),
                 end_share=_end_share(dp),
-                **_accounting(dp, fits),
+                **_accounting_placeholders(dp, dp["monitor"]),
             )
         )
     target = EVERY_1_TARGETS.get(name)
-    if (
-        dp
-        and "ratio_every_1" in dp
-        and target
-        and max(dp["ratio_every_1"]["median"], _accounted(dp, "monitor_every_1")[1]) > target
-    ):
+    if "ratio_every_1" not in dp or not target:
+        return lines
+    estimate = _accounting_estimate(dp, "monitor_every_1")[1]
+    if not _within(dp["ratio_every_1"], estimate, target):
         lines.append(
             fill(
                 "issue10_missed_every_1",
                 model=name,
                 ratio="%.3f" % dp["ratio_every_1"]["median"],
-                estimate="%.2f" % _accounted(dp, "monitor_every_1")[1],
+                estimate="%.2f" % estimate,
                 compared=_median_of(record, "ratio_without_histograms"),
                 promised=_median_of(record, "ratio_masks_unchanged_without_histograms"),
-                end=", ".join(
-                    "%.2f" % a.get("on_train_end_seconds", float("nan"))
-                    for a in dp["monitor_every_1"]
-                ),
-                **_accounting(dp, dp["monitor_every_1"]),
+                **_accounting_placeholders(dp, dp["monitor_every_1"]),
             )
         )
     return lines
